@@ -1,0 +1,17 @@
+// Package codec turns bytes into WebSocket frames and messages and back
+// (RFC 6455), with no goroutines and no I/O of its own.
+//
+// Frames are parsed straight from a caller's buffer: ParseHeader reads a
+// header, Reader.Check vets it against the stream before its payload has
+// arrived (so an oversized message is refused on its declared length), and
+// Reader.Frame unmasks a complete frame in place, validates it and returns a
+// message once one is whole. A message that arrived in a single frame is
+// returned as a sub-slice of the caller's buffer; only fragmented messages are
+// copied, into a reassembly buffer that is released when the message ends.
+//
+// Frames are written with the AppendX functions, which append to a caller's
+// buffer and allocate nothing when it has room.
+//
+// The opening handshake is parsed from a complete request head (see
+// RequestHeadLen) by the gobwas/ws Upgrader, driven by Upgrade.
+package codec

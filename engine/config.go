@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/wssd/wssd/codec"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxMessageSize = codec.DefaultMaxMessage
+	DefaultMaxHeaderBytes = 8 << 10
+	DefaultDrainTimeout   = 10 * time.Second
+)
+
+// Config is the server's configuration. It is validated once by New and
+// never changes after that. The zero value of each field is safe and
+// bounded; only ListenPlain and Routes must be set.
+type Config struct {
+	// ListenPlain is the host:port of the plain ws:// listener.
+	ListenPlain string
+	// Loops is the number of event loops; 0 means one per CPU.
+	Loops int
+	// MaxMessageSize bounds a message's payload (all fragments together).
+	// A frame that declares more is refused with close code 1009 before its
+	// payload is read. 0 means DefaultMaxMessageSize.
+	MaxMessageSize int64
+	// MaxHeaderBytes bounds the HTTP request head. A longer one is answered
+	// with 431 and a close. 0 means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// MaxOutbound bounds the bytes queued for a connection that does not
+	// read: a message that finds more than this queued closes the
+	// connection with 1008. 0 means twice MaxMessageSize plus 1 MiB, so
+	// that any one message can always be queued behind a full socket.
+	MaxOutbound int
+	// Routes maps a request path to the handler of the WebSocket
+	// connections upgraded on it.
+	Routes map[string]Handler
+	// Logger receives the server's log lines; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// withDefaults returns c with its zero values replaced, or an error.
+func (c Config) withDefaults() (Config, error) {
+	if c.ListenPlain == "" {
+		return c, errors.New("engine: no listener configured")
+	}
+	if len(c.Routes) == 0 {
+		return c, errors.New("engine: no routes configured")
+	}
+	for path, h := range c.Routes {
+		if len(path) == 0 || path[0] != '/' || h == nil {
+			return c, fmt.Errorf("engine: bad route %q", path)
+		}
+	}
+	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 {
+		return c, errors.New("engine: negative limit in config")
+	}
+	if c.Loops == 0 {
+		c.Loops = runtime.NumCPU()
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.MaxOutbound == 0 {
+		c.MaxOutbound = int(2*c.MaxMessageSize) + 1<<20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}

@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wssd/wssd/codec"
+)
+
+// connState is where a connection is in its life.
+type connState uint8
+
+const (
+	// stateTLS: the TLS handshake is running (reserved for wss:// listeners).
+	stateTLS connState = iota
+	// stateUpgrade: reading the HTTP request head.
+	stateUpgrade
+	// stateOpen: WebSocket frames flow both ways.
+	stateOpen
+	// stateClosing: a close frame has been sent; waiting for the peer's.
+	stateClosing
+	// stateClosed: the socket is gone.
+	stateClosed
+)
+
+// Errors returned by Conn's methods.
+var (
+	ErrClosed = errors.New("engine: connection closed")
+)
+
+// Conn is one WebSocket connection. Its methods say which goroutine may call
+// them: "on the loop" means inside a Handler method of this connection (or a
+// task run on its event loop).
+type Conn struct {
+	gc      gnet.Conn
+	el      gnet.EventLoop
+	loop    *loop
+	handler Handler
+	remote  net.Addr
+	path    string
+
+	prev, next *Conn // the loop's list
+
+	state   connState
+	scanned int // bytes of the request head searched so far
+	rd      codec.Reader
+
+	closeCode   codec.StatusCode // what OnClose reports
+	closeReason string
+}
+
+func newConn(l *loop, gc gnet.Conn) *Conn {
+	return &Conn{
+		gc:     gc,
+		el:     gc.EventLoop(),
+		loop:   l,
+		remote: gc.RemoteAddr(),
+		state:  stateUpgrade,
+		rd:     codec.Reader{MaxMessage: l.srv.cfg.MaxMessageSize},
+	}
+}
+
+// RemoteAddr returns the peer's address. Safe for concurrent use.
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// Path returns the request path the connection was upgraded on. Safe for
+// concurrent use once OnOpen has been called.
+func (c *Conn) Path() string { return c.path }
+
+// Write sends one message as a single frame. Called on the loop: it writes
+// straight to the socket (what the kernel does not take at once is queued by
+// gnet, so data may be reused when Write returns). It returns ErrClosed once
+// the connection is closing or closed.
+func (c *Conn) Write(op codec.OpCode, data []byte) error {
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	if op != codec.OpText && op != codec.OpBinary {
+		return errors.New("engine: Write takes a text or binary opcode")
+	}
+	return c.writeData(op, data)
+}
+
+// Send sends one message as a single frame. Safe for concurrent use: data is
+// copied into an encoded frame before Send returns, and the frame is written
+// by a task on the connection's loop, in the order Send was called from one
+// goroutine. It returns ErrClosed if the server has stopped; a message sent
+// to a connection that closes before the task runs is dropped.
+func (c *Conn) Send(op codec.OpCode, data []byte) error {
+	if op != codec.OpText && op != codec.OpBinary {
+		return errors.New("engine: Send takes a text or binary opcode")
+	}
+	frame := codec.AppendFrame(make([]byte, 0, codec.HeaderLen(len(data))+len(data)), true, op, data)
+	err := c.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		if c.state == stateOpen {
+			_ = c.writeEncoded(frame)
+		}
+		return nil
+	}))
+	if err != nil {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Close starts the closing handshake with code and reason: a close frame is
+// sent and the socket is closed when the peer answers. Safe for concurrent
+// use; it returns before the close frame is written.
+func (c *Conn) Close(code codec.StatusCode, reason string) {
+	_ = c.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		c.startClose(code, reason)
+		return nil
+	}))
+}
+
+// startClose sends a close frame and waits for the peer's. Called on the loop.
+func (c *Conn) startClose(code codec.StatusCode, reason string) {
+	switch c.state {
+	case stateOpen:
+		c.state = stateClosing
+		c.closeCode, c.closeReason = code, reason
+		c.writeClose(code, reason)
+	case stateTLS, stateUpgrade:
+		c.shut()
+	}
+}
+
+// goAway is startClose for a drain. Called on the loop.
+func (c *Conn) goAway() { c.startClose(codec.StatusGoingAway, "going away") }
+
+// writeData writes a data frame, unless the peer has stopped reading and
+// too much is already queued for it, in which case the connection is failed
+// with 1008. Called on the loop.
+func (c *Conn) writeData(op codec.OpCode, data []byte) error {
+	if c.gc.OutboundBuffered() > c.loop.srv.cfg.MaxOutbound {
+		c.fail(codec.StatusPolicyViolation, "slow consumer")
+		return ErrClosed
+	}
+	return c.writeFrame(op, data)
+}
+
+// writeFrame writes one unfragmented frame. Called on the loop.
+func (c *Conn) writeFrame(op codec.OpCode, p []byte) error {
+	l := c.loop
+	var err error
+	if len(p) <= smallFrame {
+		l.scratch = codec.AppendFrame(l.scratch[:0], true, op, p)
+		_, err = c.gc.Write(l.scratch)
+	} else {
+		l.scratch = codec.AppendHeader(l.scratch[:0], true, op, len(p))
+		l.iov[0], l.iov[1] = l.scratch, p
+		_, err = c.gc.Writev(l.iov[:])
+		l.iov[0], l.iov[1] = nil, nil
+	}
+	return err
+}
+
+// writeEncoded writes an already encoded data frame. Called on the loop.
+func (c *Conn) writeEncoded(frame []byte) error {
+	if c.gc.OutboundBuffered() > c.loop.srv.cfg.MaxOutbound {
+		c.fail(codec.StatusPolicyViolation, "slow consumer")
+		return ErrClosed
+	}
+	_, err := c.gc.Write(frame)
+	return err
+}
+
+// writeClose writes a close frame; a zero code sends an empty one. Called on
+// the loop.
+func (c *Conn) writeClose(code codec.StatusCode, reason string) {
+	l := c.loop
+	l.scratch = codec.AppendClose(l.scratch[:0], code, reason)
+	_, _ = c.gc.Write(l.scratch)
+}
+
+// fail sends a close frame with code and reason, unless one was sent
+// already, and closes the socket without waiting for an answer, as RFC 6455
+// section 7.1.7 asks of a connection that must be failed. Called on the loop.
+func (c *Conn) fail(code codec.StatusCode, reason string) {
+	if c.state == stateOpen {
+		c.closeCode, c.closeReason = code, reason
+		c.writeClose(code, reason)
+	}
+	c.shut()
+}
+
+// failErr fails the connection for a protocol error. Called on the loop.
+func (c *Conn) failErr(err error) {
+	var pe *codec.ProtocolError
+	if errors.As(err, &pe) {
+		c.fail(pe.Code, pe.Reason)
+		return
+	}
+	c.fail(codec.StatusInternalError, "internal error")
+}
+
+// shut closes the socket at once, after gnet has flushed what is queued.
+// gnet calls OnClose, and so onClosed, before shut returns, and the gnet
+// connection must not be touched after that. Called on the loop.
+func (c *Conn) shut() {
+	if c.state == stateClosed {
+		return
+	}
+	c.state = stateClosed
+	_ = c.el.Close(c.gc)
+}
+
+// onClosed ends the connection's life: it leaves the loop's list and, if
+// the handler saw it open, the handler sees it close. Called on the loop,
+// once, from gnet's OnClose.
+func (c *Conn) onClosed() {
+	c.state = stateClosed
+	c.loop.remove(c)
+	c.rd.Reset()
+	if c.handler == nil {
+		return
+	}
+	code, reason := c.closeCode, c.closeReason
+	if code == 0 {
+		code = codec.StatusAbnormal
+	}
+	c.handler.OnClose(c, code, reason)
+}
