@@ -1,0 +1,41 @@
+package engine
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+// startServer starts a server on a kernel-chosen loopback port with cfg
+// (ListenPlain and Routes default to 127.0.0.1:0 and /echo) and returns its
+// host:port. The server is drained and stopped when the test ends.
+func startServer(t testing.TB, cfg Config) (*Server, string) {
+	t.Helper()
+	if cfg.ListenPlain == "" {
+		cfg.ListenPlain = "127.0.0.1:0"
+	}
+	if cfg.Routes == nil {
+		cfg.Routes = map[string]Handler{"/echo": Echo}
+	}
+	if cfg.Loops == 0 {
+		cfg.Loops = 2
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return srv, srv.Addr().String()
+}
