@@ -1,6 +1,9 @@
 package codec
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // UTF8 validates UTF-8 incrementally: a text message is fed to Write one
 // fragment at a time, split anywhere, even inside a code point. Write reports
@@ -15,6 +18,53 @@ type UTF8 struct {
 // returns false at the first byte that cannot be part of valid UTF-8
 // (overlong forms, surrogates and code points above U+10FFFF included).
 func (u *UTF8) Write(p []byte) bool {
+	// Finish a code point left open by the last Write, then hand the bulk
+	// to the standard library, which is faster on non-ASCII text than the
+	// byte-at-a-time machine below; the machine takes only a code point
+	// that p leaves open at its end, so that its first bytes are judged now.
+	for u.need > 0 && len(p) > 0 {
+		if !u.step(p[:1]) {
+			return false
+		}
+		p = p[1:]
+	}
+	cut := openTail(p)
+	if !utf8.Valid(p[:cut]) {
+		return false
+	}
+	return u.step(p[cut:])
+}
+
+// openTail returns where a code point that p starts but does not finish
+// begins, or len(p) when p ends on a boundary (or with bytes that cannot
+// start a code point, which step rejects).
+func openTail(p []byte) int {
+	for i := len(p) - 1; i >= 0 && i >= len(p)-3; i-- {
+		b := p[i]
+		if b&0xc0 == 0x80 {
+			continue // continuation byte: keep looking for the lead
+		}
+		var size int
+		switch {
+		case b >= 0xf0:
+			size = 4
+		case b >= 0xe0:
+			size = 3
+		case b >= 0xc0:
+			size = 2
+		default:
+			size = 1
+		}
+		if len(p)-i < size {
+			return i
+		}
+		return len(p)
+	}
+	return len(p)
+}
+
+// step runs the validating state machine over p.
+func (u *UTF8) step(p []byte) bool {
 	need, lo, hi := u.need, u.lo, u.hi
 	for i := 0; i < len(p); {
 		if need == 0 {

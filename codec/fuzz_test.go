@@ -1,0 +1,149 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// streamResult is what a stream of client bytes produced.
+type streamResult struct {
+	msgs []Message
+	err  error
+}
+
+// readStream feeds wire to a Reader the way the server does, in chunks of
+// the given size: a frame is handled only once it is complete, and an
+// incomplete one waits for the next chunk.
+func readStream(wire []byte, chunk int, max int64) streamResult {
+	var res streamResult
+	r := Reader{MaxMessage: max}
+	var buf []byte
+	for len(wire) > 0 || len(buf) > 0 {
+		n := min(chunk, len(wire))
+		buf = append(buf, wire[:n]...)
+		wire = wire[n:]
+		for {
+			h, hlen, err := ParseHeader(buf)
+			if err == nil && hlen > 0 {
+				err = r.Check(h)
+			}
+			if err != nil {
+				res.err = err
+				return res
+			}
+			if hlen == 0 || len(buf) < hlen+int(h.Length) {
+				break
+			}
+			end := hlen + int(h.Length)
+			m, ok, err := r.Frame(h, buf[hlen:end])
+			if err != nil {
+				res.err = err
+				return res
+			}
+			if ok {
+				m.Payload = append([]byte(nil), m.Payload...)
+				res.msgs = append(res.msgs, m)
+			}
+			buf = buf[end:]
+		}
+		if n == 0 {
+			break // stream ends inside a frame
+		}
+	}
+	return res
+}
+
+func FuzzFrame(f *testing.F) {
+	f.Add(frame(true, OpText, "hello"), uint16(3))
+	f.Add(cat(frame(false, OpText, "κ\xcf"), frame(true, OpPing, "p"), frame(true, OpContinuation, "\x8cσμε")), uint16(5))
+	f.Add(cat(frame(false, OpBinary, "ab"), frame(true, OpContinuation, "cd"), frame(true, OpClose, "\x03\xe8ok")), uint16(1))
+	f.Add(frame(true, OpText, string(bytes.Repeat([]byte("x"), 300))), uint16(64))
+	f.Add([]byte{0x81, 0xfe, 0x00, 0x7d}, uint16(2))
+	f.Add([]byte{0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4}, uint16(14))
+	f.Add(frame(true, OpText, "\xed\xa0\x80"), uint16(7))
+	const max = 1 << 10
+	f.Fuzz(func(t *testing.T, wire []byte, chunk uint16) {
+		whole := readStream(bytes.Clone(wire), len(wire)+1, max)
+		chunked := readStream(bytes.Clone(wire), int(chunk%64)+1, max)
+
+		// The outcome does not depend on how the bytes were split.
+		if !errors.Is(chunked.err, whole.err) || len(chunked.msgs) != len(whole.msgs) {
+			t.Fatalf("chunked read gave %d messages and %v, whole read %d and %v",
+				len(chunked.msgs), chunked.err, len(whole.msgs), whole.err)
+		}
+		for i, m := range whole.msgs {
+			if m.Op != chunked.msgs[i].Op || !bytes.Equal(m.Payload, chunked.msgs[i].Payload) {
+				t.Fatalf("message %d differs between chunked and whole reads", i)
+			}
+			switch {
+			case m.Op == OpText && !utf8.Valid(m.Payload):
+				t.Fatalf("text message %d is not valid UTF-8", i)
+			case m.Op.IsData() && len(m.Payload) > max:
+				t.Fatalf("message %d has %d bytes, over the %d limit", i, len(m.Payload), max)
+			case m.Op.IsControl() && len(m.Payload) > MaxControlPayload:
+				t.Fatalf("control frame %d has %d bytes", i, len(m.Payload))
+			}
+		}
+		var pe *ProtocolError
+		if whole.err != nil && !errors.As(whole.err, &pe) {
+			t.Fatalf("error %v is not a ProtocolError", whole.err)
+		}
+
+		// A header we accept reads the same with gobwas/ws.
+		if h, n, err := ParseHeader(wire); err == nil && n > 0 {
+			g, gerr := ws.ReadHeader(bytes.NewReader(wire))
+			if gerr != nil || g != h {
+				t.Fatalf("ParseHeader = %+v, ws.ReadHeader = %+v, %v", h, g, gerr)
+			}
+		}
+	})
+}
+
+func FuzzUpgrade(f *testing.F) {
+	f.Add([]byte("GET /echo HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"), uint16(10))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), uint16(4))
+	f.Add([]byte("POST /echo?token=abc HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"), uint16(1))
+	f.Add([]byte("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 8\r\n\r\n"), uint16(30))
+	f.Add([]byte("\r\n\r\n"), uint16(1))
+	f.Add([]byte("GET http://example.com/echo HTTP/1.0\r\n\r\n"), uint16(2))
+	const limit = 512
+	f.Fuzz(func(t *testing.T, req []byte, step uint16) {
+		// Whether and where the head ends does not depend on how it
+		// trickled in.
+		n, err := RequestHeadLen(req, 0, limit)
+		got, scanned, gerr := 0, 0, error(nil)
+		s := int(step%32) + 1
+		for end := min(s, len(req)); ; end = min(end+s, len(req)) {
+			got, gerr = RequestHeadLen(req[:end], scanned, limit)
+			if got > 0 || gerr != nil || end == len(req) {
+				break
+			}
+			scanned = end
+		}
+		if got != n || !errors.Is(gerr, err) {
+			t.Fatalf("incremental head length %d, %v; all at once %d, %v", got, gerr, n, err)
+		}
+		if n == 0 {
+			return
+		}
+		head := req[:n]
+		if n > limit || !bytes.HasSuffix(head, []byte("\r\n\r\n")) {
+			t.Fatalf("head of %d bytes does not end the request head", n)
+		}
+		if _, err := ParseRequestLine(head); err != nil {
+			return
+		}
+		hs, resp, err := Upgrade(&ws.Upgrader{}, head, nil)
+		if err == nil && !bytes.HasPrefix(resp, []byte("HTTP/1.1 101 ")) {
+			t.Fatalf("accepted upgrade answered %q", resp)
+		}
+		if err != nil && bytes.HasPrefix(resp, []byte("HTTP/1.1 101 ")) {
+			t.Fatalf("refused upgrade (%v) answered 101", err)
+		}
+		_ = hs
+	})
+}

@@ -1,0 +1,279 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+var testMask = [4]byte{0x37, 0xfa, 0x21, 0x3d}
+
+// frame is a client frame for the tests: masked, as a browser sends it.
+func frame(fin bool, op OpCode, payload string) []byte {
+	return AppendMaskedFrame(nil, fin, op, []byte(payload), testMask)
+}
+
+// feed runs every frame in wire through r and returns the messages it gave,
+// or the first error.
+func feed(r *Reader, wire []byte) ([]Message, error) {
+	var out []Message
+	for len(wire) > 0 {
+		h, n, err := ParseHeader(wire)
+		if err != nil {
+			return out, err
+		}
+		if n == 0 {
+			return out, errors.New("truncated header")
+		}
+		if err := r.Check(h); err != nil {
+			return out, err
+		}
+		end := n + int(h.Length)
+		if end > len(wire) {
+			return out, errors.New("truncated payload")
+		}
+		m, ok, err := r.Frame(h, wire[n:end])
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			m.Payload = append([]byte(nil), m.Payload...)
+			out = append(out, m)
+		}
+		wire = wire[end:]
+	}
+	return out, nil
+}
+
+func cat(frames ...[]byte) []byte { return bytes.Join(frames, nil) }
+
+func TestReader(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		max  int64
+		wire []byte
+		want []Message
+		err  error
+	}{
+		{
+			name: "single text",
+			wire: frame(true, OpText, "hello"),
+			want: []Message{{Op: OpText, Payload: []byte("hello")}},
+		},
+		{
+			name: "fragmented binary with a ping in the middle",
+			wire: cat(frame(false, OpBinary, "ab"), frame(true, OpPing, "p"), frame(false, OpContinuation, "cd"), frame(true, OpContinuation, "e")),
+			want: []Message{{Op: OpPing, Payload: []byte("p")}, {Op: OpBinary, Payload: []byte("abcde")}},
+		},
+		{
+			name: "text split inside a code point",
+			wire: cat(frame(false, OpText, "κ\xcf"), frame(true, OpContinuation, "\x8cσμε")),
+			want: []Message{{Op: OpText, Payload: []byte("κόσμε")}},
+		},
+		{
+			name: "empty fragments",
+			wire: cat(frame(false, OpText, ""), frame(false, OpContinuation, ""), frame(true, OpContinuation, "")),
+			want: []Message{{Op: OpText, Payload: []byte{}}},
+		},
+		{
+			name: "rsv1 without extension",
+			wire: func() []byte { b := frame(true, OpText, "x"); b[0] |= 0x40; return b }(),
+			err:  ErrReservedBits,
+		},
+		{
+			name: "reserved data opcode",
+			wire: frame(true, OpCode(3), "x"),
+			err:  ErrReservedOpCode,
+		},
+		{
+			name: "reserved control opcode",
+			wire: frame(true, OpCode(0xb), "x"),
+			err:  ErrReservedOpCode,
+		},
+		{
+			name: "unmasked client frame",
+			wire: AppendFrame(nil, true, OpText, []byte("x")),
+			err:  ErrUnmasked,
+		},
+		{
+			name: "ping over 125 bytes",
+			wire: frame(true, OpPing, string(bytes.Repeat([]byte{'x'}, 126))),
+			err:  ErrControlTooLong,
+		},
+		{
+			name: "fragmented ping",
+			wire: frame(false, OpPing, "x"),
+			err:  ErrControlFragmented,
+		},
+		{
+			name: "continuation with nothing to continue",
+			wire: frame(true, OpContinuation, "x"),
+			err:  ErrUnexpectedCont,
+		},
+		{
+			name: "new message before the last fragment",
+			wire: cat(frame(false, OpText, "a"), frame(true, OpText, "b")),
+			err:  ErrExpectedCont,
+		},
+		{
+			name: "invalid utf-8 in a single frame",
+			wire: frame(true, OpText, "a\xffb"),
+			err:  ErrInvalidUTF8,
+		},
+		{
+			name: "invalid utf-8 fails on its fragment",
+			wire: cat(frame(false, OpText, "ok"), frame(false, OpContinuation, "\xed\xa0\x80")),
+			err:  ErrInvalidUTF8,
+		},
+		{
+			name: "text ending inside a code point",
+			wire: frame(true, OpText, "\xe2\x82"),
+			err:  ErrInvalidUTF8,
+		},
+		{
+			name: "binary is not checked for utf-8",
+			wire: frame(true, OpBinary, "\xff"),
+			want: []Message{{Op: OpBinary, Payload: []byte{0xff}}},
+		},
+		{
+			name: "message at the limit",
+			max:  4,
+			wire: cat(frame(false, OpText, "ab"), frame(true, OpContinuation, "cd")),
+			want: []Message{{Op: OpText, Payload: []byte("abcd")}},
+		},
+		{
+			name: "fragments over the limit",
+			max:  4,
+			wire: cat(frame(false, OpText, "ab"), frame(true, OpContinuation, "cde")),
+			err:  ErrMessageTooBig,
+		},
+		{
+			name: "control frames do not count toward the limit",
+			max:  1,
+			wire: frame(true, OpPing, "ping"),
+			want: []Message{{Op: OpPing, Payload: []byte("ping")}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Reader{MaxMessage: tc.max}
+			got, err := feed(&r, tc.wire)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if tc.err != nil {
+				return
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d messages, want %d", len(got), len(tc.want))
+			}
+			for i := range got {
+				if got[i].Op != tc.want[i].Op || !bytes.Equal(got[i].Payload, tc.want[i].Payload) {
+					t.Fatalf("message %d = %v %q, want %v %q",
+						i, got[i].Op, got[i].Payload, tc.want[i].Op, tc.want[i].Payload)
+				}
+			}
+		})
+	}
+}
+
+// TestReaderSizeCheckedOnDeclaredLength: a frame that declares more than
+// the limit is refused from its header alone.
+func TestReaderSizeCheckedOnDeclaredLength(t *testing.T) {
+	wire := AppendHeader(nil, true, OpBinary, 1<<30)
+	wire[1] |= 0x80
+	wire = append(wire, testMask[:]...)
+	h, n, err := ParseHeader(wire)
+	if err != nil || n != len(wire) {
+		t.Fatalf("ParseHeader = %d, %v", n, err)
+	}
+	var r Reader
+	if err := r.Check(h); !errors.Is(err, ErrMessageTooBig) {
+		t.Fatalf("Check = %v, want ErrMessageTooBig", err)
+	}
+	var pe *ProtocolError
+	if !errors.As(ErrMessageTooBig, &pe) || pe.Code != StatusMessageTooBig {
+		t.Fatal("ErrMessageTooBig does not carry 1009")
+	}
+}
+
+// TestReaderSingleFrameIsZeroCopy: a message in one frame is the caller's
+// buffer, unmasked in place.
+func TestReaderSingleFrameIsZeroCopy(t *testing.T) {
+	wire := frame(true, OpBinary, "zero copy")
+	h, n, _ := ParseHeader(wire)
+	var r Reader
+	if err := r.Check(h); err != nil {
+		t.Fatal(err)
+	}
+	m, ok, err := r.Frame(h, wire[n:])
+	if err != nil || !ok {
+		t.Fatalf("Frame = %v, %v", ok, err)
+	}
+	if &m.Payload[0] != &wire[n] {
+		t.Fatal("single-frame payload was copied")
+	}
+	if string(wire[n:]) != "zero copy" {
+		t.Fatal("payload not unmasked in place")
+	}
+}
+
+func TestParseClose(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		in     []byte
+		code   StatusCode
+		reason string
+		err    error
+	}{
+		{
+			name: "empty",
+			in:   nil,
+			code: StatusNoStatus,
+		},
+		{
+			name: "one byte",
+			in:   []byte{3},
+			err:  ErrCloseLength,
+		},
+		{
+			name:   "normal with reason",
+			in:     []byte{0x03, 0xe8, 'b', 'y', 'e'},
+			code:   1000,
+			reason: "bye",
+		},
+		{
+			name: "private range",
+			in:   []byte{0x13, 0x87},
+			code: 4999,
+		},
+		{
+			name: "reserved 1005",
+			in:   []byte{0x03, 0xed},
+			err:  ErrCloseCode,
+		},
+		{
+			name: "unassigned 2000",
+			in:   []byte{0x07, 0xd0},
+			err:  ErrCloseCode,
+		},
+		{
+			name: "invalid utf-8 reason",
+			in:   []byte{0x03, 0xe8, 0xff},
+			err:  ErrCloseReason,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, reason, err := ParseClose(tc.in)
+			if !errors.Is(err, tc.err) || (err == nil && (code != tc.code || string(reason) != tc.reason)) {
+				t.Fatalf("ParseClose(% x) = %d %q %v, want %d %q %v",
+					tc.in, code, reason, err, tc.code, tc.reason, tc.err)
+			}
+		})
+	}
+	for code := StatusCode(0); code < 6000; code++ {
+		valid := (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
+		if ValidCloseCode(code) != valid {
+			t.Fatalf("ValidCloseCode(%d) = %v", code, !valid)
+		}
+	}
+}
