@@ -3,14 +3,13 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 )
 
 // Server is a WebSocket server on gnet event loops.
@@ -20,12 +19,12 @@ type Server struct {
 	cfg      Config
 	upgrader ws.Upgrader // read-only after New
 
-	booted  chan struct{} // closed by OnBoot
-	done    chan struct{} // closed when the engine has stopped
-	runErr  error         // the engine's exit error, set before done closes
-	eng     gnet.Engine   // set before booted closes
-	addr    net.Addr      // set before booted closes
 	started atomic.Bool
+	cli     *gnet.Client // the event loops; set by Start
+	ln      net.Listener // set by Start
+	accepts sync.WaitGroup
+	done    chan struct{} // closed when the server has stopped
+	runErr  error         // set before done closes
 
 	mu    sync.Mutex
 	loops map[gnet.EventLoop]*loop
@@ -34,6 +33,7 @@ type Server struct {
 	draining  atomic.Bool
 	drained   chan struct{} // closed when draining and no connection is left
 	drainOnce sync.Once
+	stopOnce  sync.Once
 }
 
 // New validates cfg and returns a server that is not yet listening.
@@ -44,93 +44,131 @@ func New(cfg Config) (*Server, error) {
 	}
 	return &Server{
 		cfg:     cfg,
-		booted:  make(chan struct{}),
 		done:    make(chan struct{}),
 		drained: make(chan struct{}),
 		loops:   make(map[gnet.EventLoop]*loop),
 	}, nil
 }
 
-// Start binds the listener and starts the event loops. It returns once the
-// server accepts connections, or with the error that stopped it. Start may
-// be called once.
+// Start binds the listener, starts the event loops and the acceptors, and
+// returns once connections are being accepted. Start may be called once.
 func (s *Server) Start() error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("engine: server already started")
 	}
-	go func() {
-		s.runErr = gnet.Run(s, "tcp://"+s.cfg.ListenPlain,
-			gnet.WithMulticore(true),
-			gnet.WithNumEventLoop(s.cfg.Loops),
-			gnet.WithReuseAddr(true),
-			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-			gnet.WithLogger(gnetLogger{s.cfg.Logger}),
-		)
-		close(s.done)
-	}()
-	select {
-	case <-s.booted:
-		return nil
-	case <-s.done:
-		if s.runErr == nil {
-			return errors.New("engine: stopped before it started")
-		}
-		return s.runErr
+	ln, err := net.Listen("tcp", s.cfg.ListenPlain)
+	if err != nil {
+		return err
 	}
+	cli, err := gnet.NewClient(s,
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(s.cfg.Loops),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLogger(gnetLogger{s.cfg.Logger}),
+	)
+	if err == nil {
+		err = cli.Start()
+	}
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.cli, s.ln = cli, ln
+	for range s.cfg.Loops {
+		s.accepts.Add(1)
+		go s.accept(ln)
+	}
+	return nil
 }
 
 // Addr returns the listener's address (with the port the kernel chose when
 // the configured one was 0). Valid after Start returned nil.
-func (s *Server) Addr() net.Addr { return s.addr }
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Done is closed when the server has stopped; Err then tells why.
 func (s *Server) Done() <-chan struct{} { return s.done }
 
-// Err returns the error that stopped the server, or nil after a requested
-// stop. Valid once Done is closed.
+// Err returns the error the event loops stopped with, if any. Valid once
+// Done is closed.
 func (s *Server) Err() error { return s.runErr }
 
 // Active returns the number of connections open, in any state. Safe for
 // concurrent use.
 func (s *Server) Active() int64 { return s.active.Load() }
 
-// Shutdown drains the server: new connections are refused, every open
-// WebSocket connection is sent a 1001 "going away" close, connections still
-// in their HTTP handshake are closed, and Shutdown waits until all
-// connections are gone or ctx is done. Then it stops the event loops, which
-// closes whatever is left, and returns ctx's error if the drain did not
-// finish in time. Safe for concurrent use.
+// Shutdown drains the server: the listener is closed, every open WebSocket
+// connection is sent a 1001 "going away" close, connections still in their
+// HTTP handshake are closed, and Shutdown waits until all connections are
+// gone or ctx is done. Then it stops the event loops, which closes whatever
+// is left, and returns ctx's error if the drain did not finish in time.
+// Safe for concurrent use; calls after the first wait for the first.
 func (s *Server) Shutdown(ctx context.Context) error {
-	select {
-	case <-s.booted:
-	case <-s.done:
-		return nil
-	}
-	s.draining.Store(true)
-	if s.active.Load() == 0 {
-		s.drainOnce.Do(func() { close(s.drained) })
-	}
-	for _, l := range s.loopList() {
-		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-			l.goAway()
-			return nil
-		}))
+	if !s.started.Load() {
+		return errors.New("engine: server not started")
 	}
 	var drainErr error
-	select {
-	case <-s.drained:
-	case <-ctx.Done():
-		drainErr = ctx.Err()
-	}
-	if err := s.eng.Stop(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
-		select {
-		case <-s.done: // already stopped
-		default:
-			return err
+	s.stopOnce.Do(func() {
+		s.draining.Store(true)
+		s.ln.Close()
+		s.accepts.Wait()
+		if s.active.Load() == 0 {
+			s.drainOnce.Do(func() { close(s.drained) })
 		}
-	}
+		for _, l := range s.loopList() {
+			_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+				l.goAway()
+				return nil
+			}))
+		}
+		select {
+		case <-s.drained:
+		case <-ctx.Done():
+			drainErr = ctx.Err()
+		}
+		s.runErr = s.cli.Stop()
+		close(s.done)
+	})
 	<-s.done
 	return drainErr
+}
+
+// accept takes connections from ln and hands each to the least loaded
+// event loop, until ln is closed. When the process is out of file
+// descriptors (or the kernel out of memory for sockets) it backs off and
+// tries again, so a connection flood delays new clients instead of
+// stopping the server; the connections are queued in the listen backlog
+// meanwhile.
+func (s *Server) accept(ln net.Listener) {
+	defer s.accepts.Done()
+	var delay time.Duration
+	var lastWarn time.Time
+	warn := func(msg string, args ...any) {
+		// One line a second at most per acceptor: a flood must not
+		// flood the log too.
+		if now := time.Now(); now.Sub(lastWarn) >= time.Second {
+			lastWarn = now
+			s.cfg.Logger.Warn(msg, args...)
+		}
+	}
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			warn("accept failed; backing off", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		// EnrollContext closes nc in every case: the loop owns a
+		// duplicate of its descriptor. Out of descriptors, the
+		// duplicate fails and the connection is closed at once.
+		if _, err := s.cli.EnrollContext(nc, nil); err != nil {
+			warn("connection refused: cannot hand it to an event loop", "err", err)
+		}
+	}
 }
 
 func (s *Server) loopList() []*loop {
@@ -154,40 +192,6 @@ func (s *Server) loopOf(el gnet.EventLoop) *loop {
 		s.loops[el] = l
 	}
 	return l
-}
-
-// OnBoot records the engine and the bound address. Called by gnet.
-func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
-	s.eng = eng
-	addr, err := boundAddr(eng)
-	if err != nil {
-		s.cfg.Logger.Error("cannot read listener address", "err", err)
-		return gnet.Shutdown
-	}
-	s.addr = addr
-	close(s.booted)
-	return gnet.None
-}
-
-// boundAddr reads the listener's local address from a duplicate of its
-// descriptor.
-func boundAddr(eng gnet.Engine) (net.Addr, error) {
-	fd, err := eng.Dup()
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil, err
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}, nil
-	case *unix.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}, nil
-	}
-	return nil, fmt.Errorf("engine: unexpected listener address %T", sa)
 }
 
 // OnOpen creates the connection's state. Called on the connection's loop.

@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wssd/wssd/codec"
+)
+
+// BenchmarkEcho measures an echo round trip through a running server on
+// loopback: one client frame in, the echo out, for several payload sizes
+// and 1 or 16 connections with one message in flight each.
+func BenchmarkEcho(b *testing.B) {
+	for _, conns := range []int{1, 16} {
+		for _, size := range []int{16, 1024, 16384} {
+			b.Run(fmt.Sprintf("conns=%d/size=%d", conns, size), func(b *testing.B) {
+				_, addr := startServer(b, Config{})
+				clients := make([]*benchClient, conns)
+				for i := range clients {
+					clients[i] = dialBench(b, addr)
+				}
+				payload := make([]byte, size)
+				for i := range payload {
+					payload[i] = 'a' + byte(i%26)
+				}
+				frame := codec.AppendMaskedFrame(nil, true, codec.OpText, payload, [4]byte{1, 2, 3, 4})
+				b.ReportAllocs()
+				b.SetBytes(int64(size))
+				b.ResetTimer()
+				done := make(chan error, conns)
+				for _, c := range clients {
+					go func(c *benchClient, n int) {
+						for i := 0; i < n; i++ {
+							if _, err := c.nc.Write(frame); err != nil {
+								done <- err
+								return
+							}
+							h, err := ws.ReadHeader(c.br)
+							if err != nil {
+								done <- err
+								return
+							}
+							if _, err := c.br.Discard(int(h.Length)); err != nil {
+								done <- err
+								return
+							}
+						}
+						done <- nil
+					}(c, b.N/conns+1)
+				}
+				for range clients {
+					if err := <-done; err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				for _, c := range clients {
+					c.nc.Close()
+				}
+			})
+		}
+	}
+}
+
+type benchClient struct {
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialBench(b *testing.B, addr string) *benchClient {
+	b.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := "GET /echo HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := nc.Write([]byte(req)); err != nil {
+		b.Fatal(err)
+	}
+	br := bufio.NewReaderSize(nc, 64<<10)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		b.Fatalf("upgrade: %v %v", resp, err)
+	}
+	return &benchClient{nc: nc, br: br}
+}
+
+// BenchmarkHandshake measures accepting a connection and upgrading it: a
+// TCP connect, the HTTP upgrade and the 101, by 4 clients at once.
+func BenchmarkHandshake(b *testing.B) {
+	_, addr := startServer(b, Config{})
+	b.ReportAllocs()
+	b.SetParallelism(2)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := dialBench(b, addr)
+			c.nc.Close()
+		}
+	})
+}
