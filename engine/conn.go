@@ -44,9 +44,10 @@ type Conn struct {
 
 	prev, next *Conn // the loop's list
 
-	state   connState
-	scanned int // bytes of the request head searched so far
-	rd      codec.Reader
+	state    connState
+	scanned  int  // bytes of the request head searched so far
+	headOnly bool // the request was a HEAD: answer without a body
+	rd       codec.Reader
 
 	closeCode   codec.StatusCode // what OnClose reports
 	closeReason string

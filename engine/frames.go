@@ -97,8 +97,10 @@ func (c *Conn) dispatch(m codec.Message) {
 			} else {
 				c.writeClose(code, string(reason))
 			}
+			c.closeCode, c.closeReason = code, string(reason)
 		}
-		c.closeCode, c.closeReason = code, string(reason)
+		// When the server closed first, its own code stays the one
+		// OnClose reports; the peer's answer only completes the handshake.
 		c.shut()
 	}
 }

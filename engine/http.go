@@ -43,6 +43,7 @@ func (c *Conn) handleRequest(head []byte) {
 		c.respond(http.StatusBadRequest, "", "malformed request line\n")
 		return
 	}
+	c.headOnly = string(rl.Method) == http.MethodHead
 	if string(rl.Method) != http.MethodGet {
 		c.respond(http.StatusMethodNotAllowed, "Allow: GET\r\n", "method not allowed\n")
 		return
@@ -118,7 +119,9 @@ func (c *Conn) writeResponse(status int, contentType, extra, body string) {
 	b = append(b, "\r\nConnection: close\r\n"...)
 	b = append(b, extra...)
 	b = append(b, "\r\n"...)
-	b = append(b, body...)
+	if !c.headOnly {
+		b = append(b, body...)
+	}
 	l.scratch = b
 	_, _ = c.gc.Write(b)
 	c.shut()

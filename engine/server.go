@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wssd/wssd/codec"
 )
 
 // Server is a WebSocket server on gnet event loops.
@@ -19,12 +22,13 @@ type Server struct {
 	cfg      Config
 	upgrader ws.Upgrader // read-only after New
 
-	started atomic.Bool
-	cli     *gnet.Client // the event loops; set by Start
-	ln      net.Listener // set by Start
-	accepts sync.WaitGroup
-	done    chan struct{} // closed when the server has stopped
-	runErr  error         // set before done closes
+	started  atomic.Bool
+	cli      *gnet.Client // the event loops; set by Start
+	ln       net.Listener // set by Start
+	accepts  sync.WaitGroup
+	stopping chan struct{} // closed when Shutdown begins
+	done     chan struct{} // closed when the server has stopped
+	runErr   error         // set before done closes
 
 	mu    sync.Mutex
 	loops map[gnet.EventLoop]*loop
@@ -43,10 +47,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{
-		cfg:     cfg,
-		done:    make(chan struct{}),
-		drained: make(chan struct{}),
-		loops:   make(map[gnet.EventLoop]*loop),
+		cfg:      cfg,
+		stopping: make(chan struct{}),
+		done:     make(chan struct{}),
+		drained:  make(chan struct{}),
+		loops:    make(map[gnet.EventLoop]*loop),
 	}, nil
 }
 
@@ -109,6 +114,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var drainErr error
 	s.stopOnce.Do(func() {
 		s.draining.Store(true)
+		close(s.stopping)
 		s.ln.Close()
 		s.accepts.Wait()
 		if s.active.Load() == 0 {
@@ -158,7 +164,11 @@ func (s *Server) accept(ln net.Listener) {
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 			warn("accept failed; backing off", "err", err, "retry_in", delay)
-			time.Sleep(delay)
+			select {
+			case <-time.After(delay):
+			case <-s.stopping:
+				return
+			}
 			continue
 		}
 		delay = 0
@@ -214,7 +224,23 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	if c == nil {
 		return gnet.Close
 	}
+	defer s.recoverHandler(c)
 	return c.onTraffic()
+}
+
+// recoverHandler turns a panic in a handler into the end of that one
+// connection (close 1011), logged with its stack, instead of the end of the
+// process and every connection in it. Called on the loop, deferred.
+func (s *Server) recoverHandler(c *Conn) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	s.cfg.Logger.Error("handler panic; connection closed", "panic", r, "path", c.path,
+		"remote", c.remote.String(), "stack", string(debug.Stack()))
+	if c.state != stateClosed {
+		c.fail(codec.StatusInternalError, "internal error")
+	}
 }
 
 // OnClose ends the connection's state. Called on the connection's loop.
@@ -223,7 +249,10 @@ func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	if c == nil {
 		return gnet.None
 	}
-	c.onClosed()
+	func() {
+		defer s.recoverHandler(c)
+		c.onClosed()
+	}()
 	if s.active.Add(-1) == 0 && s.draining.Load() {
 		s.drainOnce.Do(func() { close(s.drained) })
 	}
