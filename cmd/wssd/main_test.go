@@ -1,0 +1,446 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
+
+	"github.com/wssd/wssd/engine"
+)
+
+// wait bounds every blocking step of these tests.
+const wait = 10 * time.Second
+
+func TestParseFlags(t *testing.T) {
+	defaults := options{
+		listenPlain:    ":8080",
+		loops:          0,
+		maxMessageSize: engine.DefaultMaxMessageSize,
+		drainTimeout:   engine.DefaultDrainTimeout,
+		logLevel:       slog.LevelInfo,
+	}
+	cases := []struct {
+		name    string
+		args    []string
+		want    options
+		wantErr bool
+	}{
+		{
+			name: "defaults",
+			args: nil,
+			want: defaults,
+		},
+		{
+			name: "every flag",
+			args: []string{"--listen-plain", "127.0.0.1:9000", "--loops", "4", "--max-message-size", "2048", "--drain-timeout", "3s", "--log-level", "debug"},
+			want: options{
+				listenPlain:    "127.0.0.1:9000",
+				loops:          4,
+				maxMessageSize: 2048,
+				drainTimeout:   3 * time.Second,
+				logLevel:       slog.LevelDebug,
+			},
+		},
+		{
+			name: "single dash and = forms",
+			args: []string{"-loops=2", "-log-level=WARN"},
+			want: options{
+				listenPlain:    ":8080",
+				loops:          2,
+				maxMessageSize: engine.DefaultMaxMessageSize,
+				drainTimeout:   engine.DefaultDrainTimeout,
+				logLevel:       slog.LevelWarn,
+			},
+		},
+		{
+			name: "zero drain timeout",
+			args: []string{"--drain-timeout", "0s"},
+			want: options{
+				listenPlain:    ":8080",
+				loops:          0,
+				maxMessageSize: engine.DefaultMaxMessageSize,
+				drainTimeout:   0,
+				logLevel:       slog.LevelInfo,
+			},
+		},
+		{
+			name:    "zero max message size",
+			args:    []string{"--max-message-size", "0"},
+			wantErr: true,
+		},
+		{
+			name:    "negative max message size",
+			args:    []string{"--max-message-size", "-1"},
+			wantErr: true,
+		},
+		{
+			name:    "negative loops",
+			args:    []string{"--loops", "-1"},
+			wantErr: true,
+		},
+		{
+			name:    "loops not a number",
+			args:    []string{"--loops", "many"},
+			wantErr: true,
+		},
+		{
+			name:    "negative drain timeout",
+			args:    []string{"--drain-timeout", "-1s"},
+			wantErr: true,
+		},
+		{
+			name:    "drain timeout without a unit",
+			args:    []string{"--drain-timeout", "10"},
+			wantErr: true,
+		},
+		{
+			name:    "unknown log level",
+			args:    []string{"--log-level", "loud"},
+			wantErr: true,
+		},
+		{
+			name:    "unknown flag",
+			args:    []string{"--listen-tls", ":8443"},
+			wantErr: true,
+		},
+		{
+			name:    "positional argument",
+			args:    []string{"--loops", "1", "extra"},
+			wantErr: true,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseFlags(tc.args, io.Discard)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("parseFlags(%q) = %+v, nil; want an error", tc.args, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseFlags(%q): %v", tc.args, err)
+			}
+			if got != tc.want {
+				t.Errorf("parseFlags(%q) = %+v; want %+v", tc.args, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunFlagErrors: run exits 2 on bad flags and 0 on --help, without
+// starting a server.
+func TestRunFlagErrors(t *testing.T) {
+	cases := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{
+			name:     "help",
+			args:     []string{"--help"},
+			wantCode: 0,
+			wantOut:  "Usage: wssd",
+		},
+		{
+			name:     "bad value",
+			args:     []string{"--max-message-size", "0"},
+			wantCode: 2,
+			wantOut:  "wssd:",
+		},
+		{
+			name:     "unknown flag",
+			args:     []string{"--nope"},
+			wantCode: 2,
+			wantOut:  "flag provided but not defined",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if code := run(tc.args, &out); code != tc.wantCode {
+				t.Errorf("run(%q) = %d; want %d\n%s", tc.args, code, tc.wantCode, out.String())
+			}
+			if !strings.Contains(out.String(), tc.wantOut) {
+				t.Errorf("run(%q) printed %q; want it to contain %q", tc.args, out.String(), tc.wantOut)
+			}
+		})
+	}
+}
+
+// process is a running wssd binary.
+type process struct {
+	cmd       *exec.Cmd
+	listening chan string   // the ws:// URL it logged it listens on
+	exited    chan struct{} // closed when it has exited; err is then set
+	logged    chan struct{} // signalled after each line of stderr
+	err       error
+
+	mu  sync.Mutex
+	log bytes.Buffer // its stderr
+}
+
+var listeningRE = regexp.MustCompile(`msg=listening .*ws=(ws://\S+)`)
+
+// start runs bin with args and collects its stderr. The process is killed
+// when the test ends if it is still running.
+func start(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{
+		cmd:       exec.Command(bin, args...),
+		listening: make(chan string, 1),
+		exited:    make(chan struct{}),
+		logged:    make(chan struct{}, 1),
+	}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.log.WriteString(line + "\n")
+			p.mu.Unlock()
+			select {
+			case p.logged <- struct{}{}:
+			default:
+			}
+			if m := listeningRE.FindStringSubmatch(line); m != nil {
+				select {
+				case p.listening <- m[1]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+		// Wait only once stderr is fully read, as exec requires.
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	return p
+}
+
+func (p *process) stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// waitListening returns the URL the process logged it listens on: it is
+// then accepting connections.
+func (p *process) waitListening(t *testing.T) string {
+	t.Helper()
+	select {
+	case u := <-p.listening:
+		return u
+	case <-p.exited:
+		t.Fatalf("wssd exited before listening: %v\n%s", p.err, p.stderr())
+	case <-time.After(wait):
+		t.Fatalf("wssd did not log that it listens\n%s", p.stderr())
+	}
+	return ""
+}
+
+// waitExit waits for the process to exit and returns its exit code.
+func (p *process) waitExit(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(timeout):
+		t.Fatalf("wssd did not exit within %v\n%s", timeout, p.stderr())
+	}
+	var ee *exec.ExitError
+	switch {
+	case p.err == nil:
+		return 0
+	case errors.As(p.err, &ee) && ee.Exited():
+		return ee.ExitCode()
+	default:
+		t.Fatalf("wssd ended abnormally: %v\n%s", p.err, p.stderr())
+		return -1
+	}
+}
+
+// TestBinary builds wssd once and runs it end to end.
+func TestBinary(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "wssd")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	// The listener takes port 0 and the test reads the port the kernel
+	// chose from the "listening" log line, so no port can be taken by
+	// someone else between choosing and binding it.
+	signals := []struct {
+		name string
+		sig  os.Signal
+	}{
+		{
+			name: "SIGTERM",
+			sig:  syscall.SIGTERM,
+		},
+		{
+			name: "SIGINT",
+			sig:  syscall.SIGINT,
+		},
+	}
+	for _, tc := range signals {
+		t.Run(tc.name+" drains", func(t *testing.T) {
+			const drainTimeout = 5 * time.Second
+			p := start(t, bin, "--listen-plain", "127.0.0.1:0", "--loops", "2", "--drain-timeout", drainTimeout.String())
+			url := p.waitListening(t)
+			d := websocket.Dialer{HandshakeTimeout: wait}
+			c, _, err := d.Dial(url, nil)
+			if err != nil {
+				t.Fatalf("dial %s: %v\n%s", url, err, p.stderr())
+			}
+			defer c.Close()
+			if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WriteMessage(websocket.TextMessage, []byte("hello wssd")); err != nil {
+				t.Fatal(err)
+			}
+			if _, got, err := c.ReadMessage(); err != nil || string(got) != "hello wssd" {
+				t.Fatalf("read = %q, %v; want the echo", got, err)
+			}
+
+			if err := p.cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			// gorilla's default close handler answers the close frame.
+			_, _, err = c.ReadMessage()
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+				t.Errorf("read after %s: %v; want close 1001", tc.name, err)
+			}
+			if code := p.waitExit(t, drainTimeout+wait); code != 0 {
+				t.Errorf("exit code %d; want 0\n%s", code, p.stderr())
+			}
+			log := p.stderr()
+			if !strings.Contains(log, "msg=draining") || !strings.Contains(log, "msg=stopped") {
+				t.Errorf("log lacks the draining and stopped lines:\n%s", log)
+			}
+			if strings.Contains(log, "drain timed out") {
+				t.Errorf("drain timed out although the client answered:\n%s", log)
+			}
+		})
+	}
+
+	t.Run("survives running out of file descriptors", func(t *testing.T) {
+		p := start(t, bin, "--listen-plain", "127.0.0.1:0", "--loops", "2")
+		url := p.waitListening(t)
+		// Lower the running server's descriptor limit so that a few
+		// hundred connections exhaust it.
+		lim := unix.Rlimit{Cur: 64, Max: 64}
+		if err := unix.Prlimit(p.cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+			t.Skipf("cannot lower the server's descriptor limit: %v", err)
+		}
+		addr := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/echo")
+		var flood []net.Conn
+		defer func() {
+			for _, c := range flood {
+				c.Close()
+			}
+		}()
+		for i := 0; i < 200; i++ {
+			c, err := net.DialTimeout("tcp", addr, wait)
+			if err != nil {
+				break // the backlog is full: exhausted all the same
+			}
+			flood = append(flood, c)
+		}
+		// Wait for the server to say it ran out.
+		timeout := time.After(wait)
+		for !strings.Contains(p.stderr(), "level=WARN") {
+			select {
+			case <-p.logged:
+			case <-p.exited:
+				t.Fatalf("wssd exited when out of descriptors: %v\n%s", p.err, p.stderr())
+			case <-timeout:
+				t.Fatalf("no warning after %d connections with a limit of 64\n%s", len(flood), p.stderr())
+			}
+		}
+		for _, c := range flood {
+			c.Close()
+		}
+		flood = nil
+
+		// Once the server has closed the flood's connections it serves
+		// again. Until then a new connection may still be refused (closed
+		// at once), so each refusal is followed by another try.
+		d := websocket.Dialer{HandshakeTimeout: wait}
+		var c *websocket.Conn
+		var err error
+		for deadline := time.Now().Add(wait); time.Now().Before(deadline); {
+			if c, _, err = d.Dial(url, nil); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("dial after the flood: %v\n%s", err, p.stderr())
+		}
+		defer c.Close()
+		if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteMessage(websocket.TextMessage, []byte("still here")); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := c.ReadMessage(); err != nil || string(got) != "still here" {
+			t.Fatalf("echo after the flood = %q, %v\n%s", got, err, p.stderr())
+		}
+	})
+
+	t.Run("port in use exits 1", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		p := start(t, bin, "--listen-plain", l.Addr().String())
+		if code := p.waitExit(t, wait); code != 1 {
+			t.Errorf("exit code %d; want 1\n%s", code, p.stderr())
+		}
+		if !strings.Contains(p.stderr(), "cannot start") {
+			t.Errorf("log lacks the reason:\n%s", p.stderr())
+		}
+	})
+
+	t.Run("bad flag exits 2", func(t *testing.T) {
+		p := start(t, bin, "--loops", "-1")
+		if code := p.waitExit(t, wait); code != 2 {
+			t.Errorf("exit code %d; want 2\n%s", code, p.stderr())
+		}
+	})
+}
