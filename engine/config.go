@@ -15,6 +15,7 @@ const (
 	DefaultMaxMessageSize = codec.DefaultMaxMessage
 	DefaultMaxHeaderBytes = 8 << 10
 	DefaultDrainTimeout   = 10 * time.Second
+	DefaultCloseTimeout   = 5 * time.Second
 )
 
 // Config is the server's configuration. It is validated once by New and
@@ -37,6 +38,11 @@ type Config struct {
 	// connection with 1008. 0 means twice MaxMessageSize plus 1 MiB, so
 	// that any one message can always be queued behind a full socket.
 	MaxOutbound int
+	// CloseTimeout is how long a closing connection has to answer the
+	// server's close frame and to take the bytes queued for it before its
+	// socket is closed anyway. The deadline is checked every 100 ms. 0 means
+	// DefaultCloseTimeout.
+	CloseTimeout time.Duration
 	// Routes maps a request path to the handler of the WebSocket
 	// connections upgraded on it.
 	Routes map[string]Handler
@@ -57,7 +63,7 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("engine: bad route %q", path)
 		}
 	}
-	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 {
+	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 || c.CloseTimeout < 0 {
 		return c, errors.New("engine: negative limit in config")
 	}
 	if c.Loops == 0 {
@@ -71,6 +77,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxOutbound == 0 {
 		c.MaxOutbound = int(2*c.MaxMessageSize) + 1<<20
+	}
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = DefaultCloseTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

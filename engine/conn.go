@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -22,7 +23,11 @@ const (
 	stateOpen
 	// stateClosing: a close frame has been sent; waiting for the peer's.
 	stateClosing
-	// stateClosed: the socket is gone.
+	// stateFlushing: done with the connection, but gnet still holds bytes
+	// for it; the socket is closed once they are written.
+	stateFlushing
+	// stateClosed: the socket is gone, or going at once: the gnet
+	// connection must not be touched.
 	stateClosed
 )
 
@@ -49,6 +54,7 @@ type Conn struct {
 	headOnly bool // the request was a HEAD: answer without a body
 	rd       codec.Reader
 
+	deadline    time.Time        // when closing or flushing must be over
 	closeCode   codec.StatusCode // what OnClose reports
 	closeReason string
 }
@@ -124,6 +130,7 @@ func (c *Conn) startClose(code codec.StatusCode, reason string) {
 		c.state = stateClosing
 		c.closeCode, c.closeReason = code, reason
 		c.writeClose(code, reason)
+		c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)
 	case stateTLS, stateUpgrade:
 		c.shut()
 	}
@@ -198,10 +205,26 @@ func (c *Conn) failErr(err error) {
 	c.fail(codec.StatusInternalError, "internal error")
 }
 
-// shut closes the socket at once, after gnet has flushed what is queued.
-// gnet calls OnClose, and so onClosed, before shut returns, and the gnet
-// connection must not be touched after that. Called on the loop.
+// shut closes the socket: at once when nothing is queued for it, else once
+// gnet has written what is queued (a close frame after a large message,
+// say), within CloseTimeout. gnet calls OnClose, and so onClosed, before an
+// immediate close returns. Called on the loop.
 func (c *Conn) shut() {
+	switch c.state {
+	case stateClosed, stateFlushing:
+		return
+	}
+	if c.gc.OutboundBuffered() > 0 {
+		c.state = stateFlushing
+		c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)
+		return
+	}
+	c.closeNow()
+}
+
+// closeNow closes the socket after a last attempt, without waiting, to
+// write what is queued. Called on the loop.
+func (c *Conn) closeNow() {
 	if c.state == stateClosed {
 		return
 	}

@@ -15,7 +15,15 @@ func (c *Conn) onTraffic() gnet.Action {
 	}
 	for (c.state == stateOpen || c.state == stateClosing) && c.readFrame() {
 	}
-	if c.state == stateClosed {
+	switch c.state {
+	case stateFlushing:
+		// Nothing more is read from a connection being closed.
+		_, _ = c.gc.Discard(c.gc.InboundBuffered())
+		if c.gc.OutboundBuffered() == 0 {
+			c.closeNow()
+			return gnet.Close
+		}
+	case stateClosed:
 		return gnet.Close
 	}
 	return gnet.None
@@ -64,7 +72,7 @@ func (c *Conn) readFrame() bool {
 		c.dispatch(m)
 	}
 	if c.state == stateClosed {
-		return false
+		return false // gc is gone
 	}
 	_, _ = gc.Discard(total)
 	return true

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -18,6 +19,7 @@ type loop struct {
 	el      gnet.EventLoop
 	srv     *Server
 	head    *Conn     // connections on this loop, an intrusive list
+	closing []*Conn   // connections with a close deadline
 	scratch []byte    // frame headers, small frames and HTTP responses
 	iov     [2][]byte // header and payload of a large frame
 }
@@ -40,6 +42,33 @@ func (l *loop) remove(c *Conn) {
 		c.next.prev = c.prev
 	}
 	c.prev, c.next = nil, nil
+}
+
+// closeBy gives c until d from now to finish closing. Called on the loop.
+func (l *loop) closeBy(c *Conn, d time.Duration) {
+	if c.deadline.IsZero() {
+		l.closing = append(l.closing, c)
+	}
+	c.deadline = time.Now().Add(d)
+}
+
+// sweepClosing closes the flushing connections whose queue has drained,
+// and the closing ones whose deadline has passed. Called on the loop, a few
+// times a second.
+func (l *loop) sweepClosing(now time.Time) {
+	kept := l.closing[:0]
+	for _, c := range l.closing {
+		switch {
+		case c.state == stateClosed:
+			continue
+		case c.state == stateFlushing && c.gc.OutboundBuffered() == 0, now.After(c.deadline):
+			c.closeNow()
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(l.closing[len(kept):])
+	l.closing = kept
 }
 
 // goAway starts the close of every connection on the loop, for a drain.

@@ -79,6 +79,7 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.cli, s.ln = cli, ln
+	go s.sweep()
 	for range s.cfg.Loops {
 		s.accepts.Add(1)
 		go s.accept(ln)
@@ -136,6 +137,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	})
 	<-s.done
 	return drainErr
+}
+
+// sweepEvery is how often close deadlines are checked.
+const sweepEvery = 100 * time.Millisecond
+
+// sweep asks every loop to check its closing connections, until the
+// server has stopped.
+func (s *Server) sweep() {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		for _, l := range s.loopList() {
+			_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+				l.sweepClosing(time.Now())
+				return nil
+			}))
+		}
+	}
 }
 
 // accept takes connections from ln and hands each to the least loaded

@@ -27,6 +27,7 @@ type options struct {
 	loops          int
 	maxMessageSize int64
 	drainTimeout   time.Duration
+	closeTimeout   time.Duration
 	logLevel       slog.Level
 }
 
@@ -38,6 +39,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.loops, "loops", 0, "number of event loops (0: one per CPU)")
 	fs.Int64Var(&o.maxMessageSize, "max-message-size", engine.DefaultMaxMessageSize, "largest message accepted, in `bytes`; larger ones are refused with close code 1009")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", engine.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long to wait for clients to finish the close handshake")
+	fs.DurationVar(&o.closeTimeout, "close-timeout", engine.DefaultCloseTimeout, "how long a closing connection has to answer the close frame and take what is queued for it")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections; /echo echoes every message.\n\nFlags:\n")
@@ -49,8 +51,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if o.maxMessageSize <= 0 || o.loops < 0 || o.drainTimeout < 0 {
-		return o, errors.New("--max-message-size must be positive, --loops and --drain-timeout not negative")
+	if o.maxMessageSize <= 0 || o.loops < 0 || o.drainTimeout < 0 || o.closeTimeout <= 0 {
+		return o, errors.New("--max-message-size and --close-timeout must be positive, --loops and --drain-timeout not negative")
 	}
 	return o, nil
 }
@@ -70,6 +72,7 @@ func run(args []string, stderr io.Writer) int {
 		ListenPlain:    o.listenPlain,
 		Loops:          o.loops,
 		MaxMessageSize: o.maxMessageSize,
+		CloseTimeout:   o.closeTimeout,
 		Routes:         map[string]engine.Handler{"/echo": engine.Echo},
 		Logger:         log,
 	})

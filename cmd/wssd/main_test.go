@@ -32,6 +32,7 @@ func TestParseFlags(t *testing.T) {
 		loops:          0,
 		maxMessageSize: engine.DefaultMaxMessageSize,
 		drainTimeout:   engine.DefaultDrainTimeout,
+		closeTimeout:   engine.DefaultCloseTimeout,
 		logLevel:       slog.LevelInfo,
 	}
 	cases := []struct {
@@ -47,12 +48,13 @@ func TestParseFlags(t *testing.T) {
 		},
 		{
 			name: "every flag",
-			args: []string{"--listen-plain", "127.0.0.1:9000", "--loops", "4", "--max-message-size", "2048", "--drain-timeout", "3s", "--log-level", "debug"},
+			args: []string{"--listen-plain", "127.0.0.1:9000", "--loops", "4", "--max-message-size", "2048", "--drain-timeout", "3s", "--close-timeout", "2s", "--log-level", "debug"},
 			want: options{
 				listenPlain:    "127.0.0.1:9000",
 				loops:          4,
 				maxMessageSize: 2048,
 				drainTimeout:   3 * time.Second,
+				closeTimeout:   2 * time.Second,
 				logLevel:       slog.LevelDebug,
 			},
 		},
@@ -64,6 +66,7 @@ func TestParseFlags(t *testing.T) {
 				loops:          2,
 				maxMessageSize: engine.DefaultMaxMessageSize,
 				drainTimeout:   engine.DefaultDrainTimeout,
+				closeTimeout:   engine.DefaultCloseTimeout,
 				logLevel:       slog.LevelWarn,
 			},
 		},
@@ -75,6 +78,7 @@ func TestParseFlags(t *testing.T) {
 				loops:          0,
 				maxMessageSize: engine.DefaultMaxMessageSize,
 				drainTimeout:   0,
+				closeTimeout:   engine.DefaultCloseTimeout,
 				logLevel:       slog.LevelInfo,
 			},
 		},
@@ -86,6 +90,11 @@ func TestParseFlags(t *testing.T) {
 		{
 			name:    "negative max message size",
 			args:    []string{"--max-message-size", "-1"},
+			wantErr: true,
+		},
+		{
+			name:    "zero close timeout",
+			args:    []string{"--close-timeout", "0s"},
 			wantErr: true,
 		},
 		{
