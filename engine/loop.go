@@ -44,12 +44,14 @@ func (l *loop) remove(c *Conn) {
 	c.prev, c.next = nil, nil
 }
 
-// closeBy gives c until d from now to finish closing. Called on the loop.
+// closeBy gives c until d from now to finish closing, unless it already
+// has a deadline: the whole close, handshake and flush, is bounded once.
+// Called on the loop.
 func (l *loop) closeBy(c *Conn, d time.Duration) {
 	if c.deadline.IsZero() {
+		c.deadline = time.Now().Add(d)
 		l.closing = append(l.closing, c)
 	}
-	c.deadline = time.Now().Add(d)
 }
 
 // sweepClosing closes the flushing connections whose queue has drained,

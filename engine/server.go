@@ -107,10 +107,11 @@ func (s *Server) Active() int64 { return s.active.Load() }
 // HTTP handshake are closed, and Shutdown waits until all connections are
 // gone or ctx is done. Then it stops the event loops, which closes whatever
 // is left, and returns ctx's error if the drain did not finish in time.
-// Safe for concurrent use; calls after the first wait for the first.
+// Safe for concurrent use once Start has returned nil; calls after the
+// first wait for the first.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if !s.started.Load() {
-		return errors.New("engine: server not started")
+	if s.cli == nil {
+		return errors.New("engine: server not running")
 	}
 	var drainErr error
 	s.stopOnce.Do(func() {
