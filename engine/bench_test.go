@@ -8,63 +8,104 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+	gws "github.com/gorilla/websocket"
 
 	"github.com/wssd/wssd/codec"
 )
 
 // BenchmarkEcho measures an echo round trip through a running server on
 // loopback: one client frame in, the echo out, for several payload sizes
-// and 1 or 16 connections with one message in flight each.
+// and 1 or 16 connections with one message in flight each. server=gorilla
+// runs the same load against a gorilla/websocket echo server (a goroutine
+// per connection on net/http), as a baseline measured in the same run.
 func BenchmarkEcho(b *testing.B) {
-	for _, conns := range []int{1, 16} {
-		for _, size := range []int{16, 1024, 16384} {
-			b.Run(fmt.Sprintf("conns=%d/size=%d", conns, size), func(b *testing.B) {
-				_, addr := startServer(b, Config{})
-				clients := make([]*benchClient, conns)
-				for i := range clients {
-					clients[i] = dialBench(b, addr)
-				}
-				payload := make([]byte, size)
-				for i := range payload {
-					payload[i] = 'a' + byte(i%26)
-				}
-				frame := codec.AppendMaskedFrame(nil, true, codec.OpText, payload, [4]byte{1, 2, 3, 4})
-				b.ReportAllocs()
-				b.SetBytes(int64(size))
-				b.ResetTimer()
-				done := make(chan error, conns)
-				for _, c := range clients {
-					go func(c *benchClient, n int) {
-						for i := 0; i < n; i++ {
-							if _, err := c.nc.Write(frame); err != nil {
-								done <- err
-								return
-							}
-							h, err := ws.ReadHeader(c.br)
-							if err != nil {
-								done <- err
-								return
-							}
-							if _, err := c.br.Discard(int(h.Length)); err != nil {
-								done <- err
-								return
-							}
-						}
-						done <- nil
-					}(c, b.N/conns+1)
-				}
-				for range clients {
-					if err := <-done; err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StopTimer()
-				for _, c := range clients {
-					c.nc.Close()
-				}
-			})
+	servers := []struct {
+		name  string
+		start func(testing.TB) string
+	}{
+		{name: "wssd", start: func(tb testing.TB) string { _, addr := startServer(tb, Config{}); return addr }},
+		{name: "gorilla", start: startGorillaEcho},
+	}
+	for _, srv := range servers {
+		for _, conns := range []int{1, 16} {
+			for _, size := range []int{16, 1024, 16384} {
+				b.Run(fmt.Sprintf("server=%s/conns=%d/size=%d", srv.name, conns, size), func(b *testing.B) {
+					benchEcho(b, srv.start(b), conns, size)
+				})
+			}
 		}
 	}
+}
+
+func benchEcho(b *testing.B, addr string, conns, size int) {
+	clients := make([]*benchClient, conns)
+	for i := range clients {
+		clients[i] = dialBench(b, addr)
+	}
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = 'a' + byte(i%26)
+	}
+	frame := codec.AppendMaskedFrame(nil, true, codec.OpText, payload, [4]byte{1, 2, 3, 4})
+	b.ReportAllocs()
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	done := make(chan error, conns)
+	for _, c := range clients {
+		go func(c *benchClient, n int) {
+			for i := 0; i < n; i++ {
+				if _, err := c.nc.Write(frame); err != nil {
+					done <- err
+					return
+				}
+				h, err := ws.ReadHeader(c.br)
+				if err != nil {
+					done <- err
+					return
+				}
+				if _, err := c.br.Discard(int(h.Length)); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}(c, b.N/conns+1)
+	}
+	for range clients {
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	for _, c := range clients {
+		c.nc.Close()
+	}
+}
+
+// startGorillaEcho starts a gorilla/websocket echo server on loopback and
+// returns its address.
+func startGorillaEcho(tb testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	up := gws.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			op, msg, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(op, msg) != nil {
+				return
+			}
+		}
+	})}
+	go srv.Serve(ln)
+	tb.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
 }
 
 type benchClient struct {
