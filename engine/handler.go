@@ -22,12 +22,13 @@ type Handler interface {
 
 // Echo is the handler of the /echo route: every message is sent back as it
 // came, text as text and binary as binary.
-var Echo Handler = echo{}
+type Echo struct{}
 
-type echo struct{}
+// OnOpen does nothing. Called on the connection's event loop.
+func (Echo) OnOpen(*Conn) {}
 
-func (echo) OnOpen(*Conn) {}
+// OnMessage writes data back. Called on the connection's event loop.
+func (Echo) OnMessage(c *Conn, op codec.OpCode, data []byte) { _ = c.Write(op, data) }
 
-func (echo) OnMessage(c *Conn, op codec.OpCode, data []byte) { _ = c.Write(op, data) }
-
-func (echo) OnClose(*Conn, codec.StatusCode, string) {}
+// OnClose does nothing. Called on the connection's event loop.
+func (Echo) OnClose(*Conn, codec.StatusCode, string) {}

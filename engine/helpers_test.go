@@ -17,7 +17,7 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 		cfg.ListenPlain = "127.0.0.1:0"
 	}
 	if cfg.Routes == nil {
-		cfg.Routes = map[string]Handler{"/echo": Echo}
+		cfg.Routes = map[string]Handler{"/echo": Echo{}}
 	}
 	if cfg.Loops == 0 {
 		cfg.Loops = 2

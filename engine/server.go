@@ -17,8 +17,6 @@ import (
 
 // Server is a WebSocket server on gnet event loops.
 type Server struct {
-	gnet.BuiltinEventEngine
-
 	cfg      Config
 	upgrader ws.Upgrader // read-only after New
 
@@ -40,7 +38,8 @@ type Server struct {
 	stopOnce  sync.Once
 }
 
-// New validates cfg and returns a server that is not yet listening.
+// New validates cfg and returns a server that is not yet listening. Safe
+// for concurrent use.
 func New(cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -56,7 +55,9 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Start binds the listener, starts the event loops and the acceptors, and
-// returns once connections are being accepted. Start may be called once.
+// returns once connections are being accepted. Start may be called once,
+// from any goroutine; the server's other methods may be used once it has
+// returned nil.
 func (s *Server) Start() error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("engine: server already started")
@@ -65,7 +66,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	cli, err := gnet.NewClient(s,
+	cli, err := gnet.NewClient(&events{s: s},
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
@@ -88,14 +89,16 @@ func (s *Server) Start() error {
 }
 
 // Addr returns the listener's address (with the port the kernel chose when
-// the configured one was 0). Valid after Start returned nil.
+// the configured one was 0). Safe for concurrent use after Start returned
+// nil.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Done is closed when the server has stopped; Err then tells why.
+// Done is closed when the server has stopped; Err then tells why. Safe for
+// concurrent use.
 func (s *Server) Done() <-chan struct{} { return s.done }
 
-// Err returns the error the event loops stopped with, if any. Valid once
-// Done is closed.
+// Err returns the error the event loops stopped with, if any. Safe for
+// concurrent use once Done is closed.
 func (s *Server) Err() error { return s.runErr }
 
 // Active returns the number of connections open, in any state. Safe for
@@ -229,8 +232,16 @@ func (s *Server) loopOf(el gnet.EventLoop) *loop {
 	return l
 }
 
+// events receives gnet's callbacks for the server; they are kept off
+// Server's own API.
+type events struct {
+	gnet.BuiltinEventEngine
+	s *Server
+}
+
 // OnOpen creates the connection's state. Called on the connection's loop.
-func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	s := e.s
 	if s.draining.Load() {
 		return nil, gnet.Close
 	}
@@ -244,12 +255,12 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 
 // OnTraffic reads what the connection has buffered. Called on the
 // connection's loop.
-func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
+func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	c, _ := gc.Context().(*Conn)
 	if c == nil {
 		return gnet.Close
 	}
-	defer s.recoverHandler(c)
+	defer e.s.recoverHandler(c)
 	return c.onTraffic()
 }
 
@@ -269,11 +280,12 @@ func (s *Server) recoverHandler(c *Conn) {
 }
 
 // OnClose ends the connection's state. Called on the connection's loop.
-func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
+func (e *events) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	c, _ := gc.Context().(*Conn)
 	if c == nil {
 		return gnet.None
 	}
+	s := e.s
 	func() {
 		defer s.recoverHandler(c)
 		c.onClosed()

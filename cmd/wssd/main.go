@@ -73,7 +73,7 @@ func run(args []string, stderr io.Writer) int {
 		Loops:          o.loops,
 		MaxMessageSize: o.maxMessageSize,
 		CloseTimeout:   o.closeTimeout,
-		Routes:         map[string]engine.Handler{"/echo": engine.Echo},
+		Routes:         map[string]engine.Handler{"/echo": engine.Echo{}},
 		Logger:         log,
 	})
 	if err != nil {
