@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/codec"
 )
@@ -24,8 +25,12 @@ const (
 	// stateClosing: a close frame has been sent; waiting for the peer's.
 	stateClosing
 	// stateFlushing: done with the connection, but gnet still holds bytes
-	// for it; the socket is closed once they are written.
+	// for it; the socket is closed, or its side shut, once they are
+	// written.
 	stateFlushing
+	// stateLingering: the server's side is shut (FIN sent after the last
+	// byte); what still comes in is discarded until the peer closes too.
+	stateLingering
 	// stateClosed: the socket is gone, or going at once: the gnet
 	// connection must not be touched.
 	stateClosed
@@ -49,10 +54,11 @@ type Conn struct {
 
 	prev, next *Conn // the loop's list
 
-	state    connState
-	scanned  int  // bytes of the request head searched so far
-	headOnly bool // the request was a HEAD: answer without a body
-	rd       codec.Reader
+	state     connState
+	scanned   int  // bytes of the request head searched so far
+	headOnly  bool // the request was a HEAD: answer without a body
+	halfClose bool // at the end, shut the server's side and linger
+	rd        codec.Reader
 
 	deadline    time.Time        // when closing or flushing must be over
 	closeCode   codec.StatusCode // what OnClose reports
@@ -132,22 +138,32 @@ func (c *Conn) startClose(code codec.StatusCode, reason string) {
 		c.writeClose(code, reason)
 		c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)
 	case stateTLS, stateUpgrade:
-		c.shut()
+		// Nothing was answered yet, so there is nothing to lose.
+		c.closeNow()
 	}
 }
 
 // goAway is startClose for a drain. Called on the loop.
 func (c *Conn) goAway() { c.startClose(codec.StatusGoingAway, "going away") }
 
-// writeData writes a data frame, unless the peer has stopped reading and
-// too much is already queued for it, in which case the connection is failed
-// with 1008. Called on the loop.
+// writeData writes a data frame, unless the peer is a slow consumer.
+// Called on the loop.
 func (c *Conn) writeData(op codec.OpCode, data []byte) error {
-	if c.gc.OutboundBuffered() > c.loop.srv.cfg.MaxOutbound {
-		c.fail(codec.StatusPolicyViolation, "slow consumer")
+	if c.slowConsumer() {
 		return ErrClosed
 	}
 	return c.writeFrame(op, data)
+}
+
+// slowConsumer fails the connection with 1008 if more than MaxOutbound
+// bytes wait to be written to it, and reports whether it did. Called on
+// the loop.
+func (c *Conn) slowConsumer() bool {
+	if c.gc.OutboundBuffered() <= c.loop.srv.cfg.MaxOutbound {
+		return false
+	}
+	c.fail(codec.StatusPolicyViolation, "slow consumer")
+	return true
 }
 
 // writeFrame writes one unfragmented frame. Called on the loop.
@@ -166,10 +182,10 @@ func (c *Conn) writeFrame(op codec.OpCode, p []byte) error {
 	return err
 }
 
-// writeEncoded writes an already encoded data frame. Called on the loop.
+// writeEncoded writes an already encoded data frame, unless the peer is a
+// slow consumer. Called on the loop.
 func (c *Conn) writeEncoded(frame []byte) error {
-	if c.gc.OutboundBuffered() > c.loop.srv.cfg.MaxOutbound {
-		c.fail(codec.StatusPolicyViolation, "slow consumer")
+	if c.slowConsumer() {
 		return ErrClosed
 	}
 	_, err := c.gc.Write(frame)
@@ -205,25 +221,51 @@ func (c *Conn) failErr(err error) {
 	c.fail(codec.StatusInternalError, "internal error")
 }
 
-// shut closes the socket: at once when nothing is queued for it, else once
-// gnet has written what is queued (a close frame after a large message,
-// say), within CloseTimeout. gnet calls OnClose, and so onClosed, before an
-// immediate close returns. Called on the loop.
-func (c *Conn) shut() {
+// finish closes the socket once the close handshake is done: after gnet
+// has written what is queued (a close frame after a large message, say),
+// within CloseTimeout. Called on the loop.
+func (c *Conn) finish() { c.end(false) }
+
+// shut ends a connection whose peer may still be sending: a failed
+// connection or a refused request. Once what is queued is written, the
+// server's side is shut down, which sends FIN after the last byte, and what
+// still comes in is read and dropped until the peer closes its side or
+// CloseTimeout passes. Closing at once instead would reset the connection
+// while the peer's bytes arrive, and a reset can destroy data the peer has
+// not read yet, such as the close frame that says why. Called on the loop.
+func (c *Conn) shut() { c.end(true) }
+
+func (c *Conn) end(halfClose bool) {
 	switch c.state {
-	case stateClosed, stateFlushing:
+	case stateFlushing, stateLingering, stateClosed:
 		return
 	}
+	c.halfClose = halfClose
 	if c.gc.OutboundBuffered() > 0 {
 		c.state = stateFlushing
 		c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)
 		return
 	}
-	c.closeNow()
+	c.flushed()
 }
 
-// closeNow closes the socket after a last attempt, without waiting, to
-// write what is queued. Called on the loop.
+// flushed goes on with the end of a connection whose queue is empty.
+// Called on the loop.
+func (c *Conn) flushed() {
+	if !c.halfClose {
+		c.closeNow()
+		return
+	}
+	c.state = stateLingering
+	c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)
+	if err := unix.Shutdown(c.gc.Fd(), unix.SHUT_WR); err != nil {
+		c.closeNow()
+	}
+}
+
+// closeNow closes the socket at once. gnet makes one last attempt, without
+// waiting, to write what is queued, and calls OnClose, and so onClosed,
+// before closeNow returns. Called on the loop.
 func (c *Conn) closeNow() {
 	if c.state == stateClosed {
 		return

@@ -16,14 +16,14 @@ func (c *Conn) onTraffic() gnet.Action {
 	for (c.state == stateOpen || c.state == stateClosing) && c.readFrame() {
 	}
 	switch c.state {
-	case stateFlushing:
+	case stateFlushing, stateLingering:
 		// Nothing more is read from a connection being closed.
 		_, _ = c.gc.Discard(c.gc.InboundBuffered())
-		if c.gc.OutboundBuffered() == 0 {
-			c.closeNow()
-			return gnet.Close
+		if c.state == stateFlushing && c.gc.OutboundBuffered() == 0 {
+			c.flushed()
 		}
-	case stateClosed:
+	}
+	if c.state == stateClosed {
 		return gnet.Close
 	}
 	return gnet.None
@@ -109,6 +109,6 @@ func (c *Conn) dispatch(m codec.Message) {
 		}
 		// When the server closed first, its own code stays the one
 		// OnClose reports; the peer's answer only completes the handshake.
-		c.shut()
+		c.finish()
 	}
 }

@@ -54,18 +54,22 @@ func (l *loop) closeBy(c *Conn, d time.Duration) {
 	}
 }
 
-// sweepClosing closes the flushing connections whose queue has drained,
-// and the closing ones whose deadline has passed. Called on the loop, a few
-// times a second.
+// sweepClosing goes on with the end of the flushing connections whose queue
+// has drained, and closes the closing ones whose deadline has passed.
+// Called on the loop, a few times a second.
 func (l *loop) sweepClosing(now time.Time) {
 	kept := l.closing[:0]
 	for _, c := range l.closing {
 		switch {
 		case c.state == stateClosed:
 			continue
-		case c.state == stateFlushing && c.gc.OutboundBuffered() == 0, now.After(c.deadline):
+		case now.After(c.deadline):
 			c.closeNow()
 			continue
+		case c.state == stateFlushing && c.gc.OutboundBuffered() == 0:
+			if c.flushed(); c.state == stateClosed {
+				continue
+			}
 		}
 		kept = append(kept, c)
 	}
