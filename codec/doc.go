@@ -6,8 +6,10 @@
 // arrived (so an oversized message is refused on its declared length), and
 // Reader.Frame unmasks a complete frame in place, validates it and returns a
 // message once one is whole. A message that arrived in a single frame is
-// returned as a sub-slice of the caller's buffer; only fragmented messages are
-// copied, into a reassembly buffer that is released when the message ends.
+// returned as a sub-slice of the caller's buffer. A data frame whose payload
+// arrives in pieces is fed to Reader.Feed after Reader.Begin; it and
+// fragmented messages are copied into a reassembly buffer that is released
+// when the message ends.
 //
 // Frames are written with the AppendX functions, which append to a caller's
 // buffer and allocate nothing when it has room.

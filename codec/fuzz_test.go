@@ -16,17 +16,37 @@ type streamResult struct {
 }
 
 // readStream feeds wire to a Reader the way the server does, in chunks of
-// the given size: a frame is handled only once it is complete, and an
-// incomplete one waits for the next chunk.
+// the given size: a complete frame is handled in place; a data frame whose
+// payload has not all arrived is streamed with Begin and Feed; an
+// incomplete control frame or header waits for the next chunk.
 func readStream(wire []byte, chunk int, max int64) streamResult {
 	var res streamResult
 	r := Reader{MaxMessage: max}
 	var buf []byte
+	deliver := func(m Message, ok bool, err error) bool {
+		if err != nil {
+			res.err = err
+			return false
+		}
+		if ok {
+			m.Payload = append([]byte(nil), m.Payload...)
+			res.msgs = append(res.msgs, m)
+		}
+		return true
+	}
 	for len(wire) > 0 || len(buf) > 0 {
 		n := min(chunk, len(wire))
 		buf = append(buf, wire[:n]...)
 		wire = wire[n:]
-		for {
+		for len(buf) > 0 {
+			if need := r.Need(); need > 0 {
+				k := int(min(need, int64(len(buf))))
+				if !deliver(r.Feed(buf[:k])) {
+					return res
+				}
+				buf = buf[k:]
+				continue
+			}
 			h, hlen, err := ParseHeader(buf)
 			if err == nil && hlen > 0 {
 				err = r.Check(h)
@@ -35,18 +55,20 @@ func readStream(wire []byte, chunk int, max int64) streamResult {
 				res.err = err
 				return res
 			}
-			if hlen == 0 || len(buf) < hlen+int(h.Length) {
+			if hlen == 0 {
 				break
 			}
 			end := hlen + int(h.Length)
-			m, ok, err := r.Frame(h, buf[hlen:end])
-			if err != nil {
-				res.err = err
-				return res
+			if len(buf) < end {
+				if h.OpCode.IsControl() {
+					break
+				}
+				r.Begin(h)
+				buf = buf[hlen:]
+				continue
 			}
-			if ok {
-				m.Payload = append([]byte(nil), m.Payload...)
-				res.msgs = append(res.msgs, m)
+			if !deliver(r.Frame(h, buf[hlen:end])) {
+				return res
 			}
 			buf = buf[end:]
 		}

@@ -11,7 +11,8 @@ import (
 const DefaultMaxMessage = 1 << 20
 
 // Reader holds what one connection's stream needs between frames: the
-// fragmented message being reassembled and its UTF-8 state. Its zero value
+// fragmented message being reassembled, a frame whose payload is arriving
+// in pieces, and the UTF-8 state. Its zero value
 // reads client frames (which must be masked) with DefaultMaxMessage.
 //
 // A Reader is used by one goroutine at a time (in the server, the
@@ -26,6 +27,10 @@ type Reader struct {
 	op         OpCode // its opcode (text or binary)
 	buf        []byte // its payload so far
 	utf8       UTF8   // its UTF-8 state, when text
+
+	streamed Header // a data frame whose payload is arriving in pieces
+	got      int64  // how much of its payload has arrived
+	need     int64  // how much is still to come; 0 when no frame is streamed
 }
 
 // Message is a complete message or a control frame.
@@ -125,9 +130,65 @@ func (r *Reader) Frame(h Header, p []byte) (Message, bool, error) {
 	return m, true, nil
 }
 
+// Begin starts a data frame whose header h has passed Check but whose
+// payload has not all arrived: the payload is then given to Feed piece by
+// piece as it arrives, instead of waiting for all of it. A bad UTF-8 byte
+// fails the message in the piece that carries it, and nothing waits in the
+// caller's buffer for the rest.
+func (r *Reader) Begin(h Header) {
+	if !r.fragmented {
+		r.buf = r.buf[:0]
+		r.utf8.Reset()
+	}
+	r.streamed, r.got, r.need = h, 0, h.Length
+}
+
+// Text reports whether a fragmented text message is in progress, so that a
+// continuation frame carries text.
+func (r *Reader) Text() bool { return r.fragmented && r.op == OpText }
+
+// Need returns how many payload bytes the frame begun with Begin still
+// needs, or 0 when no frame is being streamed.
+func (r *Reader) Need() int64 { return r.need }
+
+// Feed takes the next piece of the payload of the frame begun with Begin,
+// as on the wire (masked), at most Need bytes. The piece is copied into the
+// message buffer and unmasked there; p is not modified. When the piece
+// completes the frame, Feed goes on as Frame does: it returns the message
+// if the frame completes one.
+func (r *Reader) Feed(p []byte) (Message, bool, error) {
+	h := r.streamed
+	start := len(r.buf)
+	r.buf = append(r.buf, p...)
+	piece := r.buf[start:]
+	if h.Masked {
+		ws.Cipher(piece, h.Mask, int(r.got))
+	}
+	r.got += int64(len(p))
+	r.need -= int64(len(p))
+	op := h.OpCode
+	if op == OpContinuation {
+		op = r.op
+	}
+	if op == OpText && (!r.utf8.Write(piece) || (r.need == 0 && h.Fin && !r.utf8.Complete())) {
+		return Message{}, false, ErrInvalidUTF8
+	}
+	if r.need > 0 {
+		return Message{}, false, nil
+	}
+	if !h.Fin {
+		r.fragmented, r.op = true, op
+		return Message{}, false, nil
+	}
+	m := Message{Op: op, Payload: r.buf}
+	r.Reset()
+	return m, true, nil
+}
+
 // Reset drops any partial message and its buffer.
 func (r *Reader) Reset() {
 	r.fragmented, r.op, r.buf = false, 0, nil
+	r.need, r.got = 0, 0
 	r.utf8.Reset()
 }
 

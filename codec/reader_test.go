@@ -277,3 +277,71 @@ func TestParseClose(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderStreamed: a data frame fed in pieces gives the same message as
+// the whole frame, and bad UTF-8 fails in the piece that carries it.
+func TestReaderStreamed(t *testing.T) {
+	text := "κόσμε, streamed in pieces"
+	wire := frame(true, OpText, text)
+	h, hl, _ := ParseHeader(wire)
+	for size := 1; size <= len(text); size++ {
+		var r Reader
+		if err := r.Check(h); err != nil {
+			t.Fatal(err)
+		}
+		r.Begin(h)
+		payload := wire[hl:]
+		var got Message
+		for len(payload) > 0 {
+			k := min(size, int(r.Need()))
+			m, ok, err := r.Feed(payload[:k])
+			if err != nil {
+				t.Fatalf("piece size %d: %v", size, err)
+			}
+			payload = payload[k:]
+			if ok != (len(payload) == 0) {
+				t.Fatalf("piece size %d: message ready %v with %d bytes left", size, ok, len(payload))
+			}
+			got = m
+		}
+		if got.Op != OpText || string(got.Payload) != text || r.Need() != 0 {
+			t.Fatalf("piece size %d: got %v %q", size, got.Op, got.Payload)
+		}
+		if !bytes.Equal(wire, frame(true, OpText, text)) {
+			t.Fatal("Feed modified its input")
+		}
+	}
+
+	// A fragmented message: streamed first fragment, whole second one.
+	var r Reader
+	first := frame(false, OpText, "abc\xce")
+	h1, hl1, _ := ParseHeader(first)
+	if err := r.Check(h1); err != nil {
+		t.Fatal(err)
+	}
+	r.Begin(h1)
+	if _, ok, err := r.Feed(first[hl1:]); ok || err != nil {
+		t.Fatalf("first fragment: %v, %v", ok, err)
+	}
+	second := frame(true, OpContinuation, "\xbcdef")
+	h2, hl2, _ := ParseHeader(second)
+	if err := r.Check(h2); err != nil {
+		t.Fatal(err)
+	}
+	m, ok, err := r.Frame(h2, second[hl2:])
+	if !ok || err != nil || string(m.Payload) != "abcμdef" {
+		t.Fatalf("message %q, %v, %v", m.Payload, ok, err)
+	}
+
+	// Bad UTF-8 fails in its piece, before the frame is complete.
+	bad := frame(true, OpText, "good \xf4\x90 and more that never comes")
+	hb, hlb, _ := ParseHeader(bad)
+	r.Reset()
+	r.Begin(hb)
+	if _, _, err := r.Feed(bad[hlb : hlb+5]); err != nil {
+		t.Fatalf("valid piece: %v", err)
+	}
+	if _, _, err := r.Feed(bad[hlb+5 : hlb+7]); !errors.Is(err, ErrInvalidUTF8) {
+		t.Fatalf("bad piece: %v; want ErrInvalidUTF8", err)
+	}
+}

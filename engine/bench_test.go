@@ -33,7 +33,7 @@ func BenchmarkEcho(b *testing.B) {
 	}
 	for _, srv := range servers {
 		for _, conns := range []int{1, 16} {
-			for _, size := range []int{16, 1024, 16384} {
+			for _, size := range []int{16, 1024, 16384, 1 << 20} {
 				b.Run(fmt.Sprintf("server=%s/conns=%d/size=%d", srv.name, conns, size), func(b *testing.B) {
 					benchEcho(b, srv.start(b), conns, size)
 				})

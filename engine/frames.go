@@ -7,8 +7,9 @@ import (
 )
 
 // onTraffic consumes what gnet has buffered for the connection: the request
-// head while upgrading, then every complete frame. An incomplete head or
-// frame stays in gnet's buffer until more bytes arrive. Called on the loop.
+// head while upgrading, then frames. An incomplete head, frame header or
+// control frame stays in gnet's buffer until more bytes arrive; an
+// incomplete data frame is taken in pieces. Called on the loop.
 func (c *Conn) onTraffic() gnet.Action {
 	if c.state == stateUpgrade {
 		c.readUpgrade()
@@ -33,6 +34,9 @@ func (c *Conn) onTraffic() gnet.Action {
 // returns false when there is no complete frame to handle, or the
 // connection is no longer reading. Called on the loop.
 func (c *Conn) readFrame() bool {
+	if c.rd.Need() > 0 {
+		return c.readPiece()
+	}
 	gc := c.gc
 	buffered := gc.InboundBuffered()
 	if buffered < 2 {
@@ -57,7 +61,12 @@ func (c *Conn) readFrame() bool {
 	// Check bounded h.Length by the message size limit, so this fits.
 	total := hlen + int(h.Length)
 	if buffered < total {
-		return false
+		if !c.streams(h) {
+			return false // wait in gnet's buffer for the rest
+		}
+		_, _ = gc.Discard(hlen)
+		c.rd.Begin(h)
+		return c.readPiece()
 	}
 	frame, err := gc.Peek(total)
 	if err != nil {
@@ -75,6 +84,51 @@ func (c *Conn) readFrame() bool {
 		return false // gc is gone
 	}
 	_, _ = gc.Discard(total)
+	return true
+}
+
+// streamLimit is the largest text frame taken in pieces when it arrives in
+// pieces.
+const streamLimit = 64 << 10
+
+// streams reports whether a frame that has not all arrived is taken in
+// pieces as they come, rather than left to wait whole in gnet's buffer.
+// Text frames up to streamLimit are, so that invalid UTF-8 fails the
+// connection as soon as the bad byte arrives, not when the frame ends.
+// Larger frames wait: gnet's pooled buffers hold them at less cost than a
+// buffer grown piece by piece (4x the time for 1 MiB in BenchmarkEcho), and
+// their text is checked when they are whole. Called on the loop.
+func (c *Conn) streams(h codec.Header) bool {
+	if h.Length > streamLimit {
+		return false
+	}
+	return h.OpCode == codec.OpText || (h.OpCode == codec.OpContinuation && c.rd.Text())
+}
+
+// readPiece gives what has arrived of a streamed frame's payload to the
+// codec. Called on the loop.
+func (c *Conn) readPiece() bool {
+	gc := c.gc
+	n := int(min(int64(gc.InboundBuffered()), c.rd.Need()))
+	if n == 0 {
+		return false
+	}
+	p, err := gc.Peek(n)
+	if err != nil {
+		return false
+	}
+	m, ok, err := c.rd.Feed(p)
+	if err != nil {
+		c.failErr(err)
+		return false
+	}
+	if ok {
+		c.dispatch(m)
+	}
+	if c.state == stateClosed {
+		return false // gc is gone
+	}
+	_, _ = gc.Discard(n)
 	return true
 }
 
