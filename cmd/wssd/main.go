@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -90,7 +92,7 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	log.Info("listening", "ws", "ws://"+srv.Addr().String()+"/echo")
+	log.Info("listening", "ws", "ws://"+displayAddr(srv.Addr())+"/echo")
 
 	select {
 	case <-srv.Done():
@@ -106,4 +108,14 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// displayAddr is addr as a person would type it: localhost for a listener
+// on every interface.
+func displayAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 }
