@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,14 +17,38 @@ const (
 	DefaultMaxHeaderBytes = 8 << 10
 	DefaultDrainTimeout   = 10 * time.Second
 	DefaultCloseTimeout   = 5 * time.Second
+	DefaultHandshakeTime  = 5 * time.Second
+	DefaultTLSWorkers     = 1024
+	DefaultTLSQueue       = 4096
 )
 
 // Config is the server's configuration. It is validated once by New and
 // never changes after that. The zero value of each field is safe and
-// bounded; only ListenPlain and Routes must be set.
+// bounded; a listener and Routes must be set.
 type Config struct {
-	// ListenPlain is the host:port of the plain ws:// listener.
+	// Listen is the host:port of the wss:// listener; TLS must be set
+	// with it.
+	Listen string
+	// TLS is the wss:// listener's TLS configuration. It is used as is
+	// (see security.ServerTLS for the server's policy) and must not be
+	// changed after New.
+	TLS *tls.Config
+	// ListenPlain is the host:port of the plain ws:// listener, for
+	// deployments behind a TLS-terminating load balancer.
 	ListenPlain string
+	// HandshakeTimeout bounds the opening of a connection: the TLS
+	// handshake and the HTTP upgrade together, from accept to the 101. A
+	// connection that has not upgraded by then is closed. The deadline is
+	// checked every 100 ms. 0 means DefaultHandshakeTime.
+	HandshakeTimeout time.Duration
+	// TLSWorkers bounds the TLS handshakes that run at once: each runs in
+	// one of this many goroutines, so that a handshake flood takes at most
+	// this much CPU and memory. 0 means DefaultTLSWorkers.
+	TLSWorkers int
+	// TLSQueue bounds the accepted connections that wait for a TLS worker.
+	// One that finds the queue full is closed at once. 0 means
+	// DefaultTLSQueue.
+	TLSQueue int
 	// Loops is the number of event loops; 0 means one per CPU.
 	Loops int
 	// MaxMessageSize bounds a message's payload (all fragments together).
@@ -52,8 +77,11 @@ type Config struct {
 
 // withDefaults returns c with its zero values replaced, or an error.
 func (c Config) withDefaults() (Config, error) {
-	if c.ListenPlain == "" {
+	if c.ListenPlain == "" && c.Listen == "" {
 		return c, errors.New("engine: no listener configured")
+	}
+	if (c.Listen != "") != (c.TLS != nil) {
+		return c, errors.New("engine: the wss:// listener needs a TLS config, and a TLS config a listener")
 	}
 	if len(c.Routes) == 0 {
 		return c, errors.New("engine: no routes configured")
@@ -63,7 +91,8 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("engine: bad route %q", path)
 		}
 	}
-	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 || c.CloseTimeout < 0 {
+	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 || c.CloseTimeout < 0 ||
+		c.HandshakeTimeout < 0 || c.TLSWorkers < 0 || c.TLSQueue < 0 {
 		return c, errors.New("engine: negative limit in config")
 	}
 	if c.Loops == 0 {
@@ -80,6 +109,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = DefaultHandshakeTime
+	}
+	if c.TLSWorkers == 0 {
+		c.TLSWorkers = DefaultTLSWorkers
+	}
+	if c.TLSQueue == 0 {
+		c.TLSQueue = DefaultTLSQueue
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -52,6 +52,12 @@ type Conn struct {
 	remote  net.Addr
 	path    string
 
+	in      inbound  // where the plaintext waits: gc, or plain for wss://
+	tls     *session // nil for ws://
+	plain   plainBuf // decrypted bytes being read, for wss://
+	tail    []byte   // decrypted bytes left over between reads, for wss://
+	tlsShut bool     // close_notify sent
+
 	prev, next *Conn // the loop's list
 
 	state     connState
@@ -60,20 +66,51 @@ type Conn struct {
 	halfClose bool // at the end, shut the server's side and linger
 	rd        codec.Reader
 
-	deadline    time.Time        // when closing or flushing must be over
+	deadline    time.Time        // when the upgrade or the close must be over
+	timed       bool             // in the loop's list of deadlines
 	closeCode   codec.StatusCode // what OnClose reports
 	closeReason string
 }
 
-func newConn(l *loop, gc gnet.Conn) *Conn {
-	return &Conn{
+func newConn(l *loop, gc gnet.Conn, sess *session) *Conn {
+	c := &Conn{
 		gc:     gc,
 		el:     gc.EventLoop(),
 		loop:   l,
 		remote: gc.RemoteAddr(),
 		state:  stateUpgrade,
 		rd:     codec.Reader{MaxMessage: l.srv.cfg.MaxMessageSize},
+		in:     gc,
+		tls:    sess,
 	}
+	if sess != nil {
+		sess.t.attach(gc)
+		c.in = &c.plain
+	}
+	return c
+}
+
+// Secure reports whether the connection came in over TLS (wss://). Safe
+// for concurrent use.
+func (c *Conn) Secure() bool { return c.tls != nil }
+
+// inbound is what the frame and request readers read from: gnet's buffer
+// for ws://, the decrypted bytes for wss://. gnet.Conn has these methods.
+type inbound interface {
+	InboundBuffered() int
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+}
+
+// send writes bytes to the connection, through TLS for wss://. What the
+// socket does not take at once is queued by gnet. Called on the loop.
+func (c *Conn) send(b []byte) error {
+	if c.tls != nil {
+		_, err := c.tls.tc.Write(b)
+		return err
+	}
+	_, err := c.gc.Write(b)
+	return err
 }
 
 // RemoteAddr returns the peer's address. Safe for concurrent use.
@@ -170,9 +207,11 @@ func (c *Conn) slowConsumer() bool {
 func (c *Conn) writeFrame(op codec.OpCode, p []byte) error {
 	l := c.loop
 	var err error
-	if len(p) <= smallFrame {
+	if len(p) <= smallFrame || c.tls != nil {
+		// One buffer for TLS too, so that the header does not go out
+		// in a record of its own.
 		l.scratch = codec.AppendFrame(l.scratch[:0], true, op, p)
-		_, err = c.gc.Write(l.scratch)
+		err = c.send(l.scratch)
 	} else {
 		l.scratch = codec.AppendHeader(l.scratch[:0], true, op, len(p))
 		l.iov[0], l.iov[1] = l.scratch, p
@@ -188,8 +227,7 @@ func (c *Conn) writeEncoded(frame []byte) error {
 	if c.slowConsumer() {
 		return ErrClosed
 	}
-	_, err := c.gc.Write(frame)
-	return err
+	return c.send(frame)
 }
 
 // writeClose writes a close frame; a zero code sends an empty one. Called on
@@ -197,7 +235,7 @@ func (c *Conn) writeEncoded(frame []byte) error {
 func (c *Conn) writeClose(code codec.StatusCode, reason string) {
 	l := c.loop
 	l.scratch = codec.AppendClose(l.scratch[:0], code, reason)
-	_, _ = c.gc.Write(l.scratch)
+	_ = c.send(l.scratch)
 }
 
 // fail sends a close frame with code and reason, unless one was sent
@@ -241,6 +279,15 @@ func (c *Conn) end(halfClose bool) {
 		return
 	}
 	c.halfClose = halfClose
+	if c.tls != nil && !c.tlsShut && (c.state == stateOpen || c.state == stateClosing || c.state == stateUpgrade) {
+		// End the TLS stream properly too: close_notify after the
+		// last record.
+		c.tlsShut = true
+		_ = c.tls.tc.CloseWrite()
+		if c.state == stateClosed {
+			return
+		}
+	}
 	if c.gc.OutboundBuffered() > 0 {
 		c.state = stateFlushing
 		c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)

@@ -42,7 +42,7 @@ func Example() {
 	}
 	defer srv.Shutdown(context.Background())
 
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr().String()+"/shout", nil)
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+srv.PlainAddr().String()+"/shout", nil)
 	if err != nil {
 		panic(err)
 	}

@@ -11,6 +11,11 @@ import (
 // control frame stays in gnet's buffer until more bytes arrive; an
 // incomplete data frame is taken in pieces. Called on the loop.
 func (c *Conn) onTraffic() gnet.Action {
+	var tlsErr error
+	if c.tls != nil {
+		tlsErr = c.decrypt()
+		defer c.keepTail()
+	}
 	if c.state == stateUpgrade {
 		c.readUpgrade()
 	}
@@ -19,10 +24,15 @@ func (c *Conn) onTraffic() gnet.Action {
 	switch c.state {
 	case stateFlushing, stateLingering:
 		// Nothing more is read from a connection being closed.
-		_, _ = c.gc.Discard(c.gc.InboundBuffered())
+		_, _ = c.in.Discard(c.in.InboundBuffered())
 		if c.state == stateFlushing && c.gc.OutboundBuffered() == 0 {
 			c.flushed()
 		}
+	}
+	if tlsErr != nil && c.state != stateClosed {
+		// The peer ended the TLS stream (close_notify), or broke it:
+		// nothing more can be read.
+		c.closeNow()
 	}
 	if c.state == stateClosed {
 		return gnet.Close
@@ -37,12 +47,12 @@ func (c *Conn) readFrame() bool {
 	if c.rd.Need() > 0 {
 		return c.readPiece()
 	}
-	gc := c.gc
-	buffered := gc.InboundBuffered()
+	in := c.in
+	buffered := in.InboundBuffered()
 	if buffered < 2 {
 		return false
 	}
-	hb, err := gc.Peek(min(buffered, codec.MaxHeaderSize))
+	hb, err := in.Peek(min(buffered, codec.MaxHeaderSize))
 	if err != nil {
 		return false
 	}
@@ -64,11 +74,11 @@ func (c *Conn) readFrame() bool {
 		if !c.streams(h) {
 			return false // wait in gnet's buffer for the rest
 		}
-		_, _ = gc.Discard(hlen)
+		_, _ = in.Discard(hlen)
 		c.rd.Begin(h)
 		return c.readPiece()
 	}
-	frame, err := gc.Peek(total)
+	frame, err := in.Peek(total)
 	if err != nil {
 		return false
 	}
@@ -81,9 +91,9 @@ func (c *Conn) readFrame() bool {
 		c.dispatch(m)
 	}
 	if c.state == stateClosed {
-		return false // gc is gone
+		return false // the connection is gone
 	}
-	_, _ = gc.Discard(total)
+	_, _ = in.Discard(total)
 	return true
 }
 
@@ -108,12 +118,12 @@ func (c *Conn) streams(h codec.Header) bool {
 // readPiece gives what has arrived of a streamed frame's payload to the
 // codec. Called on the loop.
 func (c *Conn) readPiece() bool {
-	gc := c.gc
-	n := int(min(int64(gc.InboundBuffered()), c.rd.Need()))
+	in := c.in
+	n := int(min(int64(in.InboundBuffered()), c.rd.Need()))
 	if n == 0 {
 		return false
 	}
-	p, err := gc.Peek(n)
+	p, err := in.Peek(n)
 	if err != nil {
 		return false
 	}
@@ -126,9 +136,9 @@ func (c *Conn) readPiece() bool {
 		c.dispatch(m)
 	}
 	if c.state == stateClosed {
-		return false // gc is gone
+		return false // the connection is gone
 	}
-	_, _ = gc.Discard(n)
+	_, _ = in.Discard(n)
 	return true
 }
 

@@ -37,5 +37,5 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return srv, srv.Addr().String()
+	return srv, srv.PlainAddr().String()
 }

@@ -15,9 +15,9 @@ import (
 // readUpgrade waits for the whole request head, then answers it: a 101 and
 // the open state, or an HTTP response and a close. Called on the loop.
 func (c *Conn) readUpgrade() {
-	gc := c.gc
+	in := c.in
 	limit := c.loop.srv.cfg.MaxHeaderBytes
-	b, err := gc.Peek(min(gc.InboundBuffered(), limit))
+	b, err := in.Peek(min(in.InboundBuffered(), limit))
 	if err != nil {
 		return
 	}
@@ -32,7 +32,7 @@ func (c *Conn) readUpgrade() {
 	}
 	c.handleRequest(b[:n])
 	if c.state == stateOpen {
-		_, _ = gc.Discard(n)
+		_, _ = in.Discard(n)
 	}
 }
 
@@ -66,10 +66,11 @@ func (c *Conn) handleRequest(head []byte) {
 		c.refuseUpgrade(err)
 		return
 	}
-	if _, err := c.gc.Write(resp); err != nil {
+	if err := c.send(resp); err != nil {
 		return
 	}
 	c.state = stateOpen
+	c.deadline = time.Time{} // upgraded in time
 	c.path = string(path)
 	c.handler = h
 	h.OnOpen(c)
@@ -123,7 +124,7 @@ func (c *Conn) writeResponse(status int, contentType, extra, body string) {
 		b = append(b, body...)
 	}
 	l.scratch = b
-	_, _ = c.gc.Write(b)
+	_ = c.send(b)
 	c.shut()
 }
 

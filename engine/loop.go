@@ -19,8 +19,9 @@ type loop struct {
 	el      gnet.EventLoop
 	srv     *Server
 	head    *Conn     // connections on this loop, an intrusive list
-	closing []*Conn   // connections with a close deadline
+	timed   []*Conn   // connections with an upgrade or close deadline
 	scratch []byte    // frame headers, small frames and HTTP responses
+	work    []byte    // plaintext decrypted from wss:// connections
 	iov     [2][]byte // header and payload of a large frame
 }
 
@@ -44,37 +45,46 @@ func (l *loop) remove(c *Conn) {
 	c.prev, c.next = nil, nil
 }
 
-// closeBy gives c until d from now to finish closing, unless it already
-// has a deadline: the whole close, handshake and flush, is bounded once.
-// Called on the loop.
-func (l *loop) closeBy(c *Conn, d time.Duration) {
-	if c.deadline.IsZero() {
-		c.deadline = time.Now().Add(d)
-		l.closing = append(l.closing, c)
+// expireAt gives c until t to finish its upgrade or its close, unless it
+// already has a deadline: a close is bounded once, handshake and flush
+// together. Called on the loop.
+func (l *loop) expireAt(c *Conn, t time.Time) {
+	if !c.deadline.IsZero() {
+		return
+	}
+	c.deadline = t
+	if !c.timed {
+		c.timed = true
+		l.timed = append(l.timed, c)
 	}
 }
 
-// sweepClosing goes on with the end of the flushing connections whose queue
-// has drained, and closes the closing ones whose deadline has passed.
-// Called on the loop, a few times a second.
-func (l *loop) sweepClosing(now time.Time) {
-	kept := l.closing[:0]
-	for _, c := range l.closing {
+// closeBy is expireAt d from now. Called on the loop.
+func (l *loop) closeBy(c *Conn, d time.Duration) { l.expireAt(c, time.Now().Add(d)) }
+
+// sweep closes the connections whose deadline has passed, goes on with the
+// end of the flushing ones whose queue has drained, and forgets those that
+// no longer have a deadline. Called on the loop, a few times a second.
+func (l *loop) sweep(now time.Time) {
+	kept := l.timed[:0]
+	for _, c := range l.timed {
 		switch {
-		case c.state == stateClosed:
-			continue
+		case c.state == stateClosed || c.deadline.IsZero():
 		case now.After(c.deadline):
 			c.closeNow()
-			continue
 		case c.state == stateFlushing && c.gc.OutboundBuffered() == 0:
-			if c.flushed(); c.state == stateClosed {
-				continue
+			if c.flushed(); c.state != stateClosed {
+				kept = append(kept, c)
 			}
+			continue
+		default:
+			kept = append(kept, c)
+			continue
 		}
-		kept = append(kept, c)
+		c.timed = false
 	}
-	clear(l.closing[len(kept):])
-	l.closing = kept
+	clear(l.timed[len(kept):])
+	l.timed = kept
 }
 
 // goAway starts the close of every connection on the loop, for a drain.

@@ -20,13 +20,17 @@ type Server struct {
 	cfg      Config
 	upgrader ws.Upgrader // read-only after New
 
-	started  atomic.Bool
-	cli      *gnet.Client // the event loops; set by Start
-	ln       net.Listener // set by Start
-	accepts  sync.WaitGroup
-	stopping chan struct{} // closed when Shutdown begins
-	done     chan struct{} // closed when the server has stopped
-	runErr   error         // set before done closes
+	started    atomic.Bool
+	cli        *gnet.Client // the event loops; set by Start
+	plain      net.Listener // ws://, if configured; set by Start
+	secure     net.Listener // wss://, if configured; set by Start
+	accepts    sync.WaitGroup
+	tlsQueue   chan pendingTLS // accepted wss:// sockets for the TLS workers
+	tlsWorkers sync.WaitGroup
+	tlsCancel  context.CancelFunc // aborts the handshakes under way
+	stopping   chan struct{}      // closed when Shutdown begins
+	done       chan struct{}      // closed when the server has stopped
+	runErr     error              // set before done closes
 
 	mu    sync.Mutex
 	loops map[gnet.EventLoop]*loop
@@ -62,36 +66,75 @@ func (s *Server) Start() error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("engine: server already started")
 	}
-	ln, err := net.Listen("tcp", s.cfg.ListenPlain)
-	if err != nil {
-		return err
+	var lns []net.Listener
+	listen := func(addr string) (net.Listener, error) {
+		if addr == "" {
+			return nil, nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			lns = append(lns, ln)
+		}
+		return ln, err
 	}
-	cli, err := gnet.NewClient(&events{s: s},
-		gnet.WithMulticore(true),
-		gnet.WithNumEventLoop(s.cfg.Loops),
-		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithLogger(gnetLogger{s.cfg.Logger}),
-	)
+	plain, err := listen(s.cfg.ListenPlain)
+	var secure net.Listener
+	if err == nil {
+		secure, err = listen(s.cfg.Listen)
+	}
+	var cli *gnet.Client
+	if err == nil {
+		cli, err = gnet.NewClient(&events{s: s},
+			gnet.WithMulticore(true),
+			gnet.WithNumEventLoop(s.cfg.Loops),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithLogger(gnetLogger{s.cfg.Logger}),
+		)
+	}
 	if err == nil {
 		err = cli.Start()
 	}
 	if err != nil {
-		ln.Close()
+		for _, ln := range lns {
+			ln.Close()
+		}
 		return err
 	}
-	s.cli, s.ln = cli, ln
+	s.cli, s.plain, s.secure = cli, plain, secure
 	go s.sweep()
+	if secure != nil {
+		s.tlsQueue = make(chan pendingTLS, s.cfg.TLSQueue)
+		ctx, cancel := context.WithCancel(context.Background())
+		s.tlsCancel = cancel
+		for range s.cfg.TLSWorkers {
+			s.tlsWorkers.Add(1)
+			go s.handshakes(ctx)
+		}
+	}
 	for range s.cfg.Loops {
-		s.accepts.Add(1)
-		go s.accept(ln)
+		for _, ln := range lns {
+			s.accepts.Add(1)
+			go s.accept(ln, ln == secure)
+		}
 	}
 	return nil
 }
 
-// Addr returns the listener's address (with the port the kernel chose when
-// the configured one was 0). Safe for concurrent use after Start returned
-// nil.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+// PlainAddr returns the ws:// listener's address (with the port the kernel
+// chose when the configured one was 0), or nil when there is none. Safe for
+// concurrent use after Start returned nil.
+func (s *Server) PlainAddr() net.Addr { return addrOf(s.plain) }
+
+// TLSAddr returns the wss:// listener's address, or nil when there is none.
+// Safe for concurrent use after Start returned nil.
+func (s *Server) TLSAddr() net.Addr { return addrOf(s.secure) }
+
+func addrOf(ln net.Listener) net.Addr {
+	if ln == nil {
+		return nil
+	}
+	return ln.Addr()
+}
 
 // Done is closed when the server has stopped; Err then tells why. Safe for
 // concurrent use.
@@ -120,8 +163,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		s.draining.Store(true)
 		close(s.stopping)
-		s.ln.Close()
+		for _, ln := range []net.Listener{s.plain, s.secure} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
 		s.accepts.Wait()
+		if s.tlsQueue != nil {
+			// Handshakes under way are abandoned; the queue's sockets
+			// are closed by the workers, which then stop.
+			s.tlsCancel()
+			close(s.tlsQueue)
+			s.tlsWorkers.Wait()
+		}
 		if s.active.Load() == 0 {
 			s.drainOnce.Do(func() { close(s.drained) })
 		}
@@ -143,10 +197,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return drainErr
 }
 
-// sweepEvery is how often close deadlines are checked.
+// sweepEvery is how often upgrade and close deadlines are checked.
 const sweepEvery = 100 * time.Millisecond
 
-// sweep asks every loop to check its closing connections, until the
+// sweep asks every loop to check its connections' deadlines, until the
 // server has stopped.
 func (s *Server) sweep() {
 	t := time.NewTicker(sweepEvery)
@@ -159,7 +213,7 @@ func (s *Server) sweep() {
 		}
 		for _, l := range s.loopList() {
 			_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-				l.sweepClosing(time.Now())
+				l.sweep(time.Now())
 				return nil
 			}))
 		}
@@ -167,12 +221,13 @@ func (s *Server) sweep() {
 }
 
 // accept takes connections from ln and hands each to the least loaded
-// event loop, until ln is closed. When the process is out of file
+// event loop (through the TLS workers, for a wss:// listener), until ln is
+// closed. When the process is out of file
 // descriptors (or the kernel out of memory for sockets) it backs off and
 // tries again, so a connection flood delays new clients instead of
 // stopping the server; the connections are queued in the listen backlog
 // meanwhile.
-func (s *Server) accept(ln net.Listener) {
+func (s *Server) accept(ln net.Listener, secure bool) {
 	defer s.accepts.Done()
 	var delay time.Duration
 	var lastWarn time.Time
@@ -200,6 +255,10 @@ func (s *Server) accept(ln net.Listener) {
 			continue
 		}
 		delay = 0
+		if secure {
+			s.queueTLS(nc, warn)
+			continue
+		}
 		// EnrollContext closes nc in every case: the loop owns a
 		// duplicate of its descriptor. Out of descriptors, the
 		// duplicate fails and the connection is closed at once.
@@ -247,9 +306,19 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	s.active.Add(1)
 	l := s.loopOf(gc.EventLoop())
-	c := newConn(l, gc)
+	sess, _ := gc.Context().(*session)
+	c := newConn(l, gc, sess)
 	l.add(c)
 	gc.SetContext(c)
+	deadline := time.Now().Add(s.cfg.HandshakeTimeout)
+	if sess != nil {
+		deadline = sess.deadline
+		// The TLS handshake may have read the client's first records
+		// (the upgrade request, often) into crypto/tls's buffer; no new
+		// byte may come to trigger a read, so ask for one now.
+		_ = gc.Wake(nil)
+	}
+	l.expireAt(c, deadline)
 	return nil, gnet.None
 }
 

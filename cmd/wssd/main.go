@@ -92,7 +92,7 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	log.Info("listening", "ws", "ws://"+displayAddr(srv.Addr())+"/echo")
+	log.Info("listening", "ws", "ws://"+displayAddr(srv.PlainAddr())+"/echo")
 
 	select {
 	case <-srv.Done():

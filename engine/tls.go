@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// transport is the net.Conn that crypto/tls runs over. During the
+// handshake, in a TLS worker, it is the accepted socket itself, blocking,
+// with the handshake's deadline. Once the connection is on its event loop
+// it reads the raw bytes gnet has buffered and writes to gnet; when no byte
+// is buffered, Read returns a temporary net.Error, which crypto/tls takes as
+// "try again later" without failing the connection. It works the same way
+// for a client's tls.Client.
+type transport struct {
+	nc     net.Conn  // the socket, until the loop takes over
+	gc     gnet.Conn // the connection on its loop, after
+	in     []byte    // raw bytes gnet has buffered, while the loop reads
+	local  net.Addr
+	remote net.Addr
+}
+
+func newTransport(nc net.Conn) *transport {
+	return &transport{nc: nc, local: nc.LocalAddr(), remote: nc.RemoteAddr()}
+}
+
+// attach hands the transport to the connection's loop: from now on it
+// reads and writes through gnet. Called on the loop.
+func (t *transport) attach(gc gnet.Conn) { t.nc, t.gc = nil, gc }
+
+// errWouldBlock says no TLS bytes are buffered yet.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "engine: no TLS bytes buffered" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+// Read is called by crypto/tls: in a TLS worker while handshaking, on the
+// loop after.
+func (t *transport) Read(p []byte) (int, error) {
+	if t.nc != nil {
+		return t.nc.Read(p)
+	}
+	if len(t.in) == 0 {
+		return 0, errWouldBlock
+	}
+	n := copy(p, t.in)
+	t.in = t.in[n:]
+	return n, nil
+}
+
+// Write is called by crypto/tls: in a TLS worker while handshaking, on the
+// loop after, where gnet queues what the socket does not take at once.
+func (t *transport) Write(p []byte) (int, error) {
+	if t.nc != nil {
+		return t.nc.Write(p)
+	}
+	return t.gc.Write(p)
+}
+
+// Close closes the socket of a handshake that is abandoned. On the loop the
+// engine closes the connection itself, so Close does nothing there.
+func (t *transport) Close() error {
+	if t.nc != nil {
+		return t.nc.Close()
+	}
+	return nil
+}
+
+func (t *transport) LocalAddr() net.Addr  { return t.local }
+func (t *transport) RemoteAddr() net.Addr { return t.remote }
+
+// Deadlines apply to the handshake; on the loop, the engine's own
+// deadlines do.
+func (t *transport) SetDeadline(d time.Time) error {
+	if t.nc != nil {
+		return t.nc.SetDeadline(d)
+	}
+	return nil
+}
+
+func (t *transport) SetReadDeadline(d time.Time) error {
+	if t.nc != nil {
+		return t.nc.SetReadDeadline(d)
+	}
+	return nil
+}
+
+func (t *transport) SetWriteDeadline(d time.Time) error {
+	if t.nc != nil {
+		return t.nc.SetWriteDeadline(d)
+	}
+	return nil
+}
+
+// session is a TLS connection on its way to, and then on, its loop.
+type session struct {
+	tc       *tls.Conn
+	t        *transport
+	deadline time.Time // the connection must have upgraded by then
+}
+
+// pendingTLS is an accepted socket waiting for a TLS worker.
+type pendingTLS struct {
+	nc       net.Conn
+	accepted time.Time
+}
+
+// queueTLS hands an accepted socket to the TLS workers, or closes it when
+// their queue is full. Called by an acceptor.
+func (s *Server) queueTLS(nc net.Conn, warn func(string, ...any)) {
+	select {
+	case s.tlsQueue <- pendingTLS{nc: nc, accepted: time.Now()}:
+	default:
+		nc.Close()
+		warn("TLS handshake queue full; connection refused", "queue", s.cfg.TLSQueue)
+	}
+}
+
+// handshakes runs TLS handshakes, one at a time, until the queue is closed,
+// and hands each connection that completes one to an event loop.
+func (s *Server) handshakes(ctx context.Context) {
+	defer s.tlsWorkers.Done()
+	for p := range s.tlsQueue {
+		s.handshake(ctx, p)
+	}
+}
+
+func (s *Server) handshake(ctx context.Context, p pendingTLS) {
+	deadline := p.accepted.Add(s.cfg.HandshakeTimeout)
+	if ctx.Err() != nil || time.Now().After(deadline) {
+		p.nc.Close()
+		return
+	}
+	t := newTransport(p.nc)
+	tc := tls.Server(t, s.cfg.TLS)
+	_ = p.nc.SetDeadline(deadline)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		p.nc.Close()
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			s.cfg.Logger.Debug("TLS handshake failed", "remote", t.remote.String(), "err", err)
+		}
+		return
+	}
+	_ = p.nc.SetDeadline(time.Time{})
+	// EnrollContext closes p.nc: the loop owns a duplicate of it.
+	if _, err := s.cli.EnrollContext(p.nc, &session{tc: tc, t: t, deadline: deadline}); err != nil {
+		s.cfg.Logger.Warn("connection refused: cannot hand it to an event loop", "err", err)
+	}
+}
+
+// plainBuf is the decrypted bytes of a wss:// connection, read like gnet's
+// buffer.
+type plainBuf struct {
+	b   []byte
+	off int
+}
+
+func (p *plainBuf) InboundBuffered() int { return len(p.b) - p.off }
+
+func (p *plainBuf) Peek(n int) ([]byte, error) {
+	if n > len(p.b)-p.off {
+		return nil, io.ErrShortBuffer
+	}
+	return p.b[p.off : p.off+n], nil
+}
+
+func (p *plainBuf) Discard(n int) (int, error) {
+	n = min(n, len(p.b)-p.off)
+	p.off += n
+	return n, nil
+}
+
+// tlsRecord is the most plaintext one TLS record carries.
+const tlsRecord = 16 << 10
+
+// decrypt runs the raw bytes gnet has buffered through TLS. The plaintext
+// goes to the loop's work buffer when nothing was left over from the last
+// read, so a message that arrived whole is read from there with no copy
+// of its own; else it is appended to the leftover. It returns the error
+// that ended the TLS stream (io.EOF after the peer's close_notify), if
+// any. Called on the loop.
+func (c *Conn) decrypt() error {
+	l := c.loop
+	fromLoop := len(c.tail) == 0
+	buf := c.tail
+	if fromLoop {
+		buf = l.work[:0]
+	}
+	raw, _ := c.gc.Peek(c.gc.InboundBuffered())
+	t := c.tls.t
+	t.in = raw
+	var err error
+	for {
+		if cap(buf)-len(buf) < tlsRecord {
+			buf = slices.Grow(buf, max(tlsRecord, len(buf)))
+		}
+		n, rerr := c.tls.tc.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if rerr != nil {
+			if rerr != errWouldBlock {
+				err = rerr
+			}
+			break
+		}
+	}
+	_, _ = c.gc.Discard(len(raw) - len(t.in))
+	t.in = nil
+	if fromLoop {
+		l.work = buf[:0]
+	}
+	c.plain = plainBuf{b: buf}
+	return err
+}
+
+// keepTail keeps the decrypted bytes not read yet (an incomplete frame or
+// request head) for the next read: the only per-connection copy of a
+// wss:// connection's input. Called on the loop.
+func (c *Conn) keepTail() {
+	rest := c.plain.b[c.plain.off:]
+	switch {
+	case len(rest) == 0:
+		c.tail = nil
+	case len(c.tail) == 0: // rest is in the loop's work buffer
+		c.tail = append([]byte(nil), rest...)
+	default: // rest is at the end of the tail: move it to the front
+		c.tail = c.plain.b[:copy(c.plain.b, rest)]
+	}
+	c.plain = plainBuf{}
+	if l := c.loop; cap(l.work) > maxLoopWork {
+		l.work = nil // a burst is over: do not keep its buffer
+	}
+}
+
+// maxLoopWork is the size above which a loop lets go of its work buffer
+// after use.
+const maxLoopWork = 4 << 20

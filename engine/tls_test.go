@@ -1,0 +1,256 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	gws "github.com/gorilla/websocket"
+)
+
+// testPKI is a CA and a leaf for 127.0.0.1 and localhost, made once.
+var testPKI = sync.OnceValues(func() (*tls.Certificate, *x509.CertPool) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "engine test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		panic(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		panic(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+})
+
+// startTLSServer starts a server with only a wss:// listener on a loopback
+// port and returns its host:port and a client TLS config that trusts it.
+func startTLSServer(t testing.TB, cfg Config) (*Server, string, *tls.Config) {
+	t.Helper()
+	cert, pool := testPKI()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
+	if cfg.Routes == nil {
+		cfg.Routes = map[string]Handler{"/echo": Echo{}}
+	}
+	if cfg.Loops == 0 {
+		cfg.Loops = 2
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return srv, srv.TLSAddr().String(), &tls.Config{RootCAs: pool, ServerName: "localhost"}
+}
+
+func TestTLSEcho(t *testing.T) {
+	_, addr, ccfg := startTLSServer(t, Config{MaxMessageSize: 4 << 20})
+	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: 10 * time.Second}
+	c, _, err := d.Dial("wss://"+addr+"/echo", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	for _, size := range []int{0, 1, 125, 126, 16 << 10, 16<<10 + 1, 65536, 1 << 20, 4 << 20} {
+		for _, typ := range []int{gws.TextMessage, gws.BinaryMessage} {
+			msg := bytes.Repeat([]byte("wss!"), size/4+1)[:size]
+			_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if err := c.WriteMessage(typ, msg); err != nil {
+				t.Fatalf("write %d: %v", size, err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			gt, got, err := c.ReadMessage()
+			if err != nil || gt != typ || !bytes.Equal(got, msg) {
+				t.Fatalf("echo of %d bytes (type %d): type %d, %d bytes, %v", size, typ, gt, len(got), err)
+			}
+		}
+	}
+	// The close handshake over TLS: the server echoes the code.
+	_ = c.WriteMessage(gws.CloseMessage, gws.FormatCloseMessage(4000, "bye"))
+	_, _, err = c.ReadMessage()
+	var ce *gws.CloseError
+	if !errors.As(err, &ce) || ce.Code != 4000 {
+		t.Fatalf("after close: %v; want the 4000 echo", err)
+	}
+}
+
+// heldConn passes its first write through and holds the later ones until
+// release, so that a client's handshake Finished and its first request go
+// out in one segment.
+type heldConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+	held   []byte
+}
+
+func (h *heldConn) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.writes++
+	if h.writes == 1 {
+		return h.Conn.Write(p)
+	}
+	h.held = append(h.held, p...)
+	return len(p), nil
+}
+
+func (h *heldConn) release() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := h.Conn.Write(h.held)
+	h.writes, h.held = -1<<30, nil // pass everything through from now on
+	return err
+}
+
+// TestTLSRequestWithFinished: the upgrade request arrives with the
+// client's last handshake records, so the TLS handshake reads it into
+// crypto/tls's buffer and no later byte comes to trigger a read. The server
+// must still answer it.
+func TestTLSRequestWithFinished(t *testing.T) {
+	_, addr, ccfg := startTLSServer(t, Config{})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	ccfg.MinVersion = tls.VersionTLS13 // the client finishes after its Finished flight
+	hc := &heldConn{Conn: nc}
+	tc := tls.Client(hc, ccfg)
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(tc, "GET /echo HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hc.release(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufioReader(tc), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("response %v, %v; want 101", resp, err)
+	}
+}
+
+// TestTLSHandshakeTimeout: a client that connects to the wss:// port and
+// never completes the TLS handshake is closed after HandshakeTimeout.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	_, addr, _ := startTLSServer(t, Config{HandshakeTimeout: 200 * time.Millisecond})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read: %v; want EOF when the handshake timeout passes", err)
+	}
+}
+
+// TestTLSQueueFull: with every TLS worker busy and the queue full, a new
+// connection is closed at once instead of waiting.
+func TestTLSQueueFull(t *testing.T) {
+	_, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 1, TLSQueue: 1, HandshakeTimeout: time.Minute})
+	var silent []net.Conn
+	defer func() {
+		for _, c := range silent {
+			c.Close()
+		}
+	}()
+	// The first silent client takes the worker, the second the queue.
+	// Which of the next ones finds the queue full depends on when the
+	// worker takes the first; one of a few must.
+	refused := false
+	for i := 0; i < 4 && !refused; i++ {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		silent = append(silent, nc)
+		if i < 2 {
+			continue
+		}
+		_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second)) // far below the handshake timeout
+		_, err = nc.Read(make([]byte, 1))
+		refused = errors.Is(err, io.EOF)
+	}
+	if !refused {
+		t.Fatal("no connection was refused with the worker busy and the queue full")
+	}
+	// Once the silent clients go, handshakes go through again.
+	for _, c := range silent {
+		c.Close()
+	}
+	silent = nil
+	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: 10 * time.Second}
+	c, _, err := d.Dial("wss://"+addr+"/echo", nil)
+	if err != nil {
+		t.Fatalf("dial after the flood: %v", err)
+	}
+	c.Close()
+}
+
+// TestUpgradeTimeout: a client that sends half a request line is closed
+// after HandshakeTimeout (slowloris).
+func TestUpgradeTimeout(t *testing.T) {
+	_, addr := startServer(t, Config{HandshakeTimeout: 200 * time.Millisecond})
+	nc := httpDial(t, addr)
+	if _, err := io.WriteString(nc, "GET /ec"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read: %v; want EOF once the handshake timeout passed", err)
+	}
+}
+
+func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
