@@ -227,17 +227,25 @@ func TestTLSQueueFull(t *testing.T) {
 	if !refused {
 		t.Fatal("no connection was refused with the worker busy and the queue full")
 	}
-	// Once the silent clients go, handshakes go through again.
+	// Once the silent clients go, handshakes go through again. Until the
+	// worker has seen them go, a new client may still be refused; each
+	// refusal is followed by another try.
 	for _, c := range silent {
 		c.Close()
 	}
 	silent = nil
 	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: 10 * time.Second}
-	c, _, err := d.Dial("wss://"+addr+"/echo", nil)
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		var c *gws.Conn
+		if c, _, err = d.Dial("wss://"+addr+"/echo", nil); err == nil {
+			c.Close()
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("dial after the flood: %v", err)
 	}
-	c.Close()
 }
 
 // TestUpgradeTimeout: a client that sends half a request line is closed
