@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -213,9 +214,30 @@ type confClient struct {
 	br   *bufio.Reader
 }
 
+// confAddr is where a conformance client connects: a host:port, and the
+// TLS configuration of a wss:// client (nil for ws://).
+type confAddr struct {
+	hostport string
+	tls      *tls.Config
+}
+
+// confEach runs test against a server started with cfg, once over ws://
+// and once over wss://: the codec, the close handshake and the limits must
+// behave the same over both.
+func confEach(t *testing.T, cfg Config, test func(t *testing.T, addr confAddr)) {
+	t.Run("ws", func(t *testing.T) {
+		_, addr := startServer(t, cfg)
+		test(t, confAddr{hostport: addr})
+	})
+	t.Run("wss", func(t *testing.T) {
+		_, addr, ccfg := startTLSServer(t, cfg)
+		test(t, confAddr{hostport: addr, tls: ccfg})
+	})
+}
+
 // confDial opens a TCP connection to addr and runs the opening handshake
 // (RFC 6455 section 4.1) for /echo, checking the server's 101 response.
-func confDial(t testing.TB, addr string) *confClient {
+func confDial(t testing.TB, addr confAddr) *confClient {
 	t.Helper()
 	return confDialBuffer(t, addr, 0)
 }
@@ -223,7 +245,7 @@ func confDial(t testing.TB, addr string) *confClient {
 // confDialBuffer is confDial with the socket's receive buffer fixed at
 // rcvbuf bytes when rcvbuf > 0. It is set before the connection is made, so
 // the window TCP advertises fits it.
-func confDialBuffer(t testing.TB, addr string, rcvbuf int) *confClient {
+func confDialBuffer(t testing.TB, addr confAddr, rcvbuf int) *confClient {
 	t.Helper()
 	d := net.Dialer{Timeout: confWait}
 	if rcvbuf > 0 {
@@ -237,11 +259,21 @@ func confDialBuffer(t testing.TB, addr string, rcvbuf int) *confClient {
 			return err
 		}
 	}
-	conn, err := d.Dial("tcp", addr)
+	var conn net.Conn
+	conn, err := d.Dial("tcp", addr.hostport)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
+	if addr.tls != nil {
+		tc := tls.Client(conn, addr.tls)
+		_ = tc.SetDeadline(time.Now().Add(confWait))
+		if err := tc.Handshake(); err != nil {
+			t.Fatalf("TLS handshake: %v", err)
+		}
+		_ = tc.SetDeadline(time.Time{})
+		conn = tc
+	}
 	c := &confClient{t: t, conn: conn, br: bufio.NewReaderSize(conn, 64<<10)}
 
 	var nonce [16]byte
@@ -249,7 +281,7 @@ func confDialBuffer(t testing.TB, addr string, rcvbuf int) *confClient {
 	binary.LittleEndian.PutUint64(nonce[8:], rand.Uint64())
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	req := "GET /echo HTTP/1.1\r\n" +
-		"Host: " + addr + "\r\n" +
+		"Host: " + addr.hostport + "\r\n" +
 		"Upgrade: websocket\r\n" +
 		"Connection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + key + "\r\n" +
@@ -487,7 +519,7 @@ type confScript struct {
 }
 
 // confRunAll runs each script as a subtest named after it.
-func confRunAll(t *testing.T, addr string, scripts []confScript) {
+func confRunAll(t *testing.T, addr confAddr, scripts []confScript) {
 	t.Helper()
 	for _, s := range scripts {
 		t.Run(s.name, func(t *testing.T) { confRun(t, addr, s) })
@@ -495,7 +527,7 @@ func confRunAll(t *testing.T, addr string, scripts []confScript) {
 }
 
 // confRun runs one script on a new connection to addr.
-func confRun(t *testing.T, addr string, s confScript) {
+func confRun(t *testing.T, addr confAddr, s confScript) {
 	c := confDial(t, addr)
 	for i, st := range s.steps {
 		err := c.send(st.send, st.chop)
@@ -527,31 +559,32 @@ func confCodes(c ...ws.StatusCode) []ws.StatusCode { return c }
 // at each payload-length form boundary are echoed unchanged, also when the
 // frame arrives in 997-byte chops.
 func TestConformanceEcho(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	var scripts []confScript
-	for _, op := range []byte{cfText, cfBinary} {
-		kind := map[byte]string{cfText: "text", cfBinary: "binary"}[op]
-		for _, n := range []int{0, 125, 126, 127, 128, 65535, 65536} {
-			p := confPattern(n, op == cfBinary)
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		var scripts []confScript
+		for _, op := range []byte{cfText, cfBinary} {
+			kind := map[byte]string{cfText: "text", cfBinary: "binary"}[op]
+			for _, n := range []int{0, 125, 126, 127, 128, 65535, 65536} {
+				p := confPattern(n, op == cfBinary)
+				scripts = append(scripts, confScript{
+					name: fmt.Sprintf("%s %d", kind, n),
+					steps: []confStep{{
+						send: confFrame(cfFin|op, p),
+						want: []confMessage{confMsg(ws.OpCode(op), p)},
+					}},
+				})
+			}
+			p := confPattern(65536, op == cfBinary)
 			scripts = append(scripts, confScript{
-				name: fmt.Sprintf("%s %d", kind, n),
+				name: kind + " 65536 in 997-byte chops",
 				steps: []confStep{{
 					send: confFrame(cfFin|op, p),
+					chop: 997,
 					want: []confMessage{confMsg(ws.OpCode(op), p)},
 				}},
 			})
 		}
-		p := confPattern(65536, op == cfBinary)
-		scripts = append(scripts, confScript{
-			name: kind + " 65536 in 997-byte chops",
-			steps: []confStep{{
-				send: confFrame(cfFin|op, p),
-				chop: 997,
-				want: []confMessage{confMsg(ws.OpCode(op), p)},
-			}},
-		})
-	}
-	confRunAll(t, addr, scripts)
+		confRunAll(t, addr, scripts)
+	})
 }
 
 // --- 2 -------------------------------------------------------------------
@@ -574,88 +607,89 @@ func confTenPings() ([]byte, []confMessage) {
 // unsolicited pong is ignored, and pings in a burst or in chops are all
 // answered in order.
 func TestConformancePingPong(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	bin := "\x00\xff\xfe\xfd\xfc\xfb\x00\xff"
-	p125 := strings.Repeat("\xfe", 125)
-	pings, pongs := confTenPings()
-	confRunAll(t, addr, []confScript{
-		{
-			name: "2.1 empty ping",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfPing, ""),
-				want: []confMessage{confMsg(ws.OpPong, "")},
-			}},
-		},
-		{
-			name: "2.2 ping with text payload",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfPing, "Hello, world!"),
-				want: []confMessage{confMsg(ws.OpPong, "Hello, world!")},
-			}},
-		},
-		{
-			name: "2.3 ping with binary payload",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfPing, bin),
-				want: []confMessage{confMsg(ws.OpPong, bin)},
-			}},
-		},
-		{
-			name: "2.4 ping with 125-byte payload",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfPing, p125),
-				want: []confMessage{confMsg(ws.OpPong, p125)},
-			}},
-		},
-		{
-			name: "2.5 ping with 126-byte payload",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfPing, p125+"\xfe"),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "2.6 125-byte ping in 1-byte chops",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfPing, p125),
-				chop: 1,
-				want: []confMessage{confMsg(ws.OpPong, p125)},
-			}},
-		},
-		{
-			name: "2.7 unsolicited empty pong",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfPong, ""),
-			}},
-		},
-		{
-			name: "2.8 unsolicited pong with payload",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfPong, "unsolicited pong payload"),
-			}},
-		},
-		{
-			name: "2.9 unsolicited pong then ping",
-			steps: []confStep{{
-				send: confCat(confFrame(cfFin|cfPong, "unsolicited pong payload"), confFrame(cfFin|cfPing, "ping payload")),
-				want: []confMessage{confMsg(ws.OpPong, "ping payload")},
-			}},
-		},
-		{
-			name: "2.10 ten pings in a burst",
-			steps: []confStep{{
-				send: pings,
-				want: pongs,
-			}},
-		},
-		{
-			name: "2.11 ten pings in 1-byte chops",
-			steps: []confStep{{
-				send: pings,
-				chop: 1,
-				want: pongs,
-			}},
-		},
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		bin := "\x00\xff\xfe\xfd\xfc\xfb\x00\xff"
+		p125 := strings.Repeat("\xfe", 125)
+		pings, pongs := confTenPings()
+		confRunAll(t, addr, []confScript{
+			{
+				name: "2.1 empty ping",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfPing, ""),
+					want: []confMessage{confMsg(ws.OpPong, "")},
+				}},
+			},
+			{
+				name: "2.2 ping with text payload",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfPing, "Hello, world!"),
+					want: []confMessage{confMsg(ws.OpPong, "Hello, world!")},
+				}},
+			},
+			{
+				name: "2.3 ping with binary payload",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfPing, bin),
+					want: []confMessage{confMsg(ws.OpPong, bin)},
+				}},
+			},
+			{
+				name: "2.4 ping with 125-byte payload",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfPing, p125),
+					want: []confMessage{confMsg(ws.OpPong, p125)},
+				}},
+			},
+			{
+				name: "2.5 ping with 126-byte payload",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfPing, p125+"\xfe"),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "2.6 125-byte ping in 1-byte chops",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfPing, p125),
+					chop: 1,
+					want: []confMessage{confMsg(ws.OpPong, p125)},
+				}},
+			},
+			{
+				name: "2.7 unsolicited empty pong",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfPong, ""),
+				}},
+			},
+			{
+				name: "2.8 unsolicited pong with payload",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfPong, "unsolicited pong payload"),
+				}},
+			},
+			{
+				name: "2.9 unsolicited pong then ping",
+				steps: []confStep{{
+					send: confCat(confFrame(cfFin|cfPong, "unsolicited pong payload"), confFrame(cfFin|cfPing, "ping payload")),
+					want: []confMessage{confMsg(ws.OpPong, "ping payload")},
+				}},
+			},
+			{
+				name: "2.10 ten pings in a burst",
+				steps: []confStep{{
+					send: pings,
+					want: pongs,
+				}},
+			},
+			{
+				name: "2.11 ten pings in 1-byte chops",
+				steps: []confStep{{
+					send: pings,
+					chop: 1,
+					want: pongs,
+				}},
+			},
+		})
 	})
 }
 
@@ -666,75 +700,76 @@ func TestConformancePingPong(t *testing.T) {
 // right after a valid echo and on control frames, and what follows the bad
 // frame (a ping) is not answered.
 func TestConformanceReservedBits(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	hello := confMsg(ws.OpText, "Hello, world!")
-	confRunAll(t, addr, []confScript{
-		{
-			name: "3.1 text with RSV1",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfRsv1|cfText, "Hello, world!"),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "3.2 text, text with RSV2, ping",
-			steps: []confStep{{
-				send: confCat(
-					confFrame(cfFin|cfText, "Hello, world!"),
-					confFrame(cfFin|cfRsv2|cfText, "Hello, world!"),
-					confFrame(cfFin|cfPing, ""),
-				),
-				want: []confMessage{hello},
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "3.3 RSV3 right after a valid echo",
-			steps: []confStep{
-				{
-					send: confFrame(cfFin|cfText, "Hello, world!"),
-					want: []confMessage{hello},
-				},
-				{
-					send: confCat(confFrame(cfFin|cfRsv3|cfText, "Hello, world!"), confFrame(cfFin|cfPing, "")),
-				},
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		hello := confMsg(ws.OpText, "Hello, world!")
+		confRunAll(t, addr, []confScript{
+			{
+				name: "3.1 text with RSV1",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfRsv1|cfText, "Hello, world!"),
+				}},
+				close: confCodes(1002),
 			},
-			close: confCodes(1002),
-		},
-		{
-			name: "3.4 text, text with RSV1+RSV2, ping in 1-byte chops",
-			steps: []confStep{{
-				send: confCat(
-					confFrame(cfFin|cfText, "Hello, world!"),
-					confFrame(cfFin|cfRsv1|cfRsv2|cfText, "Hello, world!"),
-					confFrame(cfFin|cfPing, ""),
-				),
-				chop: 1,
-				want: []confMessage{hello},
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "3.5 binary with RSV1+RSV3",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfRsv1|cfRsv3|cfBinary, "\x00\xff\xfe\xfd\xfc\xfb\x00\xff"),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "3.6 ping with RSV2+RSV3",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfRsv2|cfRsv3|cfPing, "\x00\xff\xfe\xfd\xfc\xfb\x00\xff"),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "3.7 close with all RSV bits",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfRsv1|cfRsv2|cfRsv3|cfClose, confClosePayload(1000, "")),
-			}},
-			close: confCodes(1002),
-		},
+			{
+				name: "3.2 text, text with RSV2, ping",
+				steps: []confStep{{
+					send: confCat(
+						confFrame(cfFin|cfText, "Hello, world!"),
+						confFrame(cfFin|cfRsv2|cfText, "Hello, world!"),
+						confFrame(cfFin|cfPing, ""),
+					),
+					want: []confMessage{hello},
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "3.3 RSV3 right after a valid echo",
+				steps: []confStep{
+					{
+						send: confFrame(cfFin|cfText, "Hello, world!"),
+						want: []confMessage{hello},
+					},
+					{
+						send: confCat(confFrame(cfFin|cfRsv3|cfText, "Hello, world!"), confFrame(cfFin|cfPing, "")),
+					},
+				},
+				close: confCodes(1002),
+			},
+			{
+				name: "3.4 text, text with RSV1+RSV2, ping in 1-byte chops",
+				steps: []confStep{{
+					send: confCat(
+						confFrame(cfFin|cfText, "Hello, world!"),
+						confFrame(cfFin|cfRsv1|cfRsv2|cfText, "Hello, world!"),
+						confFrame(cfFin|cfPing, ""),
+					),
+					chop: 1,
+					want: []confMessage{hello},
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "3.5 binary with RSV1+RSV3",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfRsv1|cfRsv3|cfBinary, "\x00\xff\xfe\xfd\xfc\xfb\x00\xff"),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "3.6 ping with RSV2+RSV3",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfRsv2|cfRsv3|cfPing, "\x00\xff\xfe\xfd\xfc\xfb\x00\xff"),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "3.7 close with all RSV bits",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfRsv1|cfRsv2|cfRsv3|cfClose, confClosePayload(1000, "")),
+				}},
+				close: confCodes(1002),
+			},
+		})
 	})
 }
 
@@ -745,32 +780,33 @@ func TestConformanceReservedBits(t *testing.T) {
 // 1002, alone or after a valid echo, and a ping sent after it is not
 // answered.
 func TestConformanceReservedOpcodes(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	var scripts []confScript
-	for _, op := range []byte{3, 4, 5, 6, 7, 11, 12, 13, 14, 15} {
-		scripts = append(scripts,
-			confScript{
-				name: fmt.Sprintf("opcode %d alone", op),
-				steps: []confStep{{
-					send: confFrame(cfFin|op, ""),
-				}},
-				close: confCodes(1002),
-			},
-			confScript{
-				name: fmt.Sprintf("text, opcode %d with payload, ping", op),
-				steps: []confStep{{
-					send: confCat(
-						confFrame(cfFin|cfText, "Hello, world!"),
-						confFrame(cfFin|op, "reserved opcode payload"),
-						confFrame(cfFin|cfPing, ""),
-					),
-					want: []confMessage{confMsg(ws.OpText, "Hello, world!")},
-				}},
-				close: confCodes(1002),
-			},
-		)
-	}
-	confRunAll(t, addr, scripts)
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		var scripts []confScript
+		for _, op := range []byte{3, 4, 5, 6, 7, 11, 12, 13, 14, 15} {
+			scripts = append(scripts,
+				confScript{
+					name: fmt.Sprintf("opcode %d alone", op),
+					steps: []confStep{{
+						send: confFrame(cfFin|op, ""),
+					}},
+					close: confCodes(1002),
+				},
+				confScript{
+					name: fmt.Sprintf("text, opcode %d with payload, ping", op),
+					steps: []confStep{{
+						send: confCat(
+							confFrame(cfFin|cfText, "Hello, world!"),
+							confFrame(cfFin|op, "reserved opcode payload"),
+							confFrame(cfFin|cfPing, ""),
+						),
+						want: []confMessage{confMsg(ws.OpText, "Hello, world!")},
+					}},
+					close: confCodes(1002),
+				},
+			)
+		}
+		confRunAll(t, addr, scripts)
+	})
 }
 
 // --- 5 -------------------------------------------------------------------
@@ -781,180 +817,181 @@ func TestConformanceReservedOpcodes(t *testing.T) {
 // as one message; a ping between fragments is answered at once, before the
 // message's last fragment has been sent.
 func TestConformanceFragmentation(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	frag1 := confFrame(cfText, "fragment1")
-	frag2 := confFrame(cfFin|cfCont, "fragment2")
-	ping := confFrame(cfFin|cfPing, "ping payload")
-	pong := confMsg(ws.OpPong, "ping payload")
-	joined := confMsg(ws.OpText, "fragment1fragment2")
-	strayFin := confCat(confFrame(cfFin|cfCont, "non-continuation payload"), confFrame(cfFin|cfText, "Hello, world!"))
-	strayMore := confCat(confFrame(cfCont, "non-continuation payload"), confFrame(cfFin|cfText, "Hello, world!"))
-	confRunAll(t, addr, []confScript{
-		{
-			name: "5.1 ping in two fragments",
-			steps: []confStep{{
-				send: confCat(confFrame(cfPing, "fragment1"), confFrame(cfFin|cfCont, "fragment2")),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.2 pong in two fragments",
-			steps: []confStep{{
-				send: confCat(confFrame(cfPong, "fragment1"), confFrame(cfFin|cfCont, "fragment2")),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.x ping without FIN, alone",
-			steps: []confStep{{
-				send: confFrame(cfPing, "no fin"),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.3 text in two fragments",
-			steps: []confStep{{
-				send: confCat(frag1, frag2),
-				want: []confMessage{joined},
-			}},
-		},
-		{
-			name: "5.4 text in two fragments, one write each",
-			steps: []confStep{
-				{
-					send: frag1,
-				},
-				{
-					send: frag2,
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		frag1 := confFrame(cfText, "fragment1")
+		frag2 := confFrame(cfFin|cfCont, "fragment2")
+		ping := confFrame(cfFin|cfPing, "ping payload")
+		pong := confMsg(ws.OpPong, "ping payload")
+		joined := confMsg(ws.OpText, "fragment1fragment2")
+		strayFin := confCat(confFrame(cfFin|cfCont, "non-continuation payload"), confFrame(cfFin|cfText, "Hello, world!"))
+		strayMore := confCat(confFrame(cfCont, "non-continuation payload"), confFrame(cfFin|cfText, "Hello, world!"))
+		confRunAll(t, addr, []confScript{
+			{
+				name: "5.1 ping in two fragments",
+				steps: []confStep{{
+					send: confCat(confFrame(cfPing, "fragment1"), confFrame(cfFin|cfCont, "fragment2")),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.2 pong in two fragments",
+				steps: []confStep{{
+					send: confCat(confFrame(cfPong, "fragment1"), confFrame(cfFin|cfCont, "fragment2")),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.x ping without FIN, alone",
+				steps: []confStep{{
+					send: confFrame(cfPing, "no fin"),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.3 text in two fragments",
+				steps: []confStep{{
+					send: confCat(frag1, frag2),
 					want: []confMessage{joined},
+				}},
+			},
+			{
+				name: "5.4 text in two fragments, one write each",
+				steps: []confStep{
+					{
+						send: frag1,
+					},
+					{
+						send: frag2,
+						want: []confMessage{joined},
+					},
 				},
 			},
-		},
-		{
-			name: "5.5 text in two fragments, 1-byte chops",
-			steps: []confStep{{
-				send: confCat(frag1, frag2),
-				chop: 1,
-				want: []confMessage{joined},
-			}},
-		},
-		{
-			name: "5.6 ping between two text fragments",
-			steps: []confStep{{
-				send: confCat(frag1, ping, frag2),
-				want: []confMessage{pong, joined},
-			}},
-		},
-		{
-			name: "5.7 ping between fragments answered before the last fragment is sent",
-			steps: []confStep{
-				{
-					send: confCat(frag1, ping),
-					want: []confMessage{pong},
-				},
-				{
-					send: frag2,
+			{
+				name: "5.5 text in two fragments, 1-byte chops",
+				steps: []confStep{{
+					send: confCat(frag1, frag2),
+					chop: 1,
 					want: []confMessage{joined},
+				}},
+			},
+			{
+				name: "5.6 ping between two text fragments",
+				steps: []confStep{{
+					send: confCat(frag1, ping, frag2),
+					want: []confMessage{pong, joined},
+				}},
+			},
+			{
+				name: "5.7 ping between fragments answered before the last fragment is sent",
+				steps: []confStep{
+					{
+						send: confCat(frag1, ping),
+						want: []confMessage{pong},
+					},
+					{
+						send: frag2,
+						want: []confMessage{joined},
+					},
 				},
 			},
-		},
-		{
-			name: "5.8 ping between two text fragments, 1-byte chops",
-			steps: []confStep{{
-				send: confCat(frag1, ping, frag2),
-				chop: 1,
-				want: []confMessage{pong, joined},
-			}},
-		},
-		{
-			name: "5.9 continuation with FIN and nothing to continue",
-			steps: []confStep{{
-				send: strayFin,
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.11 continuation with FIN and nothing to continue, 1-byte chops",
-			steps: []confStep{{
-				send: strayFin,
-				chop: 1,
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.12 continuation without FIN and nothing to continue",
-			steps: []confStep{{
-				send: strayMore,
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.14 continuation without FIN and nothing to continue, 1-byte chops",
-			steps: []confStep{{
-				send: strayMore,
-				chop: 1,
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.15 continuation after a finished fragmented message",
-			steps: []confStep{{
-				send: confCat(frag1, frag2, confFrame(cfCont, "fragment3"), confFrame(cfFin|cfCont, "fragment4")),
-				want: []confMessage{joined},
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.16 continuations first, then text",
-			steps: []confStep{{
-				send: confCat(confFrame(cfCont, "fragment1"), confFrame(cfFin|cfCont, "fragment2"), confFrame(cfFin|cfText, "fragment3")),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.18 new text frame before the last fragment",
-			steps: []confStep{{
-				send: confCat(frag1, confFrame(cfFin|cfText, "fragment2")),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.18 new binary frame before the last fragment",
-			steps: []confStep{{
-				send: confCat(confFrame(cfBinary, "fragment1"), confFrame(cfFin|cfBinary, "fragment2")),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "5.19 five text fragments with pings answered as they come",
-			steps: []confStep{
-				{
-					send: confFrame(cfText, "fragment1"),
-				},
-				{
-					send: confCat(confFrame(cfCont, "fragment2"), confFrame(cfFin|cfPing, "pongme 1!")),
-					want: []confMessage{confMsg(ws.OpPong, "pongme 1!")},
-				},
-				{
-					send: confFrame(cfCont, "fragment3"),
-				},
-				{
-					send: confCat(confFrame(cfCont, "fragment4"), confFrame(cfFin|cfPing, "pongme 2!")),
-					want: []confMessage{confMsg(ws.OpPong, "pongme 2!")},
-				},
-				{
-					send: confFrame(cfFin|cfCont, "fragment5"),
-					want: []confMessage{confMsg(ws.OpText, "fragment1fragment2fragment3fragment4fragment5")},
+			{
+				name: "5.8 ping between two text fragments, 1-byte chops",
+				steps: []confStep{{
+					send: confCat(frag1, ping, frag2),
+					chop: 1,
+					want: []confMessage{pong, joined},
+				}},
+			},
+			{
+				name: "5.9 continuation with FIN and nothing to continue",
+				steps: []confStep{{
+					send: strayFin,
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.11 continuation with FIN and nothing to continue, 1-byte chops",
+				steps: []confStep{{
+					send: strayFin,
+					chop: 1,
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.12 continuation without FIN and nothing to continue",
+				steps: []confStep{{
+					send: strayMore,
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.14 continuation without FIN and nothing to continue, 1-byte chops",
+				steps: []confStep{{
+					send: strayMore,
+					chop: 1,
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.15 continuation after a finished fragmented message",
+				steps: []confStep{{
+					send: confCat(frag1, frag2, confFrame(cfCont, "fragment3"), confFrame(cfFin|cfCont, "fragment4")),
+					want: []confMessage{joined},
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.16 continuations first, then text",
+				steps: []confStep{{
+					send: confCat(confFrame(cfCont, "fragment1"), confFrame(cfFin|cfCont, "fragment2"), confFrame(cfFin|cfText, "fragment3")),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.18 new text frame before the last fragment",
+				steps: []confStep{{
+					send: confCat(frag1, confFrame(cfFin|cfText, "fragment2")),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.18 new binary frame before the last fragment",
+				steps: []confStep{{
+					send: confCat(confFrame(cfBinary, "fragment1"), confFrame(cfFin|cfBinary, "fragment2")),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "5.19 five text fragments with pings answered as they come",
+				steps: []confStep{
+					{
+						send: confFrame(cfText, "fragment1"),
+					},
+					{
+						send: confCat(confFrame(cfCont, "fragment2"), confFrame(cfFin|cfPing, "pongme 1!")),
+						want: []confMessage{confMsg(ws.OpPong, "pongme 1!")},
+					},
+					{
+						send: confFrame(cfCont, "fragment3"),
+					},
+					{
+						send: confCat(confFrame(cfCont, "fragment4"), confFrame(cfFin|cfPing, "pongme 2!")),
+						want: []confMessage{confMsg(ws.OpPong, "pongme 2!")},
+					},
+					{
+						send: confFrame(cfFin|cfCont, "fragment5"),
+						want: []confMessage{confMsg(ws.OpText, "fragment1fragment2fragment3fragment4fragment5")},
+					},
 				},
 			},
-		},
-		{
-			name: "binary in three fragments, the middle one empty",
-			steps: []confStep{{
-				send: confCat(confFrame(cfBinary, "\x00\x01"), confFrame(cfCont, ""), confFrame(cfFin|cfCont, "\xfe\xff")),
-				want: []confMessage{confMsg(ws.OpBinary, "\x00\x01\xfe\xff")},
-			}},
-		},
+			{
+				name: "binary in three fragments, the middle one empty",
+				steps: []confStep{{
+					send: confCat(confFrame(cfBinary, "\x00\x01"), confFrame(cfCont, ""), confFrame(cfFin|cfCont, "\xfe\xff")),
+					want: []confMessage{confMsg(ws.OpBinary, "\x00\x01\xfe\xff")},
+				}},
+			},
+		})
 	})
 }
 
@@ -1358,92 +1395,93 @@ func confBadAt(p []byte) int {
 // fails the connection with 1007 as soon as the bad byte has arrived: the
 // fragments after it are never sent, so the server cannot wait for them.
 func TestConformanceUTF8(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	scripts := []confScript{
-		{
-			name: "6.1.1 empty text",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfText, ""),
-				want: []confMessage{confMsg(ws.OpText, "")},
-			}},
-		},
-		{
-			name: "6.1.2 three empty fragments",
-			steps: []confStep{{
-				send: confCat(confFrame(cfText, ""), confFrame(cfCont, ""), confFrame(cfFin|cfCont, "")),
-				want: []confMessage{confMsg(ws.OpText, "")},
-			}},
-		},
-		{
-			name: "6.1.3 empty, middle, empty fragments",
-			steps: []confStep{{
-				send: confCat(confFrame(cfText, ""), confFrame(cfCont, "middle"), confFrame(cfFin|cfCont, "")),
-				want: []confMessage{confMsg(ws.OpText, "middle")},
-			}},
-		},
-		{
-			name: "6.2.2 split on code points",
-			steps: []confStep{{
-				send: confCat(confFrame(cfText, "Hello-\xc2\xb5@"), confFrame(cfCont, "\xc3\x9f\xc3\xb6"), confFrame(cfFin|cfCont, "!")),
-				want: []confMessage{confMsg(ws.OpText, "Hello-\xc2\xb5@\xc3\x9f\xc3\xb6!")},
-			}},
-		},
-		{
-			name: "6.4.1 fail fast: bad code point in the second of three fragments",
-			steps: []confStep{{
-				send: confCat(confFrame(cfText, confKosme), confFrame(cfCont, "\xf4\x90\x80\x80")),
-			}},
-			close: confCodes(1007),
-		},
-		{
-			name: "6.4.2 fail fast: bad continuation byte alone in the second fragment",
-			steps: []confStep{{
-				send: confCat(confFrame(cfText, confKosme+"\xf4"), confFrame(cfCont, "\x90")),
-			}},
-			close: confCodes(1007),
-		},
-		{
-			name: "fail fast: surrogate in the fragment after a ping answered mid-message",
-			steps: []confStep{
-				{
-					send: confCat(confFrame(cfText, "Hello "), confFrame(cfFin|cfPing, "still open")),
-					want: []confMessage{confMsg(ws.OpPong, "still open")},
-				},
-				{
-					send: confFrame(cfCont, "\xed\xa0\x80"),
-				},
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		scripts := []confScript{
+			{
+				name: "6.1.1 empty text",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfText, ""),
+					want: []confMessage{confMsg(ws.OpText, "")},
+				}},
 			},
-			close: confCodes(1007),
-		},
-	}
-	for _, s := range confUTF8Samples {
-		p := []byte(s.text)
-		if utf8.Valid(p) != s.valid {
-			t.Fatalf("sample %q: valid is %v but utf8.Valid says %v", s.name, s.valid, !s.valid)
+			{
+				name: "6.1.2 three empty fragments",
+				steps: []confStep{{
+					send: confCat(confFrame(cfText, ""), confFrame(cfCont, ""), confFrame(cfFin|cfCont, "")),
+					want: []confMessage{confMsg(ws.OpText, "")},
+				}},
+			},
+			{
+				name: "6.1.3 empty, middle, empty fragments",
+				steps: []confStep{{
+					send: confCat(confFrame(cfText, ""), confFrame(cfCont, "middle"), confFrame(cfFin|cfCont, "")),
+					want: []confMessage{confMsg(ws.OpText, "middle")},
+				}},
+			},
+			{
+				name: "6.2.2 split on code points",
+				steps: []confStep{{
+					send: confCat(confFrame(cfText, "Hello-\xc2\xb5@"), confFrame(cfCont, "\xc3\x9f\xc3\xb6"), confFrame(cfFin|cfCont, "!")),
+					want: []confMessage{confMsg(ws.OpText, "Hello-\xc2\xb5@\xc3\x9f\xc3\xb6!")},
+				}},
+			},
+			{
+				name: "6.4.1 fail fast: bad code point in the second of three fragments",
+				steps: []confStep{{
+					send: confCat(confFrame(cfText, confKosme), confFrame(cfCont, "\xf4\x90\x80\x80")),
+				}},
+				close: confCodes(1007),
+			},
+			{
+				name: "6.4.2 fail fast: bad continuation byte alone in the second fragment",
+				steps: []confStep{{
+					send: confCat(confFrame(cfText, confKosme+"\xf4"), confFrame(cfCont, "\x90")),
+				}},
+				close: confCodes(1007),
+			},
+			{
+				name: "fail fast: surrogate in the fragment after a ping answered mid-message",
+				steps: []confStep{
+					{
+						send: confCat(confFrame(cfText, "Hello "), confFrame(cfFin|cfPing, "still open")),
+						want: []confMessage{confMsg(ws.OpPong, "still open")},
+					},
+					{
+						send: confFrame(cfCont, "\xed\xa0\x80"),
+					},
+				},
+				close: confCodes(1007),
+			},
 		}
-		one := confScript{
-			name: s.name + "/one frame",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfText, p),
-			}},
+		for _, s := range confUTF8Samples {
+			p := []byte(s.text)
+			if utf8.Valid(p) != s.valid {
+				t.Fatalf("sample %q: valid is %v but utf8.Valid says %v", s.name, s.valid, !s.valid)
+			}
+			one := confScript{
+				name: s.name + "/one frame",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfText, p),
+				}},
+			}
+			split := confScript{
+				name: s.name + "/1-byte fragments",
+				steps: []confStep{{
+					send: confFragments(cfText, p, 1),
+				}},
+			}
+			if s.valid {
+				one.steps[0].want = []confMessage{confMsg(ws.OpText, p)}
+				split.steps[0].want = []confMessage{confMsg(ws.OpText, p)}
+			} else {
+				one.close = confCodes(1007)
+				split.steps[0].send = confCat(confFragmentList(cfText, p, 1)[:confBadAt(p)+1]...)
+				split.close = confCodes(1007)
+			}
+			scripts = append(scripts, one, split)
 		}
-		split := confScript{
-			name: s.name + "/1-byte fragments",
-			steps: []confStep{{
-				send: confFragments(cfText, p, 1),
-			}},
-		}
-		if s.valid {
-			one.steps[0].want = []confMessage{confMsg(ws.OpText, p)}
-			split.steps[0].want = []confMessage{confMsg(ws.OpText, p)}
-		} else {
-			one.close = confCodes(1007)
-			split.steps[0].send = confCat(confFragmentList(cfText, p, 1)[:confBadAt(p)+1]...)
-			split.close = confCodes(1007)
-		}
-		scripts = append(scripts, one, split)
-	}
-	confRunAll(t, addr, scripts)
+		confRunAll(t, addr, scripts)
+	})
 }
 
 // --- 7 -------------------------------------------------------------------
@@ -1453,115 +1491,116 @@ func TestConformanceUTF8(t *testing.T) {
 // the client's close are ignored; a 1-byte or over-125-byte close payload or
 // an invalid code fails with 1002, an invalid UTF-8 reason with 1007.
 func TestConformanceClose(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	close1000 := confFrame(cfFin|cfClose, confClosePayload(1000, ""))
-	big := confPattern(256<<10, false)
-	scripts := []confScript{
-		{
-			name: "7.1.1 echo, then close",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfText, "Hello World!"),
-				want: []confMessage{confMsg(ws.OpText, "Hello World!")},
-			}},
-		},
-		{
-			name: "7.1.2 two closes",
-			steps: []confStep{{
-				send: confCat(close1000, close1000),
-			}},
-			close: confCodes(1000),
-		},
-		{
-			name: "7.1.3 ping after close is not answered",
-			steps: []confStep{{
-				send: confCat(close1000, confFrame(cfFin|cfPing, "Hello World!")),
-			}},
-			close: confCodes(1000),
-		},
-		{
-			name: "7.1.4 text after close is not echoed",
-			steps: []confStep{{
-				send: confCat(close1000, confFrame(cfFin|cfText, "Hello World!")),
-			}},
-			close: confCodes(1000),
-		},
-		{
-			name: "7.1.5 close between fragments ends the message",
-			steps: []confStep{{
-				send: confCat(confFrame(cfText, "fragment1"), close1000, confFrame(cfFin|cfCont, "fragment2")),
-			}},
-			close: confCodes(1000),
-		},
-		{
-			name: "7.1.6 256 KiB message, close, ping",
-			steps: []confStep{{
-				send: confCat(confFrame(cfFin|cfText, big), close1000, confFrame(cfFin|cfPing, "Hello World!")),
-				want: []confMessage{confMsg(ws.OpText, big)},
-			}},
-			close: confCodes(1000),
-		},
-		{
-			name: "7.3.1 empty close payload",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfClose, ""),
-			}},
-			close: confCodes(confNoStatus, 1000),
-		},
-		{
-			name: "7.3.2 1-byte close payload",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfClose, "\x03"),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "7.3.4 close with code and reason",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfClose, confClosePayload(1000, "Hello World!")),
-			}},
-			close: confCodes(1000),
-		},
-		{
-			name: "7.3.5 close with a 123-byte reason",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfClose, confClosePayload(1000, strings.Repeat("*", 123))),
-			}},
-			close: confCodes(1000),
-		},
-		{
-			name: "7.3.6 close with a 124-byte reason",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfClose, confClosePayload(1000, strings.Repeat("*", 124))),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "7.5.1 close reason with invalid UTF-8",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfClose, confClosePayload(1000, confKosme+"\xed\xa0\x80edited")),
-			}},
-			close: confCodes(1007),
-		},
-	}
-	for _, code := range []uint16{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999} {
-		scripts = append(scripts, confScript{
-			name: fmt.Sprintf("7.7 valid code %d echoed", code),
-			steps: []confStep{{
-				send: confFrame(cfFin|cfClose, confClosePayload(code, "")),
-			}},
-			close: confCodes(ws.StatusCode(code)),
-		})
-	}
-	for _, code := range []uint16{0, 999, 1004, 1005, 1006, 1016, 1100, 2000, 2999, 5000, 65535} {
-		scripts = append(scripts, confScript{
-			name: fmt.Sprintf("7.9 invalid code %d", code),
-			steps: []confStep{{
-				send: confFrame(cfFin|cfClose, confClosePayload(code, "")),
-			}},
-			close: confCodes(1002),
-		})
-	}
-	confRunAll(t, addr, scripts)
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		close1000 := confFrame(cfFin|cfClose, confClosePayload(1000, ""))
+		big := confPattern(256<<10, false)
+		scripts := []confScript{
+			{
+				name: "7.1.1 echo, then close",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfText, "Hello World!"),
+					want: []confMessage{confMsg(ws.OpText, "Hello World!")},
+				}},
+			},
+			{
+				name: "7.1.2 two closes",
+				steps: []confStep{{
+					send: confCat(close1000, close1000),
+				}},
+				close: confCodes(1000),
+			},
+			{
+				name: "7.1.3 ping after close is not answered",
+				steps: []confStep{{
+					send: confCat(close1000, confFrame(cfFin|cfPing, "Hello World!")),
+				}},
+				close: confCodes(1000),
+			},
+			{
+				name: "7.1.4 text after close is not echoed",
+				steps: []confStep{{
+					send: confCat(close1000, confFrame(cfFin|cfText, "Hello World!")),
+				}},
+				close: confCodes(1000),
+			},
+			{
+				name: "7.1.5 close between fragments ends the message",
+				steps: []confStep{{
+					send: confCat(confFrame(cfText, "fragment1"), close1000, confFrame(cfFin|cfCont, "fragment2")),
+				}},
+				close: confCodes(1000),
+			},
+			{
+				name: "7.1.6 256 KiB message, close, ping",
+				steps: []confStep{{
+					send: confCat(confFrame(cfFin|cfText, big), close1000, confFrame(cfFin|cfPing, "Hello World!")),
+					want: []confMessage{confMsg(ws.OpText, big)},
+				}},
+				close: confCodes(1000),
+			},
+			{
+				name: "7.3.1 empty close payload",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfClose, ""),
+				}},
+				close: confCodes(confNoStatus, 1000),
+			},
+			{
+				name: "7.3.2 1-byte close payload",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfClose, "\x03"),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "7.3.4 close with code and reason",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfClose, confClosePayload(1000, "Hello World!")),
+				}},
+				close: confCodes(1000),
+			},
+			{
+				name: "7.3.5 close with a 123-byte reason",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfClose, confClosePayload(1000, strings.Repeat("*", 123))),
+				}},
+				close: confCodes(1000),
+			},
+			{
+				name: "7.3.6 close with a 124-byte reason",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfClose, confClosePayload(1000, strings.Repeat("*", 124))),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "7.5.1 close reason with invalid UTF-8",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfClose, confClosePayload(1000, confKosme+"\xed\xa0\x80edited")),
+				}},
+				close: confCodes(1007),
+			},
+		}
+		for _, code := range []uint16{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999} {
+			scripts = append(scripts, confScript{
+				name: fmt.Sprintf("7.7 valid code %d echoed", code),
+				steps: []confStep{{
+					send: confFrame(cfFin|cfClose, confClosePayload(code, "")),
+				}},
+				close: confCodes(ws.StatusCode(code)),
+			})
+		}
+		for _, code := range []uint16{0, 999, 1004, 1005, 1006, 1016, 1100, 2000, 2999, 5000, 65535} {
+			scripts = append(scripts, confScript{
+				name: fmt.Sprintf("7.9 invalid code %d", code),
+				steps: []confStep{{
+					send: confFrame(cfFin|cfClose, confClosePayload(code, "")),
+				}},
+				close: confCodes(1002),
+			})
+		}
+		confRunAll(t, addr, scripts)
+	})
 }
 
 // --- 9 and 10 ------------------------------------------------------------
@@ -1572,27 +1611,28 @@ func TestConformanceClose(t *testing.T) {
 // raised to fit, as the suite is run). Autobahn's fragments of 64 bytes to
 // 1 KiB are left out: tens of thousands of frames add run time, not cover.
 func TestConformanceBigMessages(t *testing.T) {
-	_, addr := startServer(t, Config{MaxMessageSize: confBigLimit})
-	for _, k := range confKinds {
-		for i, size := range []int{64 << 10, 256 << 10, 1 << 20, 4 << 20, 8 << 20, 16 << 20} {
-			t.Run(fmt.Sprintf("%s.%d %d KiB", k.bigGroup, i+1, size>>10), func(t *testing.T) {
-				p := confPattern(size, k.op == cfBinary)
-				c := confDial(t, addr)
-				c.mustSend(confFrame(cfFin|k.op, p), 0)
-				c.expect(confMsg(ws.OpCode(k.op), p))
-				c.closeNormally()
-			})
+	confEach(t, Config{MaxMessageSize: confBigLimit}, func(t *testing.T, addr confAddr) {
+		for _, k := range confKinds {
+			for i, size := range []int{64 << 10, 256 << 10, 1 << 20, 4 << 20, 8 << 20, 16 << 20} {
+				t.Run(fmt.Sprintf("%s.%d %d KiB", k.bigGroup, i+1, size>>10), func(t *testing.T) {
+					p := confPattern(size, k.op == cfBinary)
+					c := confDial(t, addr)
+					c.mustSend(confFrame(cfFin|k.op, p), 0)
+					c.expect(confMsg(ws.OpCode(k.op), p))
+					c.closeNormally()
+				})
+			}
+			p := confPattern(4<<20, k.op == cfBinary)
+			for i, size := range []int{4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20} {
+				t.Run(fmt.Sprintf("%s.%d 4 MiB in %d KiB fragments", k.fragGroup, i+4, size>>10), func(t *testing.T) {
+					c := confDial(t, addr)
+					c.mustSend(confFragments(k.op, p, size), 0)
+					c.expect(confMsg(ws.OpCode(k.op), p))
+					c.closeNormally()
+				})
+			}
 		}
-		p := confPattern(4<<20, k.op == cfBinary)
-		for i, size := range []int{4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20} {
-			t.Run(fmt.Sprintf("%s.%d 4 MiB in %d KiB fragments", k.fragGroup, i+4, size>>10), func(t *testing.T) {
-				c := confDial(t, addr)
-				c.mustSend(confFragments(k.op, p, size), 0)
-				c.expect(confMsg(ws.OpCode(k.op), p))
-				c.closeNormally()
-			})
-		}
-	}
+	})
 }
 
 // confKinds are the data opcodes of group 9, with the numbers of the
@@ -1624,54 +1664,57 @@ var confKinds = []struct {
 // message whose frame arrives in chops of 64 bytes to 2 KiB is echoed
 // whole.
 func TestConformanceChops(t *testing.T) {
-	_, addr := startServer(t, Config{MaxMessageSize: confBigLimit})
-	for _, k := range confKinds {
-		p := confPattern(1<<20, k.op == cfBinary)
-		for i, chop := range []int{64, 128, 256, 512, 1024, 2048} {
-			t.Run(fmt.Sprintf("%s.%d %d-byte chops", k.chopGroup, i+1, chop), func(t *testing.T) {
-				confRun(t, addr, confScript{
-					steps: []confStep{{
-						send: confFrame(cfFin|k.op, p),
-						chop: chop,
-						want: []confMessage{confMsg(ws.OpCode(k.op), p)},
-					}},
+	confEach(t, Config{MaxMessageSize: confBigLimit}, func(t *testing.T, addr confAddr) {
+		for _, k := range confKinds {
+			p := confPattern(1<<20, k.op == cfBinary)
+			for i, chop := range []int{64, 128, 256, 512, 1024, 2048} {
+				t.Run(fmt.Sprintf("%s.%d %d-byte chops", k.chopGroup, i+1, chop), func(t *testing.T) {
+					confRun(t, addr, confScript{
+						steps: []confStep{{
+							send: confFrame(cfFin|k.op, p),
+							chop: chop,
+							want: []confMessage{confMsg(ws.OpCode(k.op), p)},
+						}},
+					})
 				})
-			})
+			}
 		}
-	}
+	})
 }
 
 // TestConformanceRoundTrips covers group 9.7/9.8: 1000 text or binary
 // messages of 0 bytes to 4 KiB sent one after the other on one connection,
 // each echoed before the next is sent.
 func TestConformanceRoundTrips(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	for _, k := range confKinds {
-		for i, size := range []int{0, 16, 64, 256, 1024, 4096} {
-			t.Run(fmt.Sprintf("%s.%d %d bytes", k.roundGroup, i+1, size), func(t *testing.T) {
-				p := confPattern(size, k.op == cfBinary)
-				want := confMsg(ws.OpCode(k.op), p)
-				c := confDial(t, addr)
-				for range 1000 {
-					c.mustSend(confFrame(cfFin|k.op, p), 0)
-					c.expect(want)
-				}
-				c.closeNormally()
-			})
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		for _, k := range confKinds {
+			for i, size := range []int{0, 16, 64, 256, 1024, 4096} {
+				t.Run(fmt.Sprintf("%s.%d %d bytes", k.roundGroup, i+1, size), func(t *testing.T) {
+					p := confPattern(size, k.op == cfBinary)
+					want := confMsg(ws.OpCode(k.op), p)
+					c := confDial(t, addr)
+					for range 1000 {
+						c.mustSend(confFrame(cfFin|k.op, p), 0)
+						c.expect(want)
+					}
+					c.closeNormally()
+				})
+			}
 		}
-	}
+	})
 }
 
 // TestConformanceAutoFragmented covers group 10: a 64 KiB message the
 // sender split into 1300-byte frames is echoed as one message.
 func TestConformanceAutoFragmented(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	p := confPattern(64<<10, false)
-	confRun(t, addr, confScript{
-		steps: []confStep{{
-			send: confFragments(cfText, p, 1300),
-			want: []confMessage{confMsg(ws.OpText, p)},
-		}},
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		p := confPattern(64<<10, false)
+		confRun(t, addr, confScript{
+			steps: []confStep{{
+				send: confFragments(cfText, p, 1300),
+				want: []confMessage{confMsg(ws.OpText, p)},
+			}},
+		})
 	})
 }
 
@@ -1683,12 +1726,13 @@ func TestConformanceAutoFragmented(t *testing.T) {
 // small receive buffer makes it a slow reader, so most of the echo is still
 // queued in the server when the close is read.
 func TestConformanceCloseAfterBigMessage(t *testing.T) {
-	_, addr := startServer(t, Config{MaxMessageSize: confBigLimit})
-	p := confPattern(16<<20, true)
-	c := confDialBuffer(t, addr, 8<<10)
-	c.mustSend(confCat(confFrame(cfFin|cfBinary, p), confFrame(cfFin|cfClose, confClosePayload(1000, ""))), 0)
-	c.expect(confMsg(ws.OpBinary, p))
-	c.expectClose(1000)
+	confEach(t, Config{MaxMessageSize: confBigLimit}, func(t *testing.T, addr confAddr) {
+		p := confPattern(16<<20, true)
+		c := confDialBuffer(t, addr, 8<<10)
+		c.mustSend(confCat(confFrame(cfFin|cfBinary, p), confFrame(cfFin|cfClose, confClosePayload(1000, ""))), 0)
+		c.expect(confMsg(ws.OpBinary, p))
+		c.expectClose(1000)
+	})
 }
 
 // --- limits ----------------------------------------------------------------
@@ -1700,65 +1744,66 @@ func TestConformanceCloseAfterBigMessage(t *testing.T) {
 // checks that an unmasked client frame fails with 1002 (RFC 6455 section
 // 5.1).
 func TestConformanceLimits(t *testing.T) {
-	_, addr := startServer(t, Config{})
-	const limit = DefaultMaxMessageSize
-	half := confPattern(limit/2, true)
-	confRunAll(t, addr, []confScript{
-		{
-			name: "text of exactly the limit",
-			steps: []confStep{{
-				send: confFrame(cfFin|cfText, confPattern(limit, false)),
-				want: []confMessage{confMsg(ws.OpText, confPattern(limit, false))},
-			}},
-		},
-		{
-			name: "fragments adding up to exactly the limit",
-			steps: []confStep{{
-				send: confCat(confFrame(cfBinary, half), confFrame(cfFin|cfCont, half)),
-				want: []confMessage{confMsg(ws.OpBinary, confCat(half, half))},
-			}},
-		},
-		{
-			name: "text frame declaring the limit plus one, header only",
-			steps: []confStep{{
-				send: confHeaderOnly(cfFin|cfText, limit+1),
-			}},
-			close: confCodes(1009),
-		},
-		{
-			name: "binary frame declaring 2^62 bytes, header only",
-			steps: []confStep{{
-				send: confHeaderOnly(cfFin|cfBinary, 1<<62),
-			}},
-			close: confCodes(1009),
-		},
-		{
-			name: "first fragment declaring the limit plus one, header only",
-			steps: []confStep{{
-				send: confHeaderOnly(cfBinary, limit+1),
-			}},
-			close: confCodes(1009),
-		},
-		{
-			name: "fragments growing past the limit",
-			steps: []confStep{{
-				send: confCat(confFrame(cfBinary, half), confFrame(cfCont, half), confFrame(cfFin|cfCont, "x")),
-			}},
-			close: confCodes(1009),
-		},
-		{
-			name: "unmasked text frame",
-			steps: []confStep{{
-				send: confBuildFrame(cfFin|cfText, []byte("Hello, world!"), false),
-			}},
-			close: confCodes(1002),
-		},
-		{
-			name: "unmasked ping",
-			steps: []confStep{{
-				send: confBuildFrame(cfFin|cfPing, nil, false),
-			}},
-			close: confCodes(1002),
-		},
+	confEach(t, Config{}, func(t *testing.T, addr confAddr) {
+		const limit = DefaultMaxMessageSize
+		half := confPattern(limit/2, true)
+		confRunAll(t, addr, []confScript{
+			{
+				name: "text of exactly the limit",
+				steps: []confStep{{
+					send: confFrame(cfFin|cfText, confPattern(limit, false)),
+					want: []confMessage{confMsg(ws.OpText, confPattern(limit, false))},
+				}},
+			},
+			{
+				name: "fragments adding up to exactly the limit",
+				steps: []confStep{{
+					send: confCat(confFrame(cfBinary, half), confFrame(cfFin|cfCont, half)),
+					want: []confMessage{confMsg(ws.OpBinary, confCat(half, half))},
+				}},
+			},
+			{
+				name: "text frame declaring the limit plus one, header only",
+				steps: []confStep{{
+					send: confHeaderOnly(cfFin|cfText, limit+1),
+				}},
+				close: confCodes(1009),
+			},
+			{
+				name: "binary frame declaring 2^62 bytes, header only",
+				steps: []confStep{{
+					send: confHeaderOnly(cfFin|cfBinary, 1<<62),
+				}},
+				close: confCodes(1009),
+			},
+			{
+				name: "first fragment declaring the limit plus one, header only",
+				steps: []confStep{{
+					send: confHeaderOnly(cfBinary, limit+1),
+				}},
+				close: confCodes(1009),
+			},
+			{
+				name: "fragments growing past the limit",
+				steps: []confStep{{
+					send: confCat(confFrame(cfBinary, half), confFrame(cfCont, half), confFrame(cfFin|cfCont, "x")),
+				}},
+				close: confCodes(1009),
+			},
+			{
+				name: "unmasked text frame",
+				steps: []confStep{{
+					send: confBuildFrame(cfFin|cfText, []byte("Hello, world!"), false),
+				}},
+				close: confCodes(1002),
+			},
+			{
+				name: "unmasked ping",
+				steps: []confStep{{
+					send: confBuildFrame(cfFin|cfPing, nil, false),
+				}},
+				close: confCodes(1002),
+			},
+		})
 	})
 }

@@ -30,7 +30,7 @@ func TestFailFastInsideFrame(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, addr := startServer(t, Config{})
-			c := confDial(t, addr)
+			c := confDial(t, confAddr{hostport: addr})
 			frame := confBuildFrame(cfFin|cfText, payload, true)
 			hl := len(frame) - len(payload)
 			off := 0

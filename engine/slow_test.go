@@ -15,7 +15,7 @@ func TestSlowConsumer(t *testing.T) {
 		messages = 4096 // 64 MiB: more than the kernel buffers on both ends
 	)
 	_, addr := startServer(t, Config{MaxMessageSize: size, MaxOutbound: 256 << 10})
-	c := confDial(t, addr)
+	c := confDial(t, confAddr{hostport: addr})
 	frame := confBuildFrame(cfFin|cfBinary, confPattern(size, true), true)
 
 	// Write without reading. Once the server has given up on the client
