@@ -8,8 +8,6 @@ import (
 	"net"
 	"slices"
 	"time"
-
-	"github.com/panjf2000/gnet/v2"
 )
 
 // transport is the net.Conn that crypto/tls runs over. During the
@@ -21,7 +19,7 @@ import (
 // for a client's tls.Client.
 type transport struct {
 	nc     net.Conn  // the socket, until the loop takes over
-	gc     gnet.Conn // the connection on its loop, after
+	out    io.Writer // the connection on its loop (gnet.Conn), after
 	in     []byte    // raw bytes gnet has buffered, while the loop reads
 	local  net.Addr
 	remote net.Addr
@@ -32,8 +30,9 @@ func newTransport(nc net.Conn) *transport {
 }
 
 // attach hands the transport to the connection's loop: from now on it
-// reads and writes through gnet. Called on the loop.
-func (t *transport) attach(gc gnet.Conn) { t.nc, t.gc = nil, gc }
+// reads what the loop puts in t.in and writes to out (the gnet.Conn).
+// Called on the loop.
+func (t *transport) attach(out io.Writer) { t.nc, t.out = nil, out }
 
 // errWouldBlock says no TLS bytes are buffered yet.
 var errWouldBlock error = wouldBlock{}
@@ -64,7 +63,7 @@ func (t *transport) Write(p []byte) (int, error) {
 	if t.nc != nil {
 		return t.nc.Write(p)
 	}
-	return t.gc.Write(p)
+	return t.out.Write(p)
 }
 
 // Close closes the socket of a handshake that is abandoned. On the loop the
