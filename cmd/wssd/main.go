@@ -1,9 +1,12 @@
 // Command wssd is the WebSocket server. It reads its flags, builds an
-// engine.Config and runs the engine until SIGINT or SIGTERM, then drains.
+// engine.Config and runs the engine until SIGINT or SIGTERM, then drains;
+// SIGHUP reloads the certificate. "wssd certs" makes development
+// certificates.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,19 +16,32 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/security"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "certs" {
+		os.Exit(runCerts(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
 // options are the command line's settings.
 type options struct {
+	listen         string
 	listenPlain    string
+	certFile       string
+	keyFile        string
+	dataDir        string
+	curves         []tls.CurveID
+	handshake      time.Duration
+	tlsWorkers     int
+	tlsQueue       int
 	loops          int
 	maxMessageSize int64
 	drainTimeout   time.Duration
@@ -37,7 +53,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("wssd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.listenPlain, "listen-plain", ":8080", "`addr`ess (host:port) of the plain ws:// listener")
+	fs.StringVar(&o.listen, "listen", ":8443", "`addr`ess (host:port) of the wss:// listener; empty for none")
+	fs.StringVar(&o.listenPlain, "listen-plain", "", "`addr`ess (host:port) of a plain ws:// listener, for use behind a TLS-terminating load balancer; empty for none")
+	fs.StringVar(&o.certFile, "cert", "", "certificate chain `file` (PEM, leaf first) for wss://; without it, a development certificate is made in --data-dir")
+	fs.StringVar(&o.keyFile, "key", "", "private key `file` (PEM) of --cert")
+	fs.StringVar(&o.dataDir, "data-dir", "wssd-data", "`dir`ectory for the development CA and certificate")
+	curves := "default"
+	fs.StringVar(&curves, "tls-curves", curves, "TLS key exchanges, by preference: e.g. X25519MLKEM768,X25519,P256, or default")
+	fs.DurationVar(&o.handshake, "handshake-timeout", engine.DefaultHandshakeTime, "how long a new connection has to finish its TLS handshake and HTTP upgrade")
+	fs.IntVar(&o.tlsWorkers, "tls-workers", engine.DefaultTLSWorkers, "TLS handshakes that may run at once")
+	fs.IntVar(&o.tlsQueue, "tls-queue", engine.DefaultTLSQueue, "accepted connections that may wait for a TLS handshake; more are refused")
 	fs.IntVar(&o.loops, "loops", 0, "number of event loops (0: one per CPU)")
 	fs.Int64Var(&o.maxMessageSize, "max-message-size", engine.DefaultMaxMessageSize, "largest message accepted, in `bytes`; larger ones are refused with close code 1009")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", engine.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long to wait for clients to finish the close handshake")
@@ -53,8 +78,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if o.maxMessageSize <= 0 || o.loops < 0 || o.drainTimeout < 0 || o.closeTimeout <= 0 {
-		return o, errors.New("--max-message-size and --close-timeout must be positive, --loops and --drain-timeout not negative")
+	if o.maxMessageSize <= 0 || o.loops < 0 || o.drainTimeout < 0 || o.closeTimeout <= 0 ||
+		o.handshake <= 0 || o.tlsWorkers <= 0 || o.tlsQueue <= 0 {
+		return o, errors.New("--max-message-size, --close-timeout, --handshake-timeout, --tls-workers and --tls-queue must be positive, --loops and --drain-timeout not negative")
+	}
+	if o.listen == "" && o.listenPlain == "" {
+		return o, errors.New("no listener: set --listen or --listen-plain")
+	}
+	if (o.certFile == "") != (o.keyFile == "") {
+		return o, errors.New("--cert and --key go together")
+	}
+	var err error
+	if o.curves, err = security.ParseCurves(curves); err != nil {
+		return o, fmt.Errorf("--tls-curves: %w", err)
 	}
 	return o, nil
 }
@@ -70,13 +106,27 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 
+	var cert *security.Certificate
+	var tlsConfig *tls.Config
+	if o.listen != "" {
+		if cert, err = loadCertificate(o, log); err != nil {
+			log.Error("no certificate", "err", err)
+			return 1
+		}
+		tlsConfig = security.ServerTLS(cert, o.curves)
+	}
 	srv, err := engine.New(engine.Config{
-		ListenPlain:    o.listenPlain,
-		Loops:          o.loops,
-		MaxMessageSize: o.maxMessageSize,
-		CloseTimeout:   o.closeTimeout,
-		Routes:         map[string]engine.Handler{"/echo": engine.Echo{}},
-		Logger:         log,
+		Listen:           o.listen,
+		TLS:              tlsConfig,
+		HandshakeTimeout: o.handshake,
+		TLSWorkers:       o.tlsWorkers,
+		TLSQueue:         o.tlsQueue,
+		ListenPlain:      o.listenPlain,
+		Loops:            o.loops,
+		MaxMessageSize:   o.maxMessageSize,
+		CloseTimeout:     o.closeTimeout,
+		Routes:           map[string]engine.Handler{"/echo": engine.Echo{}},
+		Logger:           log,
 	})
 	if err != nil {
 		log.Error("bad configuration", "err", err)
@@ -85,21 +135,35 @@ func run(args []string, stderr io.Writer) int {
 	// Subscribe before listening, so a signal sent as soon as the port is
 	// open is a drain and not the default exit.
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
 
 	if err := srv.Start(); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	log.Info("listening", "ws", "ws://"+displayAddr(srv.PlainAddr())+"/echo")
+	var urls []any
+	if a := srv.TLSAddr(); a != nil {
+		urls = append(urls, "wss", "wss://"+displayAddr(a)+"/echo")
+	}
+	if a := srv.PlainAddr(); a != nil {
+		urls = append(urls, "ws", "ws://"+displayAddr(a)+"/echo")
+	}
+	log.Info("listening", urls...)
 
-	select {
-	case <-srv.Done():
-		log.Error("server stopped", "err", srv.Err())
-		return 1
-	case s := <-sig:
-		log.Info("draining", "signal", s.String(), "connections", srv.Active(), "timeout", o.drainTimeout)
+	for waiting := true; waiting; {
+		select {
+		case <-srv.Done():
+			log.Error("server stopped", "err", srv.Err())
+			return 1
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				reload(cert, log)
+				continue
+			}
+			log.Info("draining", "signal", s.String(), "connections", srv.Active(), "timeout", o.drainTimeout)
+			waiting = false
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.drainTimeout)
 	defer cancel()
@@ -111,11 +175,94 @@ func run(args []string, stderr io.Writer) int {
 }
 
 // displayAddr is addr as a person would type it: localhost for a listener
-// on every interface.
+// on every interface or on loopback (the name the development certificate
+// and browsers expect).
 func displayAddr(addr net.Addr) string {
 	tcp, ok := addr.(*net.TCPAddr)
-	if !ok || !tcp.IP.IsUnspecified() {
+	if !ok || !(tcp.IP.IsUnspecified() || tcp.IP.IsLoopback()) {
 		return addr.String()
 	}
 	return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+}
+
+// loadCertificate loads --cert and --key, or without them makes sure
+// --data-dir holds a development certificate and says how to trust it.
+func loadCertificate(o options, log *slog.Logger) (*security.Certificate, error) {
+	certFile, keyFile := o.certFile, o.keyFile
+	if certFile == "" {
+		files, created, err := security.DevCertificates(o.dataDir, security.DefaultDevHosts)
+		if err != nil {
+			return nil, err
+		}
+		verb := "using"
+		if created {
+			verb = "created"
+		}
+		log.Info(verb+" a development certificate; clients must trust its CA",
+			"ca", files.CA, "hosts", strings.Join(security.DefaultDevHosts, ","),
+			"trust", "curl --cacert CA; NODE_EXTRA_CA_CERTS=CA; or add CA to the system or browser trust store")
+		certFile, keyFile = files.Cert, files.Key
+	}
+	cert, err := security.LoadCertificate(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	leaf := cert.Leaf()
+	log.Info("certificate", "file", certFile, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+	return cert, nil
+}
+
+// reload reads the certificate files again on SIGHUP. A pair that does not
+// load is refused and the current one stays.
+func reload(cert *security.Certificate, log *slog.Logger) {
+	if cert == nil {
+		log.Info("SIGHUP: no certificate to reload")
+		return
+	}
+	if err := cert.Reload(); err != nil {
+		log.Error("certificate reload refused; keeping the current one", "err", err)
+		return
+	}
+	leaf := cert.Leaf()
+	log.Info("certificate reloaded", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+}
+
+// runCerts is "wssd certs": it makes a development CA and a certificate for
+// the given hosts, or reuses what is there.
+func runCerts(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("wssd certs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "wssd-data", "`dir`ectory to write dev-ca.pem, dev-ca-key.pem, cert.pem and key.pem to")
+	hosts := fs.String("hosts", strings.Join(security.DefaultDevHosts, ","), "comma-separated host names and IP addresses the certificate is for")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: wssd certs [--out DIR] [--hosts h1,h2,...]\n\nMakes a development CA and a certificate it signs, or reuses them.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	var list []string
+	for _, h := range strings.Split(*hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			list = append(list, h)
+		}
+	}
+	if len(list) == 0 || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "wssd certs: give --hosts and no arguments")
+		return 2
+	}
+	files, created, err := security.DevCertificates(*out, list)
+	if err != nil {
+		fmt.Fprintln(stderr, "wssd certs:", err)
+		return 1
+	}
+	state := "up to date"
+	if created {
+		state = "written"
+	}
+	fmt.Fprintf(stdout, "certificates %s in %s\n  CA to trust: %s\n  certificate: %s\n  key:         %s\n", state, *out, files.CA, files.Cert, files.Key)
+	return 0
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/security"
 )
 
 // wait bounds every blocking step of these tests.
@@ -28,12 +31,24 @@ const wait = 10 * time.Second
 
 func TestParseFlags(t *testing.T) {
 	defaults := options{
-		listenPlain:    ":8080",
+		listen:         ":8443",
+		listenPlain:    "",
+		dataDir:        "wssd-data",
+		curves:         security.DefaultCurves,
+		handshake:      engine.DefaultHandshakeTime,
+		tlsWorkers:     engine.DefaultTLSWorkers,
+		tlsQueue:       engine.DefaultTLSQueue,
 		loops:          0,
 		maxMessageSize: engine.DefaultMaxMessageSize,
 		drainTimeout:   engine.DefaultDrainTimeout,
 		closeTimeout:   engine.DefaultCloseTimeout,
 		logLevel:       slog.LevelInfo,
+	}
+	// with returns the defaults changed by set.
+	with := func(set func(o *options)) options {
+		o := defaults
+		set(&o)
+		return o
 	}
 	cases := []struct {
 		name    string
@@ -48,9 +63,19 @@ func TestParseFlags(t *testing.T) {
 		},
 		{
 			name: "every flag",
-			args: []string{"--listen-plain", "127.0.0.1:9000", "--loops", "4", "--max-message-size", "2048", "--drain-timeout", "3s", "--close-timeout", "2s", "--log-level", "debug"},
+			args: []string{"--listen", "127.0.0.1:9443", "--listen-plain", "127.0.0.1:9000", "--cert", "c.pem", "--key", "k.pem",
+				"--data-dir", "d", "--tls-curves", "x25519,p256", "--handshake-timeout", "1s", "--tls-workers", "8", "--tls-queue", "16",
+				"--loops", "4", "--max-message-size", "2048", "--drain-timeout", "3s", "--close-timeout", "2s", "--log-level", "debug"},
 			want: options{
+				listen:         "127.0.0.1:9443",
 				listenPlain:    "127.0.0.1:9000",
+				certFile:       "c.pem",
+				keyFile:        "k.pem",
+				dataDir:        "d",
+				curves:         []tls.CurveID{tls.X25519, tls.CurveP256},
+				handshake:      time.Second,
+				tlsWorkers:     8,
+				tlsQueue:       16,
 				loops:          4,
 				maxMessageSize: 2048,
 				drainTimeout:   3 * time.Second,
@@ -61,26 +86,32 @@ func TestParseFlags(t *testing.T) {
 		{
 			name: "single dash and = forms",
 			args: []string{"-loops=2", "-log-level=WARN"},
-			want: options{
-				listenPlain:    ":8080",
-				loops:          2,
-				maxMessageSize: engine.DefaultMaxMessageSize,
-				drainTimeout:   engine.DefaultDrainTimeout,
-				closeTimeout:   engine.DefaultCloseTimeout,
-				logLevel:       slog.LevelWarn,
-			},
+			want: with(func(o *options) { o.loops, o.logLevel = 2, slog.LevelWarn }),
 		},
 		{
 			name: "zero drain timeout",
 			args: []string{"--drain-timeout", "0s"},
-			want: options{
-				listenPlain:    ":8080",
-				loops:          0,
-				maxMessageSize: engine.DefaultMaxMessageSize,
-				drainTimeout:   0,
-				closeTimeout:   engine.DefaultCloseTimeout,
-				logLevel:       slog.LevelInfo,
-			},
+			want: with(func(o *options) { o.drainTimeout = 0 }),
+		},
+		{
+			name: "plain only",
+			args: []string{"--listen", "", "--listen-plain", ":8080"},
+			want: with(func(o *options) { o.listen, o.listenPlain = "", ":8080" }),
+		},
+		{
+			name:    "no listener",
+			args:    []string{"--listen", ""},
+			wantErr: true,
+		},
+		{
+			name:    "cert without key",
+			args:    []string{"--cert", "c.pem"},
+			wantErr: true,
+		},
+		{
+			name:    "unknown curve",
+			args:    []string{"--tls-curves", "X448"},
+			wantErr: true,
 		},
 		{
 			name:    "zero max message size",
@@ -145,7 +176,7 @@ func TestParseFlags(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseFlags(%q): %v", tc.args, err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("parseFlags(%q) = %+v; want %+v", tc.args, got, tc.want)
 			}
 		})
@@ -326,7 +357,7 @@ func TestBinary(t *testing.T) {
 	for _, tc := range signals {
 		t.Run(tc.name+" drains", func(t *testing.T) {
 			const drainTimeout = 5 * time.Second
-			p := start(t, bin, "--listen-plain", "127.0.0.1:0", "--loops", "2", "--drain-timeout", drainTimeout.String())
+			p := start(t, bin, "--listen", "", "--listen-plain", "127.0.0.1:0", "--loops", "2", "--drain-timeout", drainTimeout.String())
 			url := p.waitListening(t)
 			d := websocket.Dialer{HandshakeTimeout: wait}
 			c, _, err := d.Dial(url, nil)
@@ -367,7 +398,7 @@ func TestBinary(t *testing.T) {
 	}
 
 	t.Run("survives running out of file descriptors", func(t *testing.T) {
-		p := start(t, bin, "--listen-plain", "127.0.0.1:0", "--loops", "2")
+		p := start(t, bin, "--listen", "", "--listen-plain", "127.0.0.1:0", "--loops", "2")
 		url := p.waitListening(t)
 		// Lower the running server's descriptor limit so that a few
 		// hundred connections exhaust it.
@@ -437,7 +468,7 @@ func TestBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer l.Close()
-		p := start(t, bin, "--listen-plain", l.Addr().String())
+		p := start(t, bin, "--listen", "", "--listen-plain", l.Addr().String())
 		if code := p.waitExit(t, wait); code != 1 {
 			t.Errorf("exit code %d; want 1\n%s", code, p.stderr())
 		}
