@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -198,8 +199,12 @@ func loadCertificate(o options, log *slog.Logger) (*security.Certificate, error)
 		if created {
 			verb = "created"
 		}
+		ca := files.CA
+		if abs, err := filepath.Abs(ca); err == nil {
+			ca = abs
+		}
 		log.Info(verb+" a development certificate; clients must trust its CA",
-			"ca", files.CA, "hosts", strings.Join(security.DefaultDevHosts, ","),
+			"ca", ca, "hosts", strings.Join(security.DefaultDevHosts, ","),
 			"trust", "curl --cacert CA; NODE_EXTRA_CA_CERTS=CA; or add CA to the system or browser trust store")
 		certFile, keyFile = files.Cert, files.Key
 	}
