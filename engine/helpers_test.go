@@ -16,6 +16,15 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 	if cfg.ListenPlain == "" {
 		cfg.ListenPlain = "127.0.0.1:0"
 	}
+	srv := launch(t, cfg)
+	return srv, srv.PlainAddr().String()
+}
+
+// launch starts a server with cfg, with an echo route, two loops and a
+// silent logger unless cfg says otherwise. The server is drained and
+// stopped when the test ends.
+func launch(t testing.TB, cfg Config) *Server {
+	t.Helper()
 	if cfg.Routes == nil {
 		cfg.Routes = map[string]Handler{"/echo": Echo{}}
 	}
@@ -37,5 +46,5 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return srv, srv.PlainAddr().String()
+	return srv
 }

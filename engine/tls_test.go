@@ -3,7 +3,6 @@ package engine
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -12,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -67,27 +65,7 @@ func startTLSServer(t testing.TB, cfg Config) (*Server, string, *tls.Config) {
 	cert, pool := testPKI()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
-	if cfg.Routes == nil {
-		cfg.Routes = map[string]Handler{"/echo": Echo{}}
-	}
-	if cfg.Loops == 0 {
-		cfg.Loops = 2
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	srv := launch(t, cfg)
 	return srv, srv.TLSAddr().String(), &tls.Config{RootCAs: pool, ServerName: "localhost"}
 }
 

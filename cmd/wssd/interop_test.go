@@ -23,9 +23,6 @@ import (
 // interopDir holds the clients TestInterop runs; see make interop.
 const interopDir = "testdata/interop"
 
-// wssListeningRE finds the wss:// URL in the "listening" log line.
-var wssListeningRE = regexp.MustCompile(`msg=listening .*wss=(wss://\S+)`)
-
 // TestInterop runs the built binary with TLS and independent clients
 // against it, each in its own process and trusting only the dev CA the
 // server wrote: Node's ws, Python's websockets, Chromium loading the test
@@ -42,16 +39,12 @@ func TestInterop(t *testing.T) {
 	}
 	bin := os.Getenv("WSSD_INTEROP_BIN")
 	if bin == "" {
-		bin = filepath.Join(t.TempDir(), "wssd")
-		build := exec.Command("go", "build", "-o", bin, ".")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
+		bin = buildBinary(t)
 	}
 
 	dataDir := t.TempDir()
 	p := start(t, bin, "--listen", "127.0.0.1:0", "--listen-plain", "", "--data-dir", dataDir)
-	wssURL := p.waitListeningWSS(t)
+	wssURL := p.waitLog(t, wssRE)
 	u, err := url.Parse(wssURL)
 	if err != nil || u.Scheme != "wss" || u.Path != "/echo" || u.Port() == "" {
 		t.Fatalf("logged URL %q is not wss://HOST:PORT/echo (%v)\n%s", wssURL, err, p.stderr())
@@ -97,28 +90,6 @@ func TestInterop(t *testing.T) {
 	}
 	if code := p.waitExit(t, engine.DefaultDrainTimeout+wait); code != 0 {
 		t.Errorf("exit code %d after SIGTERM; want 0\n%s", code, p.stderr())
-	}
-}
-
-// waitListeningWSS returns the wss:// URL the process logged it listens
-// on: it is then accepting connections.
-func (p *process) waitListeningWSS(t *testing.T) string {
-	t.Helper()
-	timeout := time.After(wait)
-	for {
-		if m := wssListeningRE.FindStringSubmatch(p.stderr()); m != nil {
-			return m[1]
-		}
-		select {
-		case <-p.logged:
-		case <-p.exited:
-			if m := wssListeningRE.FindStringSubmatch(p.stderr()); m != nil {
-				return m[1]
-			}
-			t.Fatalf("wssd exited before listening on wss://: %v\n%s", p.err, p.stderr())
-		case <-timeout:
-			t.Fatalf("wssd did not log a wss:// URL it listens on\n%s", p.stderr())
-		}
 	}
 }
 

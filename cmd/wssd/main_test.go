@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -332,11 +331,7 @@ func (p *process) waitExit(t *testing.T, timeout time.Duration) int {
 
 // TestBinary builds wssd once and runs it end to end.
 func TestBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "wssd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 
 	// The listener takes port 0 and the test reads the port the kernel
 	// chose from the "listening" log line, so no port can be taken by
