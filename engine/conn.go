@@ -52,11 +52,10 @@ type Conn struct {
 	remote  net.Addr
 	path    string
 
-	in      inbound  // where the plaintext waits: gc, or plain for wss://
-	tls     *session // nil for ws://
-	plain   plainBuf // decrypted bytes being read, for wss://
-	tail    []byte   // decrypted bytes left over between reads, for wss://
-	tlsShut bool     // close_notify sent
+	in    inbound  // where the plaintext waits: gc, or plain for wss://
+	tls   *session // nil for ws://
+	plain plainBuf // decrypted bytes being read, for wss://
+	tail  []byte   // decrypted bytes left over between reads, for wss://
 
 	prev, next *Conn // the loop's list
 
@@ -279,10 +278,9 @@ func (c *Conn) end(halfClose bool) {
 		return
 	}
 	c.halfClose = halfClose
-	if c.tls != nil && !c.tlsShut && (c.state == stateOpen || c.state == stateClosing || c.state == stateUpgrade) {
+	if c.tls != nil {
 		// End the TLS stream properly too: close_notify after the
-		// last record.
-		c.tlsShut = true
+		// last record. (end runs once: it leaves the states above.)
 		_ = c.tls.tc.CloseWrite()
 		if c.state == stateClosed {
 			return
