@@ -16,10 +16,9 @@ import (
 type connState uint8
 
 const (
-	// stateTLS: the TLS handshake is running (reserved for wss:// listeners).
-	stateTLS connState = iota
-	// stateUpgrade: reading the HTTP request head.
-	stateUpgrade
+	// stateUpgrade: reading the HTTP request head (over TLS for wss://,
+	// whose handshake is done before the connection reaches its loop).
+	stateUpgrade connState = iota
 	// stateOpen: WebSocket frames flow both ways.
 	stateOpen
 	// stateClosing: a close frame has been sent; waiting for the peer's.
@@ -52,10 +51,9 @@ type Conn struct {
 	remote  net.Addr
 	path    string
 
-	in    inbound  // where the plaintext waits: gc, or plain for wss://
-	tls   *session // nil for ws://
-	plain plainBuf // decrypted bytes being read, for wss://
-	tail  []byte   // decrypted bytes left over between reads, for wss://
+	in   inbound  // where the plaintext waits: gc, or the loop's plain for wss://
+	tls  *session // nil for ws://
+	tail []byte   // decrypted bytes left over between reads, for wss://
 
 	prev, next *Conn // the loop's list
 
@@ -84,7 +82,7 @@ func newConn(l *loop, gc gnet.Conn, sess *session) *Conn {
 	}
 	if sess != nil {
 		sess.t.attach(gc)
-		c.in = &c.plain
+		c.in = &l.plain
 	}
 	return c
 }
@@ -173,7 +171,7 @@ func (c *Conn) startClose(code codec.StatusCode, reason string) {
 		c.closeCode, c.closeReason = code, reason
 		c.writeClose(code, reason)
 		c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)
-	case stateTLS, stateUpgrade:
+	case stateUpgrade:
 		// Nothing was answered yet, so there is nothing to lose.
 		c.closeNow()
 	}

@@ -22,6 +22,7 @@ type loop struct {
 	timed   []*Conn   // connections with an upgrade or close deadline
 	scratch []byte    // frame headers, small frames and HTTP responses
 	work    []byte    // plaintext decrypted from wss:// connections
+	plain   plainBuf  // the plaintext of the wss:// connection being read
 	iov     [2][]byte // header and payload of a large frame
 }
 

@@ -218,7 +218,7 @@ func (c *Conn) decrypt() error {
 	if fromLoop {
 		l.work = buf[:0]
 	}
-	c.plain = plainBuf{b: buf}
+	l.plain = plainBuf{b: buf}
 	return err
 }
 
@@ -226,17 +226,18 @@ func (c *Conn) decrypt() error {
 // request head) for the next read: the only per-connection copy of a
 // wss:// connection's input. Called on the loop.
 func (c *Conn) keepTail() {
-	rest := c.plain.b[c.plain.off:]
+	l := c.loop
+	rest := l.plain.b[l.plain.off:]
 	switch {
 	case len(rest) == 0:
 		c.tail = nil
 	case len(c.tail) == 0: // rest is in the loop's work buffer
 		c.tail = append([]byte(nil), rest...)
 	default: // rest is at the end of the tail: move it to the front
-		c.tail = c.plain.b[:copy(c.plain.b, rest)]
+		c.tail = l.plain.b[:copy(l.plain.b, rest)]
 	}
-	c.plain = plainBuf{}
-	if l := c.loop; cap(l.work) > maxLoopWork {
+	l.plain = plainBuf{}
+	if cap(l.work) > maxLoopWork {
 		l.work = nil // a burst is over: do not keep its buffer
 	}
 }
