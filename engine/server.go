@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"runtime/debug"
 	"sync"
@@ -230,15 +231,7 @@ func (s *Server) sweep() {
 func (s *Server) accept(ln net.Listener, secure bool) {
 	defer s.accepts.Done()
 	var delay time.Duration
-	var lastWarn time.Time
-	warn := func(msg string, args ...any) {
-		// One line a second at most per acceptor: a flood must not
-		// flood the log too.
-		if now := time.Now(); now.Sub(lastWarn) >= time.Second {
-			lastWarn = now
-			s.cfg.Logger.Warn(msg, args...)
-		}
-	}
+	log := &sampledLog{l: s.cfg.Logger}
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -246,7 +239,7 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 				return
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			warn("accept failed; backing off", "err", err, "retry_in", delay)
+			log.warn("accept failed; backing off", "err", err, "retry_in", delay)
 			select {
 			case <-time.After(delay):
 			case <-s.stopping:
@@ -256,15 +249,34 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 		}
 		delay = 0
 		if secure {
-			s.queueTLS(nc, warn)
+			s.queueTLS(nc, log)
 			continue
 		}
-		// EnrollContext closes nc in every case: the loop owns a
-		// duplicate of its descriptor. Out of descriptors, the
-		// duplicate fails and the connection is closed at once.
-		if _, err := s.cli.EnrollContext(nc, nil); err != nil {
-			warn("connection refused: cannot hand it to an event loop", "err", err)
-		}
+		s.enroll(nc, nil, log)
+	}
+}
+
+// enroll hands a socket to the least loaded event loop, with ctx for
+// OnOpen. EnrollContext closes nc in every case: the loop owns a duplicate
+// of its descriptor. Out of descriptors, the duplicate fails and the
+// connection is closed at once.
+func (s *Server) enroll(nc net.Conn, ctx any, log *sampledLog) {
+	if _, err := s.cli.EnrollContext(nc, ctx); err != nil {
+		log.warn("connection refused: cannot hand it to an event loop", "err", err)
+	}
+}
+
+// sampledLog writes one warning a second at most, so that a flood does not
+// flood the log too. Each goroutine that warns has its own.
+type sampledLog struct {
+	l    *slog.Logger
+	last time.Time
+}
+
+func (s *sampledLog) warn(msg string, args ...any) {
+	if now := time.Now(); now.Sub(s.last) >= time.Second {
+		s.last = now
+		s.l.Warn(msg, args...)
 	}
 }
 

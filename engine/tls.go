@@ -116,12 +116,12 @@ type pendingTLS struct {
 
 // queueTLS hands an accepted socket to the TLS workers, or closes it when
 // their queue is full. Called by an acceptor.
-func (s *Server) queueTLS(nc net.Conn, warn func(string, ...any)) {
+func (s *Server) queueTLS(nc net.Conn, log *sampledLog) {
 	select {
 	case s.tlsQueue <- pendingTLS{nc: nc, accepted: time.Now()}:
 	default:
 		nc.Close()
-		warn("TLS handshake queue full; connection refused", "queue", s.cfg.TLSQueue)
+		log.warn("TLS handshake queue full; connection refused", "queue", s.cfg.TLSQueue)
 	}
 }
 
@@ -129,12 +129,13 @@ func (s *Server) queueTLS(nc net.Conn, warn func(string, ...any)) {
 // and hands each connection that completes one to an event loop.
 func (s *Server) handshakes(ctx context.Context) {
 	defer s.tlsWorkers.Done()
+	log := &sampledLog{l: s.cfg.Logger}
 	for p := range s.tlsQueue {
-		s.handshake(ctx, p)
+		s.handshake(ctx, p, log)
 	}
 }
 
-func (s *Server) handshake(ctx context.Context, p pendingTLS) {
+func (s *Server) handshake(ctx context.Context, p pendingTLS, log *sampledLog) {
 	deadline := p.accepted.Add(s.cfg.HandshakeTimeout)
 	if ctx.Err() != nil || time.Now().After(deadline) {
 		p.nc.Close()
@@ -152,10 +153,7 @@ func (s *Server) handshake(ctx context.Context, p pendingTLS) {
 		return
 	}
 	_ = p.nc.SetDeadline(time.Time{})
-	// EnrollContext closes p.nc: the loop owns a duplicate of it.
-	if _, err := s.cli.EnrollContext(p.nc, &session{tc: tc, t: t, deadline: deadline}); err != nil {
-		s.cfg.Logger.Warn("connection refused: cannot hand it to an event loop", "err", err)
-	}
+	s.enroll(p.nc, &session{tc: tc, t: t, deadline: deadline}, log)
 }
 
 // plainBuf is the decrypted bytes of a wss:// connection, read like gnet's
