@@ -1,0 +1,145 @@
+package engine
+
+import "time"
+
+// tick is the resolution of the timing wheels: their clock counts ticks,
+// and activity is stamped with the tick it happened in.
+//
+// A deadline of d after an event is due at the event's tick plus
+// ticks(d), so it never fires early, and it fires at most two ticks late:
+// one because the event's stamp is rounded down to its tick, one because
+// d is rounded up to whole ticks. On top of that comes however late the
+// event loop runs the tick (it runs between reads, like everything else
+// on the loop).
+const tick = 100 * time.Millisecond
+
+// wheelSlots is the number of slots in a timing wheel, a power of two.
+// One turn is wheelSlots ticks (6 min 49.6 s): deadlines up to that far
+// out sit in their slot until due; one further out is looked at once per
+// turn on its way (a hashed wheel keeps no round counter: each timer
+// knows its tick). Slots are sentinels of 40 bytes: 160 KiB per wheel.
+const wheelSlots = 4096
+
+// ticks converts a duration after an event to the number of ticks to add
+// to the event's stamp for a deadline that is never early.
+func ticks(d time.Duration) int64 {
+	n := int64(d / tick)
+	if d%tick != 0 {
+		n++
+	}
+	return n + 1
+}
+
+// expirer is what a timer calls when it is due.
+type expirer interface {
+	// expire is called by the wheel's advance with the current tick, once
+	// the timer is due and no longer armed. It may arm this timer or
+	// others again, or cancel any.
+	expire(now int64)
+}
+
+// timer is an entry of a timing wheel, embedded in what it times (no
+// allocation per schedule). It is armed while linked into a slot. The
+// zero value is an unarmed timer; owner must be set before it is armed.
+type timer struct {
+	next, prev *timer
+	at         int64 // the tick it is due at
+	owner      expirer
+}
+
+// armed reports whether t is scheduled.
+func (t *timer) armed() bool { return t.next != nil }
+
+func (t *timer) unlink() {
+	t.prev.next = t.next
+	t.next.prev = t.prev
+	t.next, t.prev = nil, nil
+}
+
+// linkBefore puts t at the tail of the circular list whose sentinel is
+// head.
+func (t *timer) linkBefore(head *timer) {
+	t.prev = head.prev
+	t.next = head
+	head.prev.next = t
+	head.prev = t
+}
+
+// wheel is a hashed timing wheel: a timer due at tick k waits in slot
+// k mod wheelSlots. Schedule and cancel are O(1); advancing one tick
+// visits the timers of one slot. It is not safe for concurrent use: a
+// loop's wheel is touched only on its loop, the server's handshake wheel
+// under its mutex.
+type wheel struct {
+	slots []timer // sentinels of the slots' circular lists
+	due   timer   // sentinel of the timers being fired
+	now   int64   // the last tick advanced to
+	armed int     // timers scheduled
+}
+
+// init makes w ready, with its clock at now.
+func (w *wheel) init(now int64) {
+	w.slots = make([]timer, wheelSlots)
+	for i := range w.slots {
+		s := &w.slots[i]
+		s.next, s.prev = s, s
+	}
+	w.due.next, w.due.prev = &w.due, &w.due
+	w.now = now
+}
+
+// schedule arms t to fire at tick at, or at the next tick if at is not
+// in the future; an armed t is moved.
+func (w *wheel) schedule(t *timer, at int64) {
+	if t.next != nil {
+		t.unlink()
+	} else {
+		w.armed++
+	}
+	if at <= w.now {
+		at = w.now + 1
+	}
+	t.at = at
+	t.linkBefore(&w.slots[at&(wheelSlots-1)])
+}
+
+// cancel disarms t and reports whether it was armed.
+func (w *wheel) cancel(t *timer) bool {
+	if t.next == nil {
+		return false
+	}
+	t.unlink()
+	w.armed--
+	return true
+}
+
+// advance moves the clock to tick to, one tick at a time, and fires the
+// timers due at each: in the order they were scheduled, within a tick.
+// What a timer's expire does to the wheel (schedule, cancel, even of a
+// timer due in the same tick) takes effect at once.
+func (w *wheel) advance(to int64) {
+	for w.now < to {
+		if w.armed == 0 {
+			w.now = to
+			return
+		}
+		w.now++
+		head := &w.slots[w.now&(wheelSlots-1)]
+		// Take the due timers out of the slot first, so that expire
+		// callbacks cannot disturb the walk.
+		for t := head.next; t != head; {
+			next := t.next
+			if t.at <= w.now {
+				t.unlink()
+				t.linkBefore(&w.due)
+			}
+			t = next
+		}
+		for w.due.next != &w.due {
+			t := w.due.next
+			t.unlink()
+			w.armed--
+			t.owner.expire(w.now)
+		}
+	}
+}
