@@ -27,7 +27,7 @@ func (h closer) OnClose(_ *Conn, code codec.StatusCode, _ string) {
 // the server sent.
 func TestCloseTimeout(t *testing.T) {
 	h := closer{closed: make(chan codec.StatusCode, 1)}
-	_, addr := startServer(t, Config{
+	srv, addr := startServer(t, Config{
 		Routes:       map[string]Handler{"/c": h},
 		CloseTimeout: 200 * time.Millisecond,
 	})
@@ -59,4 +59,5 @@ func TestCloseTimeout(t *testing.T) {
 	case <-time.After(httpWait):
 		t.Fatal("OnClose not called")
 	}
+	checkExpiries(t, srv, Expiries{Close: 1})
 }

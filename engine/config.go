@@ -18,6 +18,8 @@ const (
 	DefaultDrainTimeout   = 10 * time.Second
 	DefaultCloseTimeout   = 5 * time.Second
 	DefaultHandshakeTime  = 5 * time.Second
+	DefaultPingInterval   = 30 * time.Second
+	DefaultPongTimeout    = 15 * time.Second
 	DefaultTLSWorkers     = 1024
 	DefaultTLSQueue       = 4096
 )
@@ -25,6 +27,10 @@ const (
 // Config is the server's configuration. It is validated once by New and
 // never changes after that. The zero value of each field is safe and
 // bounded; a listener and Routes must be set.
+//
+// The timeouts are deadlines on the event loops' timing wheels, which tick
+// every 100 ms: each fires no sooner than configured and at most 200 ms
+// later, plus however long the event loop takes to get to it.
 type Config struct {
 	// Listen is the host:port of the wss:// listener; TLS must be set
 	// with it.
@@ -38,8 +44,8 @@ type Config struct {
 	ListenPlain string
 	// HandshakeTimeout bounds the opening of a connection: the TLS
 	// handshake and the HTTP upgrade together, from accept to the 101. A
-	// connection that has not upgraded by then is closed. The deadline is
-	// checked every 100 ms. 0 means DefaultHandshakeTime.
+	// connection that has not upgraded by then is closed. 0 means
+	// DefaultHandshakeTime.
 	HandshakeTimeout time.Duration
 	// TLSWorkers bounds the TLS handshakes that run at once: each runs in
 	// one of this many goroutines, so that a handshake flood takes at most
@@ -65,9 +71,22 @@ type Config struct {
 	MaxOutbound int
 	// CloseTimeout is how long a closing connection has to answer the
 	// server's close frame and to take the bytes queued for it before its
-	// socket is closed anyway. The deadline is checked every 100 ms. 0 means
-	// DefaultCloseTimeout.
+	// socket is closed anyway. 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
+	// PingInterval is how long an open connection may stay silent (no byte
+	// from the peer) before the server sends it a ping. 0 means
+	// DefaultPingInterval; a negative value sends no pings.
+	PingInterval time.Duration
+	// PongTimeout is how long the peer has, after a ping, to send anything
+	// at all (a pong, normally). Past it the connection is closed without
+	// a close frame: a peer that does not answer would not read one, and
+	// this is how a connection whose peer vanished without a FIN (a
+	// half-open TCP connection) is found. 0 means DefaultPongTimeout.
+	PongTimeout time.Duration
+	// IdleTimeout closes an open connection with 1001 "idle timeout" when
+	// no data message (text or binary) has gone either way for this long;
+	// pings and pongs do not count. 0 disables it.
+	IdleTimeout time.Duration
 	// Routes maps a request path to the handler of the WebSocket
 	// connections upgraded on it.
 	Routes map[string]Handler
@@ -92,7 +111,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 || c.CloseTimeout < 0 ||
-		c.HandshakeTimeout < 0 || c.TLSWorkers < 0 || c.TLSQueue < 0 {
+		c.HandshakeTimeout < 0 || c.TLSWorkers < 0 || c.TLSQueue < 0 || c.PongTimeout < 0 || c.IdleTimeout < 0 {
 		return c, errors.New("engine: negative limit in config")
 	}
 	if c.Loops == 0 {
@@ -112,6 +131,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTime
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PongTimeout == 0 {
+		c.PongTimeout = DefaultPongTimeout
 	}
 	if c.TLSWorkers == 0 {
 		c.TLSWorkers = DefaultTLSWorkers

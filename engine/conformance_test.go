@@ -225,13 +225,19 @@ type confAddr struct {
 // and once over wss://: the codec, the close handshake and the limits must
 // behave the same over both.
 func confEach(t *testing.T, cfg Config, test func(t *testing.T, addr confAddr)) {
+	serveEach(t, cfg, func(t *testing.T, _ *Server, addr confAddr) { test(t, addr) })
+}
+
+// serveEach runs test against a server started with cfg, once over ws://
+// and once over wss://.
+func serveEach(t *testing.T, cfg Config, test func(t *testing.T, srv *Server, addr confAddr)) {
 	t.Run("ws", func(t *testing.T) {
-		_, addr := startServer(t, cfg)
-		test(t, confAddr{hostport: addr})
+		srv, addr := startServer(t, cfg)
+		test(t, srv, confAddr{hostport: addr})
 	})
 	t.Run("wss", func(t *testing.T) {
-		_, addr, ccfg := startTLSServer(t, cfg)
-		test(t, confAddr{hostport: addr, tls: ccfg})
+		srv, addr, ccfg := startTLSServer(t, cfg)
+		test(t, srv, confAddr{hostport: addr, tls: ccfg})
 	})
 }
 
@@ -247,33 +253,7 @@ func confDial(t testing.TB, addr confAddr) *confClient {
 // the window TCP advertises fits it.
 func confDialBuffer(t testing.TB, addr confAddr, rcvbuf int) *confClient {
 	t.Helper()
-	d := net.Dialer{Timeout: confWait}
-	if rcvbuf > 0 {
-		d.Control = func(_, _ string, rc syscall.RawConn) error {
-			var err error
-			if cerr := rc.Control(func(fd uintptr) {
-				err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
-			}); cerr != nil {
-				return cerr
-			}
-			return err
-		}
-	}
-	var conn net.Conn
-	conn, err := d.Dial("tcp", addr.hostport)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if addr.tls != nil {
-		tc := tls.Client(conn, addr.tls)
-		_ = tc.SetDeadline(time.Now().Add(confWait))
-		if err := tc.Handshake(); err != nil {
-			t.Fatalf("TLS handshake: %v", err)
-		}
-		_ = tc.SetDeadline(time.Time{})
-		conn = tc
-	}
+	conn := confConnect(t, addr, rcvbuf)
 	c := &confClient{t: t, conn: conn, br: bufio.NewReaderSize(conn, 64<<10)}
 
 	var nonce [16]byte
@@ -311,6 +291,41 @@ func confDialBuffer(t testing.TB, addr confAddr, rcvbuf int) *confClient {
 		t.Fatalf("server negotiated extensions %q that the client did not offer", ext)
 	}
 	return c
+}
+
+// confConnect opens a TCP connection to addr, with the TLS handshake done
+// for wss://, and the socket's receive buffer fixed at rcvbuf bytes when
+// rcvbuf > 0. It is closed when the test ends.
+func confConnect(t testing.TB, addr confAddr, rcvbuf int) net.Conn {
+	t.Helper()
+	d := net.Dialer{Timeout: confWait}
+	if rcvbuf > 0 {
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			var err error
+			if cerr := rc.Control(func(fd uintptr) {
+				err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
+			}); cerr != nil {
+				return cerr
+			}
+			return err
+		}
+	}
+	var conn net.Conn
+	conn, err := d.Dial("tcp", addr.hostport)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	if addr.tls != nil {
+		tc := tls.Client(conn, addr.tls)
+		_ = tc.SetDeadline(time.Now().Add(confWait))
+		if err := tc.Handshake(); err != nil {
+			t.Fatalf("TLS handshake: %v", err)
+		}
+		_ = tc.SetDeadline(time.Time{})
+		conn = tc
+	}
+	return conn
 }
 
 // confAccept is the Sec-WebSocket-Accept value for key (RFC 6455 section 4.2.2).

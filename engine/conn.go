@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"time"
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
@@ -63,8 +62,13 @@ type Conn struct {
 	halfClose bool // at the end, shut the server's side and linger
 	rd        codec.Reader
 
-	deadline    time.Time        // when the upgrade or the close must be over
-	timed       bool             // in the loop's list of deadlines
+	// Deadlines, in ticks of the loop's clock (see deadlines.go).
+	timer    timer // on the loop's wheel, due at the earliest deadline
+	deadline int64 // the upgrade or the close must be over by then; 0: none
+	heard    int64 // bytes last came in
+	lastData int64 // a data message last went either way
+	pingAt   int64 // the unanswered ping was sent; 0: none
+
 	closeCode   codec.StatusCode // what OnClose reports
 	closeReason string
 }
@@ -80,6 +84,7 @@ func newConn(l *loop, gc gnet.Conn, sess *session) *Conn {
 		in:     gc,
 		tls:    sess,
 	}
+	c.timer.owner = c
 	if sess != nil {
 		sess.t.attach(gc)
 		c.in = &l.plain
@@ -170,7 +175,7 @@ func (c *Conn) startClose(code codec.StatusCode, reason string) {
 		c.state = stateClosing
 		c.closeCode, c.closeReason = code, reason
 		c.writeClose(code, reason)
-		c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)
+		c.closeBy()
 	case stateUpgrade:
 		// Nothing was answered yet, so there is nothing to lose.
 		c.closeNow()
@@ -186,6 +191,7 @@ func (c *Conn) writeData(op codec.OpCode, data []byte) error {
 	if c.slowConsumer() {
 		return ErrClosed
 	}
+	c.lastData = c.loop.now()
 	return c.writeFrame(op, data)
 }
 
@@ -224,6 +230,7 @@ func (c *Conn) writeEncoded(frame []byte) error {
 	if c.slowConsumer() {
 		return ErrClosed
 	}
+	c.lastData = c.loop.now()
 	return c.send(frame)
 }
 
@@ -286,7 +293,7 @@ func (c *Conn) end(halfClose bool) {
 	}
 	if c.gc.OutboundBuffered() > 0 {
 		c.state = stateFlushing
-		c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)
+		c.closeBy()
 		return
 	}
 	c.flushed()
@@ -300,7 +307,7 @@ func (c *Conn) flushed() {
 		return
 	}
 	c.state = stateLingering
-	c.loop.closeBy(c, c.loop.srv.cfg.CloseTimeout)
+	c.closeBy()
 	if err := unix.Shutdown(c.gc.Fd(), unix.SHUT_WR); err != nil {
 		c.closeNow()
 	}
@@ -323,6 +330,7 @@ func (c *Conn) closeNow() {
 func (c *Conn) onClosed() {
 	c.state = stateClosed
 	c.loop.remove(c)
+	c.loop.wheel.cancel(&c.timer)
 	c.rd.Reset()
 	if c.handler == nil {
 		return

@@ -11,6 +11,7 @@ import (
 // control frame stays in gnet's buffer until more bytes arrive; an
 // incomplete data frame is taken in pieces. Called on the loop.
 func (c *Conn) onTraffic() gnet.Action {
+	c.heard = c.loop.now()
 	var tlsErr error
 	if c.tls != nil {
 		tlsErr = c.decrypt()
@@ -147,6 +148,7 @@ func (c *Conn) dispatch(m codec.Message) {
 	switch m.Op {
 	case codec.OpText, codec.OpBinary:
 		if c.state == stateOpen {
+			c.lastData = c.loop.now()
 			c.handler.OnMessage(c, m.Op, m.Payload)
 		}
 	case codec.OpPing:

@@ -70,9 +70,9 @@ func (c *Conn) handleRequest(head []byte) {
 		return
 	}
 	c.state = stateOpen
-	c.deadline = time.Time{} // upgraded in time
 	c.path = string(path)
 	c.handler = h
+	c.opened()
 	h.OnOpen(c)
 }
 

@@ -1,9 +1,10 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
-	"time"
+	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -13,18 +14,34 @@ import (
 // straight from where they are.
 const smallFrame = 1024
 
-// loop is the per-event-loop state: the loop's connections (for drain) and
-// its scratch buffers. Everything in it is touched only on its loop.
+// loop is the per-event-loop state: the loop's connections (for drain), its
+// timing wheel and its scratch buffers. Everything in it is touched only on
+// its loop, but for target.
 type loop struct {
 	el      gnet.EventLoop
 	srv     *Server
-	head    *Conn     // connections on this loop, an intrusive list
-	timed   []*Conn   // connections with an upgrade or close deadline
-	scratch []byte    // frame headers, small frames and HTTP responses
-	work    []byte    // plaintext decrypted from wss:// connections
-	plain   plainBuf  // the plaintext of the wss:// connection being read
-	iov     [2][]byte // header and payload of a large frame
+	head    *Conn             // connections on this loop, an intrusive list
+	wheel   wheel             // the connections' deadlines; wheel.now is the loop's clock
+	target  atomic.Int64      // the tick the wheel is to advance to
+	advance gnet.RunnableFunc // advances the wheel to target, on the loop
+	scratch []byte            // frame headers, small frames and HTTP responses
+	work    []byte            // plaintext decrypted from wss:// connections
+	plain   plainBuf          // the plaintext of the wss:// connection being read
+	iov     [2][]byte         // header and payload of a large frame
 }
+
+func newLoop(s *Server, el gnet.EventLoop) *loop {
+	l := &loop{el: el, srv: s}
+	l.wheel.init(s.clock())
+	l.advance = func(context.Context) error {
+		l.wheel.advance(l.target.Load())
+		return nil
+	}
+	return l
+}
+
+// now is the loop's clock, in ticks: the tick it last advanced to.
+func (l *loop) now() int64 { return l.wheel.now }
 
 func (l *loop) add(c *Conn) {
 	c.next = l.head
@@ -44,48 +61,6 @@ func (l *loop) remove(c *Conn) {
 		c.next.prev = c.prev
 	}
 	c.prev, c.next = nil, nil
-}
-
-// expireAt gives c until t to finish its upgrade or its close, unless it
-// already has a deadline: a close is bounded once, handshake and flush
-// together. Called on the loop.
-func (l *loop) expireAt(c *Conn, t time.Time) {
-	if !c.deadline.IsZero() {
-		return
-	}
-	c.deadline = t
-	if !c.timed {
-		c.timed = true
-		l.timed = append(l.timed, c)
-	}
-}
-
-// closeBy is expireAt d from now. Called on the loop.
-func (l *loop) closeBy(c *Conn, d time.Duration) { l.expireAt(c, time.Now().Add(d)) }
-
-// sweep closes the connections whose deadline has passed, goes on with the
-// end of the flushing ones whose queue has drained, and forgets those that
-// no longer have a deadline. Called on the loop, a few times a second.
-func (l *loop) sweep(now time.Time) {
-	kept := l.timed[:0]
-	for _, c := range l.timed {
-		switch {
-		case c.state == stateClosed || c.deadline.IsZero():
-		case now.After(c.deadline):
-			c.closeNow()
-		case c.state == stateFlushing && c.gc.OutboundBuffered() == 0:
-			if c.flushed(); c.state != stateClosed {
-				kept = append(kept, c)
-			}
-			continue
-		default:
-			kept = append(kept, c)
-			continue
-		}
-		c.timed = false
-	}
-	clear(l.timed[len(kept):])
-	l.timed = kept
 }
 
 // goAway starts the close of every connection on the loop, for a drain.

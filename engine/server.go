@@ -21,12 +21,21 @@ type Server struct {
 	cfg      Config
 	upgrader ws.Upgrader // read-only after New
 
+	// The wheels' clock counts ticks since epoch, from 1. Deadlines in
+	// ticks, computed once by New.
+	epoch                                     time.Time
+	hsTicks, closeTicks, pingTicks, pongTicks int64
+	idleTicks                                 int64
+	expired                                   expiries
+
 	started    atomic.Bool
 	cli        *gnet.Client // the event loops; set by Start
 	plain      net.Listener // ws://, if configured; set by Start
 	secure     net.Listener // wss://, if configured; set by Start
 	accepts    sync.WaitGroup
-	tlsQueue   chan pendingTLS // accepted wss:// sockets for the TLS workers
+	tlsQueue   chan *pendingTLS // accepted wss:// sockets for the TLS workers
+	hsMu       sync.Mutex
+	hsWheel    wheel // handshake deadlines of the sockets not on a loop yet
 	tlsWorkers sync.WaitGroup
 	tlsCancel  context.CancelFunc // aborts the handshakes under way
 	stopping   chan struct{}      // closed when Shutdown begins
@@ -50,14 +59,27 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
-		cfg:      cfg,
-		stopping: make(chan struct{}),
-		done:     make(chan struct{}),
-		drained:  make(chan struct{}),
-		loops:    make(map[gnet.EventLoop]*loop),
-	}, nil
+	s := &Server{
+		cfg:        cfg,
+		epoch:      time.Now(),
+		hsTicks:    ticks(cfg.HandshakeTimeout),
+		closeTicks: ticks(cfg.CloseTimeout),
+		stopping:   make(chan struct{}),
+		done:       make(chan struct{}),
+		drained:    make(chan struct{}),
+		loops:      make(map[gnet.EventLoop]*loop),
+	}
+	if cfg.PingInterval > 0 {
+		s.pingTicks, s.pongTicks = ticks(cfg.PingInterval), ticks(cfg.PongTimeout)
+	}
+	if cfg.IdleTimeout > 0 {
+		s.idleTicks = ticks(cfg.IdleTimeout)
+	}
+	return s, nil
 }
+
+// clock returns the current tick. Safe for concurrent use.
+func (s *Server) clock() int64 { return int64(time.Since(s.epoch)/tick) + 1 }
 
 // Start binds the listener, starts the event loops and the acceptors, and
 // returns once connections are being accepted. Start may be called once,
@@ -102,9 +124,9 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.cli, s.plain, s.secure = cli, plain, secure
-	go s.sweep()
 	if secure != nil {
-		s.tlsQueue = make(chan pendingTLS, s.cfg.TLSQueue)
+		s.hsWheel.init(s.clock())
+		s.tlsQueue = make(chan *pendingTLS, s.cfg.TLSQueue)
 		ctx, cancel := context.WithCancel(context.Background())
 		s.tlsCancel = cancel
 		for range s.cfg.TLSWorkers {
@@ -112,6 +134,7 @@ func (s *Server) Start() error {
 			go s.handshakes(ctx)
 		}
 	}
+	go s.ticker()
 	for range s.cfg.Loops {
 		for _, ln := range lns {
 			s.accepts.Add(1)
@@ -198,13 +221,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return drainErr
 }
 
-// sweepEvery is how often upgrade and close deadlines are checked.
-const sweepEvery = 100 * time.Millisecond
-
-// sweep asks every loop to check its connections' deadlines, until the
-// server has stopped.
-func (s *Server) sweep() {
-	t := time.NewTicker(sweepEvery)
+// ticker advances the timing wheels every tick, until the server has
+// stopped: the handshake wheel here, each loop's wheel on its loop.
+func (s *Server) ticker() {
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		select {
@@ -212,11 +232,15 @@ func (s *Server) sweep() {
 			return
 		case <-t.C:
 		}
+		now := s.clock()
+		if s.tlsQueue != nil {
+			s.hsMu.Lock()
+			s.hsWheel.advance(now)
+			s.hsMu.Unlock()
+		}
 		for _, l := range s.loopList() {
-			_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-				l.sweep(time.Now())
-				return nil
-			}))
+			l.target.Store(now)
+			_ = l.el.Execute(context.Background(), l.advance)
 		}
 	}
 }
@@ -297,7 +321,7 @@ func (s *Server) loopOf(el gnet.EventLoop) *loop {
 	defer s.mu.Unlock()
 	l := s.loops[el]
 	if l == nil {
-		l = &loop{el: el, srv: s}
+		l = newLoop(s, el)
 		s.loops[el] = l
 	}
 	return l
@@ -322,15 +346,15 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := newConn(l, gc, sess)
 	l.add(c)
 	gc.SetContext(c)
-	deadline := time.Now().Add(s.cfg.HandshakeTimeout)
+	c.deadline = s.clock() + s.hsTicks
 	if sess != nil {
-		deadline = sess.deadline
+		c.deadline = sess.deadline
 		// The TLS handshake may have read the client's first records
 		// (the upgrade request, often) into crypto/tls's buffer; no new
 		// byte may come to trigger a read, so ask for one now.
 		_ = gc.Wake(nil)
 	}
-	l.expireAt(c, deadline)
+	l.wheel.schedule(&c.timer, c.deadline)
 	return nil, gnet.None
 }
 

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"slices"
@@ -11,8 +10,8 @@ import (
 )
 
 // transport is the net.Conn that crypto/tls runs over. During the
-// handshake, in a TLS worker, it is the accepted socket itself, blocking,
-// with the handshake's deadline. Once the connection is on its event loop
+// handshake, in a TLS worker, it is the accepted socket itself, blocking
+// (the handshake wheel moves its deadline to the past when time is up). Once the connection is on its event loop
 // it reads the raw bytes gnet has buffered and writes to gnet; when no byte
 // is buffered, Read returns a temporary net.Error, which crypto/tls takes as
 // "try again later" without failing the connection. It works the same way
@@ -105,24 +104,53 @@ func (t *transport) SetWriteDeadline(d time.Time) error {
 type session struct {
 	tc       *tls.Conn
 	t        *transport
-	deadline time.Time // the connection must have upgraded by then
+	deadline int64 // the tick by which the connection must have upgraded
 }
 
-// pendingTLS is an accepted socket waiting for a TLS worker.
+// pendingTLS is an accepted socket on its way through the TLS workers. Its
+// handshake deadline is on the server's handshake wheel.
 type pendingTLS struct {
+	timer    timer
 	nc       net.Conn
-	accepted time.Time
+	srv      *Server
+	deadline int64 // the tick by which the connection must have upgraded
 }
+
+// expire ends a handshake that is late, queued or under way: the socket's
+// deadline passes at once, so the worker's read or write fails (or its
+// handshake fails at the first one) and the worker closes the socket.
+// Called by the ticker, under hsMu.
+func (p *pendingTLS) expire(int64) {
+	p.srv.expired.handshake.Add(1)
+	_ = p.nc.SetDeadline(longAgo)
+}
+
+// longAgo is a deadline that has passed.
+var longAgo = time.Unix(1, 0)
 
 // queueTLS hands an accepted socket to the TLS workers, or closes it when
 // their queue is full. Called by an acceptor.
 func (s *Server) queueTLS(nc net.Conn, log *sampledLog) {
+	p := &pendingTLS{nc: nc, srv: s, deadline: s.clock() + s.hsTicks}
+	p.timer.owner = p
+	s.hsMu.Lock()
+	s.hsWheel.schedule(&p.timer, p.deadline)
+	s.hsMu.Unlock()
 	select {
-	case s.tlsQueue <- pendingTLS{nc: nc, accepted: time.Now()}:
+	case s.tlsQueue <- p:
 	default:
+		s.settle(p)
 		nc.Close()
 		log.warn("TLS handshake queue full; connection refused", "queue", s.cfg.TLSQueue)
 	}
+}
+
+// settle takes p's handshake deadline off the wheel, and reports whether
+// it had not fired yet.
+func (s *Server) settle(p *pendingTLS) bool {
+	s.hsMu.Lock()
+	defer s.hsMu.Unlock()
+	return s.hsWheel.cancel(&p.timer)
 }
 
 // handshakes runs TLS handshakes, one at a time, until the queue is closed,
@@ -135,25 +163,26 @@ func (s *Server) handshakes(ctx context.Context) {
 	}
 }
 
-func (s *Server) handshake(ctx context.Context, p pendingTLS, log *sampledLog) {
-	deadline := p.accepted.Add(s.cfg.HandshakeTimeout)
-	if ctx.Err() != nil || time.Now().After(deadline) {
+func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) {
+	if ctx.Err() != nil {
+		s.settle(p)
 		p.nc.Close()
 		return
 	}
 	t := newTransport(p.nc)
 	tc := tls.Server(t, s.cfg.TLS)
-	_ = p.nc.SetDeadline(deadline)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	err := tc.HandshakeContext(ctx)
+	if !s.settle(p) {
+		// The deadline passed, maybe just as the handshake finished.
 		p.nc.Close()
-		var ne net.Error
-		if !errors.As(err, &ne) || !ne.Timeout() {
-			s.cfg.Logger.Debug("TLS handshake failed", "remote", t.remote.String(), "err", err)
-		}
 		return
 	}
-	_ = p.nc.SetDeadline(time.Time{})
-	s.enroll(p.nc, &session{tc: tc, t: t, deadline: deadline}, log)
+	if err != nil {
+		p.nc.Close()
+		s.cfg.Logger.Debug("TLS handshake failed", "remote", t.remote.String(), "err", err)
+		return
+	}
+	s.enroll(p.nc, &session{tc: tc, t: t, deadline: p.deadline}, log)
 }
 
 // plainBuf is the decrypted bytes of a wss:// connection, read like gnet's

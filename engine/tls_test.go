@@ -160,21 +160,6 @@ func TestTLSRequestWithFinished(t *testing.T) {
 	}
 }
 
-// TestTLSHandshakeTimeout: a client that connects to the wss:// port and
-// never completes the TLS handshake is closed after HandshakeTimeout.
-func TestTLSHandshakeTimeout(t *testing.T) {
-	_, addr, _ := startTLSServer(t, Config{HandshakeTimeout: 200 * time.Millisecond})
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-		t.Fatalf("read: %v; want EOF when the handshake timeout passes", err)
-	}
-}
-
 // TestTLSQueueFull: with every TLS worker busy and the queue full, a new
 // connection is closed at once instead of waiting.
 func TestTLSQueueFull(t *testing.T) {
@@ -223,19 +208,6 @@ func TestTLSQueueFull(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatalf("dial after the flood: %v", err)
-	}
-}
-
-// TestUpgradeTimeout: a client that sends half a request line is closed
-// after HandshakeTimeout (slowloris).
-func TestUpgradeTimeout(t *testing.T) {
-	_, addr := startServer(t, Config{HandshakeTimeout: 200 * time.Millisecond})
-	nc := httpDial(t, addr)
-	if _, err := io.WriteString(nc, "GET /ec"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-		t.Fatalf("read: %v; want EOF once the handshake timeout passed", err)
 	}
 }
 
