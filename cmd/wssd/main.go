@@ -47,6 +47,9 @@ type options struct {
 	maxMessageSize int64
 	drainTimeout   time.Duration
 	closeTimeout   time.Duration
+	pingInterval   time.Duration
+	pongTimeout    time.Duration
+	idleTimeout    time.Duration
 	logLevel       slog.Level
 }
 
@@ -68,6 +71,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.maxMessageSize, "max-message-size", engine.DefaultMaxMessageSize, "largest message accepted, in `bytes`; larger ones are refused with close code 1009")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", engine.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long to wait for clients to finish the close handshake")
 	fs.DurationVar(&o.closeTimeout, "close-timeout", engine.DefaultCloseTimeout, "how long a closing connection has to answer the close frame and take what is queued for it")
+	fs.DurationVar(&o.pingInterval, "ping-interval", engine.DefaultPingInterval, "ping a connection that has been silent this long; 0 for no pings")
+	fs.DurationVar(&o.pongTimeout, "pong-timeout", engine.DefaultPongTimeout, "close a connection that sends nothing this long after a ping")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", 0, "close (1001) a connection with no data message either way for this long; 0 for never")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections; /echo echoes every message.\n\nFlags:\n")
@@ -80,8 +86,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if o.maxMessageSize <= 0 || o.loops < 0 || o.drainTimeout < 0 || o.closeTimeout <= 0 ||
-		o.handshake <= 0 || o.tlsWorkers <= 0 || o.tlsQueue <= 0 {
-		return o, errors.New("--max-message-size, --close-timeout, --handshake-timeout, --tls-workers and --tls-queue must be positive, --loops and --drain-timeout not negative")
+		o.handshake <= 0 || o.tlsWorkers <= 0 || o.tlsQueue <= 0 || o.pongTimeout <= 0 ||
+		o.pingInterval < 0 || o.idleTimeout < 0 {
+		return o, errors.New("--max-message-size, --close-timeout, --handshake-timeout, --pong-timeout, --tls-workers and --tls-queue must be positive; --loops, --drain-timeout, --ping-interval and --idle-timeout not negative")
 	}
 	if o.listen == "" && o.listenPlain == "" {
 		return o, errors.New("no listener: set --listen or --listen-plain")
@@ -94,6 +101,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--tls-curves: %w", err)
 	}
 	return o, nil
+}
+
+// pingInterval is --ping-interval as engine.Config has it: 0 there means
+// the default, and negative no pings.
+func pingInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func run(args []string, stderr io.Writer) int {
@@ -126,6 +142,9 @@ func run(args []string, stderr io.Writer) int {
 		Loops:            o.loops,
 		MaxMessageSize:   o.maxMessageSize,
 		CloseTimeout:     o.closeTimeout,
+		PingInterval:     pingInterval(o.pingInterval),
+		PongTimeout:      o.pongTimeout,
+		IdleTimeout:      o.idleTimeout,
 		Routes:           map[string]engine.Handler{"/echo": engine.Echo{}},
 		Logger:           log,
 	})

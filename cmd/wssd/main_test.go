@@ -41,6 +41,8 @@ func TestParseFlags(t *testing.T) {
 		maxMessageSize: engine.DefaultMaxMessageSize,
 		drainTimeout:   engine.DefaultDrainTimeout,
 		closeTimeout:   engine.DefaultCloseTimeout,
+		pingInterval:   engine.DefaultPingInterval,
+		pongTimeout:    engine.DefaultPongTimeout,
 		logLevel:       slog.LevelInfo,
 	}
 	// with returns the defaults changed by set.
@@ -64,7 +66,8 @@ func TestParseFlags(t *testing.T) {
 			name: "every flag",
 			args: []string{"--listen", "127.0.0.1:9443", "--listen-plain", "127.0.0.1:9000", "--cert", "c.pem", "--key", "k.pem",
 				"--data-dir", "d", "--tls-curves", "x25519,p256", "--handshake-timeout", "1s", "--tls-workers", "8", "--tls-queue", "16",
-				"--loops", "4", "--max-message-size", "2048", "--drain-timeout", "3s", "--close-timeout", "2s", "--log-level", "debug"},
+				"--loops", "4", "--max-message-size", "2048", "--drain-timeout", "3s", "--close-timeout", "2s",
+				"--ping-interval", "20s", "--pong-timeout", "5s", "--idle-timeout", "10m", "--log-level", "debug"},
 			want: options{
 				listen:         "127.0.0.1:9443",
 				listenPlain:    "127.0.0.1:9000",
@@ -79,6 +82,9 @@ func TestParseFlags(t *testing.T) {
 				maxMessageSize: 2048,
 				drainTimeout:   3 * time.Second,
 				closeTimeout:   2 * time.Second,
+				pingInterval:   20 * time.Second,
+				pongTimeout:    5 * time.Second,
+				idleTimeout:    10 * time.Minute,
 				logLevel:       slog.LevelDebug,
 			},
 		},
@@ -91,6 +97,21 @@ func TestParseFlags(t *testing.T) {
 			name: "zero drain timeout",
 			args: []string{"--drain-timeout", "0s"},
 			want: with(func(o *options) { o.drainTimeout = 0 }),
+		},
+		{
+			name: "no pings",
+			args: []string{"--ping-interval", "0"},
+			want: with(func(o *options) { o.pingInterval = 0 }),
+		},
+		{
+			name:    "zero pong timeout",
+			args:    []string{"--pong-timeout", "0s"},
+			wantErr: true,
+		},
+		{
+			name:    "negative idle timeout",
+			args:    []string{"--idle-timeout", "-1s"},
+			wantErr: true,
 		},
 		{
 			name: "plain only",
