@@ -129,7 +129,10 @@ func (c *Conn) checkOpen(now int64) {
 				s.expired.ping.Add(1)
 				_ = c.writeFrame(codec.OpPing, nil)
 				c.pingAt = now
-				due = now + s.pongTicks
+				// Look again at the pong deadline or, if that is
+				// later, when the next ping is due after a quick
+				// pong.
+				due = now + min(s.pongTicks, s.pingTicks)
 			}
 			next = min(next, due)
 		}

@@ -120,23 +120,28 @@ func answerPings(c *confClient, pinged *int) confMessage {
 	}
 }
 
-// TestPingsAnswered: a client that answers pings stays connected, ping
-// after ping, and its messages are still echoed.
+// TestPingsAnswered: a client that answers pings stays connected, and is
+// pinged again each time it has been silent for PingInterval since its
+// pong, even when PongTimeout is longer; its messages are still echoed.
 func TestPingsAnswered(t *testing.T) {
 	t.Parallel()
-	const ping, pong = 200 * time.Millisecond, 200 * time.Millisecond
+	const ping, pong = 200 * time.Millisecond, 5 * time.Second
 	serveEach(t, Config{PingInterval: ping, PongTimeout: pong}, func(t *testing.T, srv *Server, addr confAddr) {
 		c := confDial(t, addr)
-		pinged := 0
-		for pinged < 4 {
+		var answered time.Time
+		for i := range 4 {
 			m, err := c.next()
 			if err != nil || m.op != ws.OpPing {
-				t.Fatalf("ping %d: got %v, %v", pinged+1, m, err)
+				t.Fatalf("ping %d: got %v, %v", i+1, m, err)
 			}
-			pinged++
+			if i > 0 {
+				checkElapsed(t, "next ping", answered, time.Now(), ping, 2)
+			}
+			answered = time.Now()
 			c.mustSend(confFrame(cfFin|cfPong, m.payload), 0)
 		}
 		c.mustSend(confFrame(cfFin|cfText, "still here"), 0)
+		pinged := 4
 		if m := answerPings(c, &pinged); m.op != ws.OpText || string(m.payload) != "still here" {
 			t.Fatalf("got %v; want the echo", m)
 		}

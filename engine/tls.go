@@ -11,11 +11,11 @@ import (
 
 // transport is the net.Conn that crypto/tls runs over. During the
 // handshake, in a TLS worker, it is the accepted socket itself, blocking
-// (the handshake wheel moves its deadline to the past when time is up). Once the connection is on its event loop
-// it reads the raw bytes gnet has buffered and writes to gnet; when no byte
-// is buffered, Read returns a temporary net.Error, which crypto/tls takes as
-// "try again later" without failing the connection. It works the same way
-// for a client's tls.Client.
+// (the handshake wheel moves its deadline to the past when time is up).
+// Once the connection is on its event loop it reads the raw bytes gnet has
+// buffered and writes to gnet; when no byte is buffered, Read returns a
+// temporary net.Error, which crypto/tls takes as "try again later" without
+// failing the connection. It works the same way for a client's tls.Client.
 type transport struct {
 	nc     net.Conn  // the socket, until the loop takes over
 	out    io.Writer // the connection on its loop (gnet.Conn), after
