@@ -356,3 +356,28 @@ func BenchmarkWheelRefresh(b *testing.B) {
 		done += benchEntries / every
 	}
 }
+
+// BenchmarkRuntimeTimerReset is the baseline for BenchmarkWheelSchedule:
+// moving one of a million runtime timers (a timer per connection, which
+// the wheel replaces).
+func BenchmarkRuntimeTimerReset(b *testing.B) {
+	ts := make([]*time.Timer, benchEntries)
+	for i := range ts {
+		ts[i] = time.AfterFunc(time.Hour, func() {})
+	}
+	defer func() {
+		for _, t := range ts {
+			t.Stop()
+		}
+	}()
+	rng := rand.New(rand.NewPCG(3, 4))
+	ds := make([]time.Duration, 1<<16)
+	for i := range ds {
+		ds[i] = time.Duration(30+rng.Int64N(wheelSlots-1)) * tick
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ts[i&(benchEntries-1)].Reset(ds[i&(len(ds)-1)])
+	}
+}
