@@ -1,0 +1,137 @@
+package security
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Origins is an allowlist of the web origins (RFC 6454: scheme, host and
+// port) whose pages may open WebSocket connections: the gate against
+// cross-site WebSocket hijacking, where a page on another site opens a
+// connection that carries the user's cookies.
+//
+// An entry is an origin as browsers send it, "https://app.example.com" or
+// "http://localhost:8080": scheme, host and port must all match, with the
+// scheme's default port implied when none is written. The one pattern is
+// "https://*.example.com", which matches any subdomain of example.com at
+// any depth, with that scheme and port, and not example.com itself. There
+// is no substring or prefix matching: "https://example.com.evil.net" and
+// "https://evilexample.com" match nothing above.
+//
+// A request without an Origin header is allowed: browsers always send one
+// with a WebSocket request, so its absence means a client that is not a
+// browser, which cross-site hijacking does not involve (such clients are
+// for the token gate to judge). The origin "null" (sandboxed frames, local
+// files) is refused unless the list names it.
+type Origins struct {
+	exact map[string]struct{} // canonical origins
+	wild  []wildOrigin
+}
+
+type wildOrigin struct {
+	scheme string
+	suffix string // ".example.com"
+	port   string
+}
+
+// ParseOrigins returns the allowlist of the given entries; see Origins.
+func ParseOrigins(entries []string) (*Origins, error) {
+	o := &Origins{exact: make(map[string]struct{})}
+	for _, e := range entries {
+		e = strings.TrimSpace(e)
+		if e == "null" {
+			o.exact["null"] = struct{}{}
+			continue
+		}
+		scheme, host, port, ok := splitOrigin(e)
+		if !ok {
+			return nil, fmt.Errorf("security: origin %q is not scheme://host[:port]", e)
+		}
+		u, err := url.Parse(e)
+		if err != nil || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("security: origin %q is not scheme://host[:port]", e)
+		}
+		if rest, ok := strings.CutPrefix(host, "*."); ok {
+			if rest == "" || strings.Contains(rest, "*") {
+				return nil, fmt.Errorf("security: origin pattern %q: only a leading *. is allowed", e)
+			}
+			o.wild = append(o.wild, wildOrigin{scheme: scheme, suffix: "." + rest, port: port})
+			continue
+		}
+		if strings.Contains(host, "*") {
+			return nil, fmt.Errorf("security: origin pattern %q: only a leading *. is allowed", e)
+		}
+		o.exact[canonical(scheme, host, port)] = struct{}{}
+	}
+	return o, nil
+}
+
+// Allow reports whether a request whose Origin header is origin may be
+// upgraded. An allowed origin in canonical form, which is what browsers
+// send, is found without allocating.
+func (o *Origins) Allow(origin []byte) bool {
+	if _, ok := o.exact[string(origin)]; ok {
+		return true
+	}
+	scheme, host, port, ok := splitOrigin(string(origin))
+	if !ok {
+		return false
+	}
+	if _, ok := o.exact[canonical(scheme, host, port)]; ok {
+		return true
+	}
+	for _, w := range o.wild {
+		if w.scheme == scheme && w.port == port && len(host) > len(w.suffix) && strings.HasSuffix(host, w.suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitOrigin splits scheme://host[:port] into its parts, lowercased, with
+// the scheme's default port filled in.
+func splitOrigin(s string) (scheme, host, port string, ok bool) {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok || scheme == "" {
+		return "", "", "", false
+	}
+	scheme = strings.ToLower(scheme)
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" || strings.ContainsAny(rest, "/?#@ \t") {
+		return "", "", "", false
+	}
+	host, port = rest, ""
+	if h, p, err := net.SplitHostPort(rest); err == nil {
+		host, port = h, p
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return "", "", "", false
+		}
+	} else if strings.HasPrefix(rest, "[") != strings.HasSuffix(rest, "]") {
+		return "", "", "", false
+	}
+	if port == "" {
+		switch scheme {
+		case "http", "ws":
+			port = "80"
+		case "https", "wss":
+			port = "443"
+		default:
+			return "", "", "", false
+		}
+	}
+	return scheme, strings.ToLower(strings.Trim(host, "[]")), port, host != ""
+}
+
+// canonical is an origin as browsers serialize it: no default port.
+func canonical(scheme, host, port string) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if (port == "80" && (scheme == "http" || scheme == "ws")) || (port == "443" && (scheme == "https" || scheme == "wss")) {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + host + ":" + port
+}
