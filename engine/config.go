@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/security"
 )
 
 // Defaults for the zero values of Config.
@@ -87,6 +88,10 @@ type Config struct {
 	// no data message (text or binary) has gone either way for this long;
 	// pings and pongs do not count. 0 disables it.
 	IdleTimeout time.Duration
+	// Origins, when set, is the allowlist of web origins that may open
+	// connections (see security.Origins): a request from any other origin
+	// is answered 403 before the upgrade. nil allows every origin.
+	Origins *security.Origins
 	// Routes maps a request path to the handler of the WebSocket
 	// connections upgraded on it.
 	Routes map[string]Handler

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -75,8 +77,23 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleTimeout > 0 {
 		s.idleTicks = ticks(cfg.IdleTimeout)
 	}
+	if o := cfg.Origins; o != nil {
+		// The Upgrader hands over the headers it does not use itself,
+		// Origin among them; a request without one is not checked.
+		s.upgrader.OnHeader = func(key, value []byte) error {
+			if !bytes.EqualFold(key, headerOrigin) || o.Allow(value) {
+				return nil
+			}
+			return errOriginRefused
+		}
+	}
 	return s, nil
 }
+
+var (
+	headerOrigin     = []byte("Origin")
+	errOriginRefused = ws.RejectConnectionError(ws.RejectionStatus(http.StatusForbidden), ws.RejectionReason("origin not allowed"))
+)
 
 // clock returns the current tick. Safe for concurrent use.
 func (s *Server) clock() int64 { return int64(time.Since(s.epoch)/tick) + 1 }

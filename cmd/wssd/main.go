@@ -50,6 +50,7 @@ type options struct {
 	pingInterval   time.Duration
 	pongTimeout    time.Duration
 	idleTimeout    time.Duration
+	origins        *security.Origins
 	logLevel       slog.Level
 }
 
@@ -74,6 +75,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.pingInterval, "ping-interval", engine.DefaultPingInterval, "ping a connection that has been silent this long; 0 for no pings")
 	fs.DurationVar(&o.pongTimeout, "pong-timeout", engine.DefaultPongTimeout, "close a connection that sends nothing this long after a ping")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", 0, "close (1001) a connection with no data message either way for this long; 0 for never")
+	var origins string
+	fs.StringVar(&origins, "allowed-origins", "", "comma-separated web origins whose pages may connect, e.g. https://app.example.com,https://*.example.com; others get 403. Empty: any")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections; /echo echoes every message.\n\nFlags:\n")
@@ -99,6 +102,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var err error
 	if o.curves, err = security.ParseCurves(curves); err != nil {
 		return o, fmt.Errorf("--tls-curves: %w", err)
+	}
+	if origins != "" {
+		if o.origins, err = security.ParseOrigins(strings.Split(origins, ",")); err != nil {
+			return o, fmt.Errorf("--allowed-origins: %w", err)
+		}
 	}
 	return o, nil
 }
@@ -145,6 +153,7 @@ func run(args []string, stderr io.Writer) int {
 		PingInterval:     pingInterval(o.pingInterval),
 		PongTimeout:      o.pongTimeout,
 		IdleTimeout:      o.idleTimeout,
+		Origins:          o.origins,
 		Routes:           map[string]engine.Handler{"/echo": engine.Echo{}},
 		Logger:           log,
 	})

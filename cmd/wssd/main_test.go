@@ -99,6 +99,18 @@ func TestParseFlags(t *testing.T) {
 			want: with(func(o *options) { o.drainTimeout = 0 }),
 		},
 		{
+			name: "allowed origins",
+			args: []string{"--allowed-origins", "https://app.example.com, https://*.example.net"},
+			want: with(func(o *options) {
+				o.origins, _ = security.ParseOrigins([]string{"https://app.example.com", "https://*.example.net"})
+			}),
+		},
+		{
+			name:    "bad origin",
+			args:    []string{"--allowed-origins", "app.example.com"},
+			wantErr: true,
+		},
+		{
 			name: "no pings",
 			args: []string{"--ping-interval", "0"},
 			want: with(func(o *options) { o.pingInterval = 0 }),
