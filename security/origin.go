@@ -3,7 +3,6 @@ package security
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -50,19 +49,13 @@ func ParseOrigins(entries []string) (*Origins, error) {
 		if !ok {
 			return nil, fmt.Errorf("security: origin %q is not scheme://host[:port]", e)
 		}
-		u, err := url.Parse(e)
-		if err != nil || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("security: origin %q is not scheme://host[:port]", e)
+		rest, wild := strings.CutPrefix(host, "*.")
+		if rest == "" || strings.Contains(rest, "*") {
+			return nil, fmt.Errorf("security: origin pattern %q: only a leading *. is allowed", e)
 		}
-		if rest, ok := strings.CutPrefix(host, "*."); ok {
-			if rest == "" || strings.Contains(rest, "*") {
-				return nil, fmt.Errorf("security: origin pattern %q: only a leading *. is allowed", e)
-			}
+		if wild {
 			o.wild = append(o.wild, wildOrigin{scheme: scheme, suffix: "." + rest, port: port})
 			continue
-		}
-		if strings.Contains(host, "*") {
-			return nil, fmt.Errorf("security: origin pattern %q: only a leading *. is allowed", e)
 		}
 		o.exact[canonical(scheme, host, port)] = struct{}{}
 	}
@@ -122,7 +115,8 @@ func splitOrigin(s string) (scheme, host, port string, ok bool) {
 			return "", "", "", false
 		}
 	}
-	return scheme, strings.ToLower(strings.Trim(host, "[]")), port, host != ""
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	return scheme, host, port, host != ""
 }
 
 // canonical is an origin as browsers serialize it: no default port.
