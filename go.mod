@@ -3,14 +3,15 @@ module github.com/wssd/wssd
 go 1.26
 
 require (
+	github.com/coder/websocket v1.8.14
 	github.com/gobwas/ws v1.5.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/panjf2000/gnet/v2 v2.9.7
+	github.com/valyala/fastjson v1.6.10
 	golang.org/x/sys v0.30.0
 )
 
 require (
-	github.com/coder/websocket v1.8.14 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/panjf2000/ants/v2 v2.11.3 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
