@@ -29,6 +29,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUpgrade$$' -fuzztime $(FUZZTIME) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzUTF8$$' -fuzztime $(FUZZTIME) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzOrigins$$' -fuzztime $(FUZZTIME) ./security
+	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) ./security
+	$(GO) test -run '^$$' -fuzz '^FuzzClassRun$$' -fuzztime $(FUZZTIME) ./security
+	$(GO) test -run '^$$' -fuzz '^FuzzTokenExtraction$$' -fuzztime $(FUZZTIME) ./security
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./security
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...

@@ -23,6 +23,7 @@ const (
 	DefaultPongTimeout    = 15 * time.Second
 	DefaultTLSWorkers     = 1024
 	DefaultTLSQueue       = 4096
+	DefaultMaxJSONSize    = 64 << 10
 )
 
 // Config is the server's configuration. It is validated once by New and
@@ -92,12 +93,90 @@ type Config struct {
 	// connections (see security.Origins): a request from any other origin
 	// is answered 403 before the upgrade. nil allows every origin.
 	Origins *security.Origins
+	// Auth, when set, requires a valid token on every upgrade: from the
+	// Authorization header ("Bearer <token>"), else the Sec-WebSocket-
+	// Protocol header (the protocols "bearer" and the token, for browsers,
+	// which cannot set headers; the server then selects "bearer"), else
+	// the "token" query parameter. A request without a valid token is
+	// answered 401 with a WWW-Authenticate challenge. The token's subject
+	// is the connection's Subject; when the token expires (exp plus the
+	// leeway) the connection is closed with 1008 "token expired".
+	Auth *security.Authenticator
+
+	// MaxConnections bounds the connections held at once, from accept
+	// (TLS handshakes included) to close. MaxConnsPerIP bounds those of one
+	// client address (IPv6: one /64), and HandshakeRatePerIP how fast one
+	// address may open them (a token bucket: PerSecond, with Burst). A
+	// connection past any of them is closed at accept, before a byte is
+	// read or a TLS handshake spent on it. Zero values: no limit.
+	MaxConnections     int64
+	MaxConnsPerIP      int
+	HandshakeRatePerIP security.Rate
+	// MaxIdleAddrs bounds the client addresses remembered only for their
+	// handshake rate; 0 means security.DefaultMaxIdleAddrs.
+	MaxIdleAddrs int
+
+	// MessageRate and ByteRate are each open connection's token buckets:
+	// data messages and pings a second, and their payload bytes a second,
+	// each with a burst. Past either, RatePolicy applies. Zero: no limit.
+	MessageRate security.Rate
+	ByteRate    security.Rate
+	// RatePolicy is what a message past the rate gets: RateClose (the
+	// default) closes the connection with 1008 "rate limit exceeded";
+	// RateDrop drops the message (a ping is not answered) and counts it.
+	RatePolicy RatePolicy
+
+	// JSONRoutes names the routes that accept only JSON text messages,
+	// each with the schema its messages must meet (nil: any JSON). On
+	// them a binary message is refused with 1003 (a type of data the
+	// route cannot accept, RFC 6455 7.4.1), text that is not JSON with
+	// 1007 (data not consistent with the message's type), and JSON nested
+	// deeper than MaxJSONDepth or against the schema with 1008 (policy),
+	// each with a reason that says what was wrong; InvalidMessage may
+	// turn the close into an error reply.
+	JSONRoutes map[string]*security.Schema
+	// MaxJSONDepth bounds the nesting of a JSON message, checked before it
+	// is parsed; 0 means security.DefaultMaxDepth.
+	MaxJSONDepth int
+	// MaxJSONSize bounds a message on a JSON route, below MaxMessageSize:
+	// a larger one is refused with 1009 as soon as its frame header says
+	// so, like any message over MaxMessageSize. It also bounds what the
+	// loop's parser may keep after a message (a parsed document takes up
+	// to some 32 times its size). 0 means DefaultMaxJSONSize.
+	MaxJSONSize int64
+	// InvalidMessage is what a message that fails validation on a JSON
+	// route gets: InvalidClose (the default) closes the connection,
+	// InvalidReply answers an error message and keeps it.
+	InvalidMessage InvalidPolicy
+
 	// Routes maps a request path to the handler of the WebSocket
 	// connections upgraded on it.
 	Routes map[string]Handler
 	// Logger receives the server's log lines; nil means slog.Default().
 	Logger *slog.Logger
 }
+
+// RatePolicy is what a message past a connection's rate limit gets.
+type RatePolicy uint8
+
+const (
+	// RateClose closes the connection with 1008 "rate limit exceeded".
+	RateClose RatePolicy = iota
+	// RateDrop drops the message and counts it; the connection stays.
+	RateDrop
+)
+
+// InvalidPolicy is what a message that fails validation gets.
+type InvalidPolicy uint8
+
+const (
+	// InvalidClose closes the connection with a code and a reason that
+	// say what was wrong.
+	InvalidClose InvalidPolicy = iota
+	// InvalidReply answers {"op":"error","code":…,"message":…} with the
+	// same reason, drops the message and keeps the connection.
+	InvalidReply
+)
 
 // withDefaults returns c with its zero values replaced, or an error.
 func (c Config) withDefaults() (Config, error) {
@@ -116,11 +195,23 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 || c.CloseTimeout < 0 ||
-		c.HandshakeTimeout < 0 || c.TLSWorkers < 0 || c.TLSQueue < 0 || c.PongTimeout < 0 || c.IdleTimeout < 0 {
+		c.HandshakeTimeout < 0 || c.TLSWorkers < 0 || c.TLSQueue < 0 || c.PongTimeout < 0 || c.IdleTimeout < 0 ||
+		c.MaxConnections < 0 || c.MaxConnsPerIP < 0 || c.MaxIdleAddrs < 0 || c.MaxJSONDepth < 0 || c.MaxJSONSize < 0 {
 		return c, errors.New("engine: negative limit in config")
+	}
+	for path := range c.JSONRoutes {
+		if c.Routes[path] == nil {
+			return c, fmt.Errorf("engine: JSON route %q is not a route", path)
+		}
+	}
+	if c.RatePolicy > RateDrop || c.InvalidMessage > InvalidReply {
+		return c, errors.New("engine: unknown policy in config")
 	}
 	if c.Loops == 0 {
 		c.Loops = runtime.NumCPU()
+	}
+	if c.MaxJSONSize == 0 {
+		c.MaxJSONSize = DefaultMaxJSONSize
 	}
 	if c.MaxMessageSize == 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/security"
 )
 
 // connState is where a connection is in its life.
@@ -71,10 +72,19 @@ type Conn struct {
 
 	closeCode   codec.StatusCode // what OnClose reports
 	closeReason string
+
+	// The gates (gates.go).
+	adm        security.Admission  // what the accept gate counted
+	subject    string              // the token's subject
+	expires    int64               // the token expires at this tick; 0: never
+	msgBucket  security.Bucket     // messages a second
+	byteBucket security.Bucket     // bytes a second
+	validator  *security.Validator // the loop's, for a JSON route; nil otherwise
 }
 
-func newConn(l *loop, gc gnet.Conn, sess *session) *Conn {
+func newConn(l *loop, gc gnet.Conn, sess *session, adm security.Admission) *Conn {
 	c := &Conn{
+		adm:    adm,
 		gc:     gc,
 		el:     gc.EventLoop(),
 		loop:   l,
@@ -117,6 +127,11 @@ func (c *Conn) send(b []byte) error {
 
 // RemoteAddr returns the peer's address. Safe for concurrent use.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// Subject returns the subject of the token the connection was
+// authenticated with, or "" (no Auth, or a token without one). Safe for
+// concurrent use once OnOpen has been called.
+func (c *Conn) Subject() string { return c.subject }
 
 // Path returns the request path the connection was upgraded on. Safe for
 // concurrent use once OnOpen has been called.
@@ -202,6 +217,7 @@ func (c *Conn) slowConsumer() bool {
 	if c.gc.OutboundBuffered() <= c.loop.srv.cfg.MaxOutbound {
 		return false
 	}
+	c.refused(refSlowConsumer)
 	c.fail(codec.StatusPolicyViolation, "slow consumer")
 	return true
 }
@@ -329,9 +345,14 @@ func (c *Conn) closeNow() {
 // once, from gnet's OnClose.
 func (c *Conn) onClosed() {
 	c.state = stateClosed
-	c.loop.remove(c)
-	c.loop.wheel.cancel(&c.timer)
+	l := c.loop
+	l.remove(c)
+	l.wheel.cancel(&c.timer)
 	c.rd.Reset()
+	if lim := l.srv.limits; lim != nil {
+		lim.Release(c.adm, l.now())
+		c.adm = security.Admission{}
+	}
 	if c.handler == nil {
 		return
 	}

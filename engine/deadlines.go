@@ -12,8 +12,9 @@ import (
 //
 //   - upgrading: the handshake deadline (TLS and HTTP upgrade, from accept);
 //   - open: the next ping (PingInterval after bytes last came in), the
-//     pong deadline (PongTimeout after an unanswered ping), and the idle
-//     deadline (IdleTimeout after the last data message either way);
+//     pong deadline (PongTimeout after an unanswered ping), the idle
+//     deadline (IdleTimeout after the last data message either way), and
+//     the token's expiry;
 //   - closing, flushing, lingering: the close deadline (CloseTimeout after
 //     the server's close frame or the end of the connection, unless the
 //     handshake deadline still runs).
@@ -27,7 +28,7 @@ import (
 // expiries counts the deadlines that fired, by kind. They are rare, so
 // atomics are fine.
 type expiries struct {
-	handshake, ping, pong, idle, close atomic.Uint64
+	handshake, ping, pong, idle, close, token atomic.Uint64
 }
 
 // Expiries counts the deadlines that have fired since the server started.
@@ -37,6 +38,7 @@ type Expiries struct {
 	Pong      uint64 // no answer within PongTimeout of a ping: closed
 	Idle      uint64 // no data message for IdleTimeout: close 1001 sent
 	Close     uint64 // close not finished within CloseTimeout: closed
+	Token     uint64 // the token expired: close 1008 sent
 }
 
 // Expiries returns the deadlines that have fired so far. Safe for
@@ -49,6 +51,7 @@ func (s *Server) Expiries() Expiries {
 		Pong:      e.pong.Load(),
 		Idle:      e.idle.Load(),
 		Close:     e.close.Load(),
+		Token:     e.token.Load(),
 	}
 }
 
@@ -99,6 +102,15 @@ func (c *Conn) opened() {
 func (c *Conn) checkOpen(now int64) {
 	s := c.loop.srv
 	next := int64(math.MaxInt64)
+	if c.expires != 0 {
+		if now >= c.expires {
+			s.expired.token.Add(1)
+			c.refused(refTokenExpired)
+			c.startClose(codec.StatusPolicyViolation, "token expired")
+			return
+		}
+		next = c.expires
+	}
 	if s.idleTicks > 0 {
 		due := c.lastData + s.idleTicks
 		if now >= due {
@@ -106,7 +118,7 @@ func (c *Conn) checkOpen(now int64) {
 			c.startClose(codec.StatusGoingAway, "idle timeout")
 			return
 		}
-		next = due
+		next = min(next, due)
 	}
 	if s.pingTicks > 0 {
 		if c.pingAt != 0 && c.heard >= c.pingAt {

@@ -147,12 +147,12 @@ func (c *Conn) readPiece() bool {
 func (c *Conn) dispatch(m codec.Message) {
 	switch m.Op {
 	case codec.OpText, codec.OpBinary:
-		if c.state == stateOpen {
+		if c.state == stateOpen && c.admit(m) {
 			c.lastData = c.loop.now()
 			c.handler.OnMessage(c, m.Op, m.Payload)
 		}
 	case codec.OpPing:
-		if c.state == stateOpen {
+		if c.state == stateOpen && c.admit(m) {
 			_ = c.writeFrame(codec.OpPong, m.Payload)
 		}
 	case codec.OpPong:

@@ -60,10 +60,14 @@ func (c *Conn) handleRequest(head []byte) {
 		return
 	}
 	l := c.loop
-	_, resp, err := codec.Upgrade(&srv.upgrader, head, l.scratch[:0])
+	l.req.reset()
+	_, resp, err := codec.Upgrade(&l.upgrader, head, l.scratch[:0])
 	l.scratch = resp
 	if err != nil {
 		c.refuseUpgrade(err)
+		return
+	}
+	if srv.cfg.Auth != nil && !c.authenticate() {
 		return
 	}
 	if err := c.send(resp); err != nil {
@@ -72,6 +76,16 @@ func (c *Conn) handleRequest(head []byte) {
 	c.state = stateOpen
 	c.path = string(path)
 	c.handler = h
+	if c.validator = l.validators[c.path]; c.validator != nil {
+		c.rd.MaxMessage = min(c.rd.MaxMessage, srv.cfg.MaxJSONSize)
+	}
+	now := l.now()
+	if srv.msgLimit != nil {
+		srv.msgLimit.Fill(&c.msgBucket, now)
+	}
+	if srv.byteLimit != nil {
+		srv.byteLimit.Fill(&c.byteBucket, now)
+	}
 	c.opened()
 	h.OnOpen(c)
 }
@@ -85,6 +99,9 @@ func (c *Conn) refuseUpgrade(err error) {
 		c.respond(http.StatusUpgradeRequired, "Upgrade: websocket\r\n", "this resource speaks WebSocket only\n")
 	case errors.Is(err, ws.ErrHandshakeUpgradeRequired):
 		c.respond(http.StatusUpgradeRequired, "Sec-WebSocket-Version: 13\r\n", "unsupported Sec-WebSocket-Version\n")
+	case errors.Is(err, errOriginRefused):
+		c.refused(refOrigin)
+		c.respond(http.StatusForbidden, "", "origin not allowed\n")
 	default:
 		status := http.StatusBadRequest
 		var rej *ws.ConnectionRejectedError

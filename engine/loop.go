@@ -6,7 +6,10 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wssd/wssd/security"
 )
 
 // smallFrame is the payload size up to which a frame is copied next to its
@@ -28,14 +31,29 @@ type loop struct {
 	work    []byte            // plaintext decrypted from wss:// connections
 	plain   plainBuf          // the plaintext of the wss:// connection being read
 	iov     [2][]byte         // header and payload of a large frame
+
+	upgrader   ws.Upgrader                    // its hooks fill req
+	req        request                        // the upgrade request being answered
+	validators map[string]*security.Validator // by JSON route
+	reply      []byte                         // error replies to invalid messages
+	refused    refusalCounts                  // added to the server's each tick
+	rlog       refusalLog
 }
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
-	l := &loop{el: el, srv: s}
+	l := &loop{el: el, srv: s, rlog: refusalLog{l: s.cfg.Logger}}
 	l.wheel.init(s.clock())
 	l.advance = func(context.Context) error {
 		l.wheel.advance(l.target.Load())
+		l.refused.flush(&s.refused)
 		return nil
+	}
+	l.initUpgrader()
+	if len(s.cfg.JSONRoutes) > 0 {
+		l.validators = make(map[string]*security.Validator, len(s.cfg.JSONRoutes))
+		for path, schema := range s.cfg.JSONRoutes {
+			l.validators[path] = security.NewValidator(schema, s.cfg.MaxJSONDepth)
+		}
 	}
 	return l
 }

@@ -1,27 +1,31 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/security"
 )
 
 // Server is a WebSocket server on gnet event loops.
 type Server struct {
-	cfg      Config
-	upgrader ws.Upgrader // read-only after New
+	cfg Config
+
+	// The gates' limits, compiled by New (nil: none), and the refusals
+	// counted so far.
+	limits              *security.ConnLimits
+	msgLimit, byteLimit *security.BucketLimit
+	refused             [numRefusals]atomic.Uint64
 
 	// The wheels' clock counts ticks since epoch, from 1. Deadlines in
 	// ticks, computed once by New.
@@ -77,23 +81,40 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleTimeout > 0 {
 		s.idleTicks = ticks(cfg.IdleTimeout)
 	}
-	if o := cfg.Origins; o != nil {
-		// The Upgrader hands over the headers it does not use itself,
-		// Origin among them; a request without one is not checked.
-		s.upgrader.OnHeader = func(key, value []byte) error {
-			if !bytes.EqualFold(key, headerOrigin) || o.Allow(value) {
-				return nil
-			}
-			return errOriginRefused
-		}
+	if err := s.initGates(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-var (
-	headerOrigin     = []byte("Origin")
-	errOriginRefused = ws.RejectConnectionError(ws.RejectionStatus(http.StatusForbidden), ws.RejectionReason("origin not allowed"))
-)
+// initGates compiles the gates' limits. Called by New.
+func (s *Server) initGates() error {
+	cfg := &s.cfg
+	var err error
+	if cfg.MaxConnections > 0 || cfg.MaxConnsPerIP > 0 || cfg.HandshakeRatePerIP.Limited() {
+		s.limits, err = security.NewConnLimits(security.ConnLimitsConfig{
+			MaxConns:       cfg.MaxConnections,
+			PerIP:          cfg.MaxConnsPerIP,
+			HandshakeRate:  cfg.HandshakeRatePerIP,
+			UnitsPerSecond: ticksPerSecond,
+			MaxIdle:        cfg.MaxIdleAddrs,
+		})
+		if err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+	}
+	if cfg.MessageRate.Limited() {
+		if s.msgLimit, err = security.NewBucketLimit(cfg.MessageRate, ticksPerSecond); err != nil {
+			return fmt.Errorf("engine: message rate: %w", err)
+		}
+	}
+	if cfg.ByteRate.Limited() {
+		if s.byteLimit, err = security.NewBucketLimit(cfg.ByteRate, ticksPerSecond); err != nil {
+			return fmt.Errorf("engine: byte rate: %w", err)
+		}
+	}
+	return nil
+}
 
 // clock returns the current tick. Safe for concurrent use.
 func (s *Server) clock() int64 { return int64(time.Since(s.epoch)/tick) + 1 }
@@ -273,6 +294,7 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 	defer s.accepts.Done()
 	var delay time.Duration
 	log := &sampledLog{l: s.cfg.Logger}
+	rlog := &refusalLog{l: s.cfg.Logger}
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -289,20 +311,78 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 			continue
 		}
 		delay = 0
-		if secure {
-			s.queueTLS(nc, log)
+		adm, ok := s.admit(nc, rlog)
+		if !ok {
 			continue
 		}
-		s.enroll(nc, nil, log)
+		if secure {
+			s.queueTLS(nc, adm, rlog)
+			continue
+		}
+		s.enroll(nc, &arrival{adm: adm}, log)
 	}
 }
 
-// enroll hands a socket to the least loaded event loop, with ctx for
-// OnOpen. EnrollContext closes nc in every case: the loop owns a duplicate
+// admit passes a new socket through the connection caps and handshake
+// rate. A refused socket is closed at once, with a reset: no byte has been
+// read from it, no TLS handshake is spent on it, and the server keeps no
+// TIME_WAIT for it. Called by an acceptor.
+func (s *Server) admit(nc net.Conn, rlog *refusalLog) (security.Admission, bool) {
+	if s.limits == nil {
+		return security.Admission{}, true
+	}
+	addr := nc.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
+	now := s.clock()
+	adm, why := s.limits.Admit(addr, now)
+	if why == security.Admitted {
+		return adm, true
+	}
+	r := refMaxConns
+	switch why {
+	case security.RefusePerIP:
+		r = refIPConns
+	case security.RefuseHandshakeRate:
+		r = refHandshakeRate
+	}
+	s.refuseAtAccept(nc, r, now, rlog)
+	return adm, false
+}
+
+// refuseAtAccept closes a socket refused before it reached a loop, and
+// counts it. Called by an acceptor.
+func (s *Server) refuseAtAccept(nc net.Conn, r refusal, now int64, rlog *refusalLog) {
+	s.refused[r].Add(1)
+	if rlog.due(now, r) {
+		rlog.write(r, "remote", nc.RemoteAddr().String())
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	nc.Close()
+}
+
+// release gives back what the accept gate counted for a socket that ends
+// before it reaches a loop. Safe for concurrent use.
+func (s *Server) release(adm security.Admission) {
+	if s.limits != nil {
+		s.limits.Release(adm, s.clock())
+	}
+}
+
+// arrival is what an acceptor or a TLS worker hands to the loop with a
+// socket, for OnOpen.
+type arrival struct {
+	adm  security.Admission
+	sess *session // nil for ws://
+}
+
+// enroll hands a socket to the least loaded event loop, with what OnOpen
+// needs. EnrollContext closes nc in every case: the loop owns a duplicate
 // of its descriptor. Out of descriptors, the duplicate fails and the
 // connection is closed at once.
-func (s *Server) enroll(nc net.Conn, ctx any, log *sampledLog) {
-	if _, err := s.cli.EnrollContext(nc, ctx); err != nil {
+func (s *Server) enroll(nc net.Conn, a *arrival, log *sampledLog) {
+	if _, err := s.cli.EnrollContext(nc, a); err != nil {
+		s.release(a.adm)
 		log.warn("connection refused: cannot hand it to an event loop", "err", err)
 	}
 }
@@ -354,13 +434,14 @@ type events struct {
 // OnOpen creates the connection's state. Called on the connection's loop.
 func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := e.s
-	if s.draining.Load() {
-		return nil, gnet.Close
+	a, _ := gc.Context().(*arrival)
+	if a == nil || s.draining.Load() {
+		return nil, gnet.Close // OnClose releases what was admitted
 	}
 	s.active.Add(1)
 	l := s.loopOf(gc.EventLoop())
-	sess, _ := gc.Context().(*session)
-	c := newConn(l, gc, sess)
+	sess := a.sess
+	c := newConn(l, gc, sess, a.adm)
 	l.add(c)
 	gc.SetContext(c)
 	c.deadline = s.clock() + s.hsTicks
@@ -403,11 +484,14 @@ func (s *Server) recoverHandler(c *Conn) {
 
 // OnClose ends the connection's state. Called on the connection's loop.
 func (e *events) OnClose(gc gnet.Conn, _ error) gnet.Action {
+	s := e.s
 	c, _ := gc.Context().(*Conn)
 	if c == nil {
+		if a, _ := gc.Context().(*arrival); a != nil {
+			s.release(a.adm) // refused by OnOpen
+		}
 		return gnet.None
 	}
-	s := e.s
 	func() {
 		defer s.recoverHandler(c)
 		c.onClosed()

@@ -7,6 +7,8 @@ import (
 	"net"
 	"slices"
 	"time"
+
+	"github.com/wssd/wssd/security"
 )
 
 // transport is the net.Conn that crypto/tls runs over. During the
@@ -113,6 +115,7 @@ type pendingTLS struct {
 	timer    timer
 	nc       net.Conn
 	srv      *Server
+	adm      security.Admission
 	deadline int64 // the tick by which the connection must have upgraded
 }
 
@@ -130,8 +133,9 @@ var longAgo = time.Unix(1, 0)
 
 // queueTLS hands an accepted socket to the TLS workers, or closes it when
 // their queue is full. Called by an acceptor.
-func (s *Server) queueTLS(nc net.Conn, log *sampledLog) {
-	p := &pendingTLS{nc: nc, srv: s, deadline: s.clock() + s.hsTicks}
+func (s *Server) queueTLS(nc net.Conn, adm security.Admission, rlog *refusalLog) {
+	now := s.clock()
+	p := &pendingTLS{nc: nc, srv: s, adm: adm, deadline: now + s.hsTicks}
 	p.timer.owner = p
 	s.hsMu.Lock()
 	s.hsWheel.schedule(&p.timer, p.deadline)
@@ -140,8 +144,8 @@ func (s *Server) queueTLS(nc net.Conn, log *sampledLog) {
 	case s.tlsQueue <- p:
 	default:
 		s.settle(p)
-		nc.Close()
-		log.warn("TLS handshake queue full; connection refused", "queue", s.cfg.TLSQueue)
+		s.release(adm)
+		s.refuseAtAccept(nc, refTLSQueue, now, rlog)
 	}
 }
 
@@ -166,6 +170,7 @@ func (s *Server) handshakes(ctx context.Context) {
 func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) {
 	if ctx.Err() != nil {
 		s.settle(p)
+		s.release(p.adm)
 		p.nc.Close()
 		return
 	}
@@ -174,15 +179,17 @@ func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) 
 	err := tc.HandshakeContext(ctx)
 	if !s.settle(p) {
 		// The deadline passed, maybe just as the handshake finished.
+		s.release(p.adm)
 		p.nc.Close()
 		return
 	}
 	if err != nil {
+		s.release(p.adm)
 		p.nc.Close()
 		s.cfg.Logger.Debug("TLS handshake failed", "remote", t.remote.String(), "err", err)
 		return
 	}
-	s.enroll(p.nc, &session{tc: tc, t: t, deadline: p.deadline}, log)
+	s.enroll(p.nc, &arrival{adm: p.adm, sess: &session{tc: tc, t: t, deadline: p.deadline}}, log)
 }
 
 // plainBuf is the decrypted bytes of a wss:// connection, read like gnet's

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,7 +164,7 @@ func TestTLSRequestWithFinished(t *testing.T) {
 // TestTLSQueueFull: with every TLS worker busy and the queue full, a new
 // connection is closed at once instead of waiting.
 func TestTLSQueueFull(t *testing.T) {
-	_, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 1, TLSQueue: 1, HandshakeTimeout: time.Minute})
+	srv, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 1, TLSQueue: 1, HandshakeTimeout: time.Minute})
 	var silent []net.Conn
 	defer func() {
 		for _, c := range silent {
@@ -176,6 +177,10 @@ func TestTLSQueueFull(t *testing.T) {
 	refused := false
 	for i := 0; i < 4 && !refused; i++ {
 		nc, err := net.Dial("tcp", addr)
+		if i >= 2 && errors.Is(err, syscall.ECONNRESET) {
+			refused = true // reset before connect returned
+			break
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,10 +190,14 @@ func TestTLSQueueFull(t *testing.T) {
 		}
 		_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second)) // far below the handshake timeout
 		_, err = nc.Read(make([]byte, 1))
-		refused = errors.Is(err, io.EOF)
+		// Refused at once, with a reset.
+		refused = errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)
 	}
 	if !refused {
 		t.Fatal("no connection was refused with the worker busy and the queue full")
+	}
+	if n := srv.Refusals()["tls_queue_full"]; n == 0 {
+		t.Error("the refusal was not counted")
 	}
 	// Once the silent clients go, handshakes go through again. Until the
 	// worker has seen them go, a new client may still be refused; each

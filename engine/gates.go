@@ -1,0 +1,245 @@
+package engine
+
+import (
+	"bytes"
+	"net/http"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/security"
+)
+
+// The security gates, at the cheapest point for each (DESIGN rule 7): the
+// connection caps and handshake rate at accept (server.go), origin and
+// token while the upgrade request is read, the rate and validation of
+// each message before the handler sees it.
+
+// request is what the gates keep of the upgrade request being answered on
+// a loop: the Upgrader's hooks fill it, and the loop answers one request
+// at a time, so one per loop does. Its buffers are reused.
+type request struct {
+	origin                                      []byte // the Origin header, for the log of a refusal
+	bearer                                      []byte // the token of an Authorization header
+	protocol                                    []byte // the token of the Sec-WebSocket-Protocol header
+	query                                       []byte // the token of the query
+	hasOrigin, hasBearer, hasProtocol, hasQuery bool
+}
+
+func (r *request) reset() {
+	r.origin, r.bearer, r.protocol, r.query = r.origin[:0], r.bearer[:0], r.protocol[:0], r.query[:0]
+	r.hasOrigin, r.hasBearer, r.hasProtocol, r.hasQuery = false, false, false, false
+}
+
+// token returns the request's token, by precedence: the Authorization
+// header, the Sec-WebSocket-Protocol header, the query.
+func (r *request) token() []byte {
+	switch {
+	case r.hasBearer:
+		return r.bearer
+	case r.hasProtocol:
+		return r.protocol
+	case r.hasQuery:
+		return r.query
+	}
+	return nil
+}
+
+var (
+	headerOrigin        = []byte("Origin")
+	headerAuthorization = []byte("Authorization")
+	errOriginRefused    = ws.RejectConnectionError(ws.RejectionStatus(http.StatusForbidden), ws.RejectionReason("origin not allowed"))
+)
+
+// initUpgrader sets the hooks of the loop's Upgrader, which feed the
+// request's fields to the gates. Values handed to the hooks are only valid
+// until they return, hence the copies.
+func (l *loop) initUpgrader() {
+	cfg := &l.srv.cfg
+	r := &l.req
+	u := &l.upgrader
+	u.OnHeader = func(key, value []byte) error {
+		switch {
+		case bytes.EqualFold(key, headerOrigin):
+			r.origin, r.hasOrigin = append(r.origin[:0], value...), true
+			if o := cfg.Origins; o != nil && !o.Allow(value) {
+				return errOriginRefused
+			}
+		case cfg.Auth != nil && bytes.EqualFold(key, headerAuthorization):
+			if tok, ok := security.BearerToken(value); ok {
+				r.bearer, r.hasBearer = append(r.bearer[:0], tok...), true
+			}
+		}
+		return nil
+	}
+	if cfg.Auth == nil {
+		return
+	}
+	u.OnRequest = func(uri []byte) error {
+		r.query, r.hasQuery = security.QueryToken(r.query[:0], uri)
+		return nil
+	}
+	u.ProtocolCustom = func(value []byte) (string, bool) {
+		tok, ok := security.ProtocolToken(value)
+		if !ok {
+			return "", true // nothing selected; the request goes on
+		}
+		r.protocol, r.hasProtocol = append(r.protocol[:0], tok...), true
+		return security.ProtocolBearer, true
+	}
+}
+
+// authenticate checks the request's token, once the Upgrader has accepted
+// the request, and keeps who it names on the connection; it answers 401
+// and returns false if the token is missing or not valid. Called on the
+// loop.
+func (c *Conn) authenticate() bool {
+	l := c.loop
+	a := l.srv.cfg.Auth
+	id, err := a.Verify(l.req.token())
+	if err != nil {
+		c.refused(authRefusal(err))
+		c.respond(http.StatusUnauthorized, "WWW-Authenticate: "+a.Challenge(err)+"\r\n", "unauthorized: "+security.TokenErrorReason(err)+"\n")
+		return false
+	}
+	c.subject = id.Subject
+	if !id.Expires.IsZero() {
+		c.expires = l.srv.tickAt(id.Expires.Add(a.Leeway()))
+	}
+	return true
+}
+
+// authRefusal maps a verification error to its refusal.
+func authRefusal(err error) refusal {
+	name := "auth_" + security.TokenErrorReason(err)
+	for r := refAuthMissing; r <= refAuthInvalid; r++ {
+		if r.String() == name {
+			return r
+		}
+	}
+	return refAuthInvalid
+}
+
+// tickAt returns the first tick at which t has passed: a deadline at t on
+// a wheel never fires early. Safe for concurrent use.
+func (s *Server) tickAt(t time.Time) int64 {
+	d := t.Sub(s.epoch)
+	if d <= 0 {
+		return 1
+	}
+	return int64((d+tick-1)/tick) + 1
+}
+
+// refused counts a refusal of this connection, or of one of its messages,
+// and logs it (sampled). Called on the loop.
+func (c *Conn) refused(r refusal) {
+	l := c.loop
+	l.refused[r]++
+	if !l.rlog.due(l.now(), r) {
+		return
+	}
+	attrs := []any{"remote", c.remote.String()}
+	if c.state == stateUpgrade {
+		if l.req.hasOrigin {
+			attrs = append(attrs, "origin", string(l.req.origin))
+		}
+	} else {
+		attrs = append(attrs, "path", c.path)
+		if c.subject != "" {
+			attrs = append(attrs, "subject", c.subject)
+		}
+	}
+	l.rlog.write(r, attrs...)
+}
+
+// admit passes a data message or a ping through the connection's rate
+// limits and, on a JSON route, its validation, and reports whether it may
+// go on to the handler (or be answered). A message that does not pass is
+// refused as the configuration says: the connection fails, or the message
+// is dropped (with an error reply for an invalid one). Called on the loop.
+func (c *Conn) admit(m codec.Message) bool {
+	s := c.loop.srv
+	if s.msgLimit != nil || s.byteLimit != nil {
+		if !c.withinRate(int64(len(m.Payload))) {
+			return false
+		}
+	}
+	if c.validator == nil || m.Op == codec.OpPing {
+		return true
+	}
+	if m.Op == codec.OpBinary {
+		c.invalid(refBinary, codec.StatusUnsupportedData, "binary messages not accepted", "binary")
+		return false
+	}
+	bad := c.validator.Validate(m.Payload)
+	if bad == nil {
+		return true
+	}
+	switch bad.Kind {
+	case security.InvalidJSON:
+		c.invalid(refInvalidJSON, codec.StatusInvalidPayload, bad.Reason, bad.Kind.String())
+	case security.TooDeep:
+		c.invalid(refJSONDepth, codec.StatusPolicyViolation, bad.Reason, bad.Kind.String())
+	default:
+		c.invalid(refSchema, codec.StatusPolicyViolation, bad.Reason, bad.Kind.String())
+	}
+	return false
+}
+
+// withinRate takes a message of n payload bytes from the connection's
+// buckets. Called on the loop.
+func (c *Conn) withinRate(n int64) bool {
+	s := c.loop.srv
+	now := c.loop.now()
+	r := refusal(numRefusals)
+	switch {
+	case s.msgLimit != nil && !s.msgLimit.Take(&c.msgBucket, now, 1):
+		r = refRateMessages
+	case s.byteLimit != nil && !s.byteLimit.Take(&c.byteBucket, now, n):
+		r = refRateBytes
+	default:
+		return true
+	}
+	c.refused(r)
+	if s.cfg.RatePolicy == RateClose {
+		c.fail(codec.StatusPolicyViolation, "rate limit exceeded")
+	}
+	return false
+}
+
+// invalid refuses a message that failed validation: the connection fails
+// with code and reason, or, with InvalidReply, the peer is told why in an
+// error message and the connection stays. Called on the loop.
+func (c *Conn) invalid(r refusal, code codec.StatusCode, reason, kind string) {
+	c.refused(r)
+	if c.loop.srv.cfg.InvalidMessage == InvalidClose {
+		c.fail(code, reason)
+		return
+	}
+	l := c.loop
+	b := append(l.reply[:0], `{"op":"error","code":"`...)
+	b = append(b, kind...)
+	b = append(b, `","message":`...)
+	b = appendJSONString(b, reason)
+	b = append(b, '}')
+	l.reply = b
+	_ = c.writeData(codec.OpText, b)
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch == '"' || ch == '\\':
+			b = append(b, '\\', ch)
+		case ch < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[ch>>4], hex[ch&0xf])
+		default:
+			b = append(b, ch)
+		}
+	}
+	return append(b, '"')
+}

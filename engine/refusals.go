@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"log/slog"
+	"sync/atomic"
+)
+
+// refusal is why a gate refused a connection or a message.
+type refusal uint8
+
+const (
+	// At accept, before a byte is read: the socket is closed.
+	refMaxConns refusal = iota
+	refIPConns
+	refHandshakeRate
+	refTLSQueue
+	// Before the upgrade: an HTTP status.
+	refOrigin
+	refAuthMissing
+	refAuthMalformed
+	refAuthSignature
+	refAuthAlgorithm
+	refAuthExpired
+	refAuthNotYetValid
+	refAuthNoExpiry
+	refAuthIssuer
+	refAuthAudience
+	refAuthInvalid
+	// After the upgrade: a close code, or a dropped message.
+	refTokenExpired
+	refRateMessages
+	refRateBytes
+	refBinary
+	refInvalidJSON
+	refJSONDepth
+	refSchema
+	refSlowConsumer
+	numRefusals
+)
+
+// refusalNames are the reasons as metrics labels and log values.
+var refusalNames = [numRefusals]string{
+	refMaxConns:        "max_connections",
+	refIPConns:         "ip_connections",
+	refHandshakeRate:   "handshake_rate",
+	refTLSQueue:        "tls_queue_full",
+	refOrigin:          "origin",
+	refAuthMissing:     "auth_missing",
+	refAuthMalformed:   "auth_malformed",
+	refAuthSignature:   "auth_signature",
+	refAuthAlgorithm:   "auth_algorithm",
+	refAuthExpired:     "auth_expired",
+	refAuthNotYetValid: "auth_not_yet_valid",
+	refAuthNoExpiry:    "auth_no_expiry",
+	refAuthIssuer:      "auth_issuer",
+	refAuthAudience:    "auth_audience",
+	refAuthInvalid:     "auth_invalid",
+	refTokenExpired:    "token_expired",
+	refRateMessages:    "rate_messages",
+	refRateBytes:       "rate_bytes",
+	refBinary:          "binary_message",
+	refInvalidJSON:     "invalid_json",
+	refJSONDepth:       "json_depth",
+	refSchema:          "schema",
+	refSlowConsumer:    "slow_consumer",
+}
+
+func (r refusal) String() string { return refusalNames[r] }
+
+// RefusalReasons lists every reason Refusals counts, in a fixed order.
+func RefusalReasons() []string { return refusalNames[:] }
+
+// Refusals returns how many connections and messages each gate has refused
+// since the server started, by reason (every reason of RefusalReasons is
+// present). The event loops add theirs once per tick, so a refusal shows
+// here within 100 ms. Safe for concurrent use.
+func (s *Server) Refusals() map[string]uint64 {
+	m := make(map[string]uint64, numRefusals)
+	for r := range numRefusals {
+		m[r.String()] = s.refused[r].Load()
+	}
+	return m
+}
+
+// refusalCounts is a loop's own refusal counts: plain integers, added to
+// the server's atomics once per tick (one atomic per reason that moved,
+// not one per refused message).
+type refusalCounts [numRefusals]uint64
+
+func (c *refusalCounts) flush(to *[numRefusals]atomic.Uint64) {
+	for r, n := range c {
+		if n != 0 {
+			to[r].Add(n)
+			c[r] = 0
+		}
+	}
+}
+
+// refusalLog writes at most one line a second per reason, saying how many
+// it left out since the last, so that a flood does not flood the log. Each
+// goroutine that refuses (an event loop, an acceptor) has its own.
+type refusalLog struct {
+	l          *slog.Logger
+	last       [numRefusals]int64 // tick of the last line, by reason
+	suppressed [numRefusals]int
+}
+
+// ticksPerSecond is the wheels' clock rate.
+const ticksPerSecond = int64(1e9 / tick)
+
+// due reports whether a line for r may be written at now (the caller's
+// clock, in ticks): none was in the last second. When not, the refusal
+// is counted as left out. Callers check due before building the line's
+// attributes, so a refusal that is not logged costs no allocation.
+func (g *refusalLog) due(now int64, r refusal) bool {
+	if g.last[r] != 0 && now-g.last[r] < ticksPerSecond {
+		g.suppressed[r]++
+		return false
+	}
+	g.last[r] = now
+	return true
+}
+
+// write writes the line of a refusal that was due, with attrs, which never
+// hold a token or a payload.
+func (g *refusalLog) write(r refusal, attrs ...any) {
+	attrs = append(attrs, "reason", r.String())
+	if n := g.suppressed[r]; n > 0 {
+		attrs = append(attrs, "suppressed", n)
+		g.suppressed[r] = 0
+	}
+	g.l.Warn("refused", attrs...)
+}
