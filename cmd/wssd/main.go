@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wssd/wssd/engine"
 	"github.com/wssd/wssd/security"
 )
@@ -52,6 +54,23 @@ type options struct {
 	idleTimeout    time.Duration
 	origins        *security.Origins
 	logLevel       slog.Level
+
+	authSecretFile string
+	authPublicKey  string
+	authIssuer     string
+	authAudience   string
+	authLeeway     time.Duration
+	maxConns       int64
+	maxConnsPerIP  int
+	handshakeRate  security.Rate
+	rateMessages   int64
+	rateBytes      int64
+	rateBurst      time.Duration
+	ratePolicy     engine.RatePolicy
+	schemaFile     string
+	invalidMessage engine.InvalidPolicy
+	maxJSONDepth   int
+	maxJSONSize    int64
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -78,6 +97,25 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var origins string
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated web origins whose pages may connect, e.g. https://app.example.com,https://*.example.com; others get 403. Empty: any")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.StringVar(&o.authSecretFile, "auth-secret-file", "", "require a JWT signed with the HMAC secret in this `file` (HS256/384/512)")
+	fs.StringVar(&o.authPublicKey, "auth-public-key", "", "require a JWT signed with the key of this PEM `file` (RSA: RS/PS256-512; ECDSA: its curve's ES; Ed25519: EdDSA)")
+	fs.StringVar(&o.authIssuer, "auth-issuer", "", "with auth, the token's iss must be this")
+	fs.StringVar(&o.authAudience, "auth-audience", "", "with auth, the token's aud must include this")
+	fs.DurationVar(&o.authLeeway, "auth-leeway", security.DefaultLeeway, "with auth, clock skew allowed on the token's exp, nbf and iat")
+	fs.Int64Var(&o.maxConns, "max-connections", 0, "connections held at once, TLS handshakes included; more are closed at accept. 0: no limit")
+	fs.IntVar(&o.maxConnsPerIP, "max-conns-per-ip", 0, "connections held at once from one IPv4 address or IPv6 /64; more are closed at accept. 0: no limit")
+	handshakeRate := ""
+	fs.StringVar(&handshakeRate, "handshake-rate-per-ip", "", "new connections a second from one IPv4 address or IPv6 /64, as `rate[:burst]` (burst defaults to the rate); more are closed at accept. Empty: no limit")
+	fs.Int64Var(&o.rateMessages, "rate-messages", 0, "messages (and pings) a second each connection may send; 0: no limit")
+	fs.Int64Var(&o.rateBytes, "rate-bytes", 0, "payload bytes a second each connection may send; 0: no limit")
+	fs.DurationVar(&o.rateBurst, "rate-burst", time.Second, "how much of --rate-messages and --rate-bytes a connection may save up and spend at once, as a `duration` of each rate")
+	ratePolicy := "close"
+	fs.StringVar(&ratePolicy, "rate-policy", ratePolicy, "past a rate limit: close (1008 \"rate limit exceeded\") or drop (the message, counted)")
+	fs.StringVar(&o.schemaFile, "schema", "", "JSON Schema `file` (the subset in the README) every text message on /echo must meet; /echo then accepts only JSON text")
+	invalid := "close"
+	fs.StringVar(&invalid, "invalid-message", invalid, "a message that fails --schema: close (1007/1008 with the reason) or reply (an error message; the connection stays)")
+	fs.IntVar(&o.maxJSONDepth, "max-json-depth", security.DefaultMaxDepth, "with --schema, deepest nesting of a JSON message, checked before parsing")
+	fs.Int64Var(&o.maxJSONSize, "max-json-size", engine.DefaultMaxJSONSize, "with --schema, largest JSON message in `bytes` (at most --max-message-size); larger ones are refused with 1009")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections; /echo echoes every message.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -92,6 +130,39 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.handshake <= 0 || o.tlsWorkers <= 0 || o.tlsQueue <= 0 || o.pongTimeout <= 0 ||
 		o.pingInterval < 0 || o.idleTimeout < 0 {
 		return o, errors.New("--max-message-size, --close-timeout, --handshake-timeout, --pong-timeout, --tls-workers and --tls-queue must be positive; --loops, --drain-timeout, --ping-interval and --idle-timeout not negative")
+	}
+	if o.authLeeway < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 || o.rateMessages < 0 || o.rateBytes < 0 ||
+		o.rateBurst <= 0 || o.maxJSONDepth <= 0 || o.maxJSONSize <= 0 {
+		return o, errors.New("--rate-burst, --max-json-depth and --max-json-size must be positive; --auth-leeway, --max-connections, --max-conns-per-ip, --rate-messages and --rate-bytes not negative")
+	}
+	if o.authSecretFile != "" && o.authPublicKey != "" {
+		return o, errors.New("--auth-secret-file and --auth-public-key: give one")
+	}
+	if (o.authIssuer != "" || o.authAudience != "") && o.authSecretFile == "" && o.authPublicKey == "" {
+		return o, errors.New("--auth-issuer and --auth-audience need --auth-secret-file or --auth-public-key")
+	}
+	switch ratePolicy {
+	case "close":
+		o.ratePolicy = engine.RateClose
+	case "drop":
+		o.ratePolicy = engine.RateDrop
+	default:
+		return o, fmt.Errorf("--rate-policy: %q is not close or drop", ratePolicy)
+	}
+	switch invalid {
+	case "close":
+		o.invalidMessage = engine.InvalidClose
+	case "reply":
+		o.invalidMessage = engine.InvalidReply
+	default:
+		return o, fmt.Errorf("--invalid-message: %q is not close or reply", invalid)
+	}
+	if handshakeRate != "" {
+		r, err := parseRate(handshakeRate)
+		if err != nil {
+			return o, fmt.Errorf("--handshake-rate-per-ip: %w", err)
+		}
+		o.handshakeRate = r
 	}
 	if o.listen == "" && o.listenPlain == "" {
 		return o, errors.New("no listener: set --listen or --listen-plain")
@@ -109,6 +180,62 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 	}
 	return o, nil
+}
+
+// parseRate parses "rate[:burst]", both positive integers; the burst
+// defaults to the rate.
+func parseRate(s string) (security.Rate, error) {
+	rate, burst, hasBurst := strings.Cut(s, ":")
+	var r security.Rate
+	var err error
+	if r.PerSecond, err = strconv.ParseInt(rate, 10, 64); err != nil || r.PerSecond <= 0 {
+		return r, fmt.Errorf("%q: want rate[:burst], positive integers", s)
+	}
+	r.Burst = r.PerSecond
+	if hasBurst {
+		if r.Burst, err = strconv.ParseInt(burst, 10, 64); err != nil || r.Burst <= 0 {
+			return r, fmt.Errorf("%q: want rate[:burst], positive integers", s)
+		}
+	}
+	return r, nil
+}
+
+// connRate is a per-connection rate of --rate-messages or --rate-bytes
+// with --rate-burst: the bucket holds rate × burst (at least 1).
+func connRate(perSecond int64, burst time.Duration) security.Rate {
+	if perSecond == 0 {
+		return security.Rate{}
+	}
+	return security.Rate{PerSecond: perSecond, Burst: max(1, int64(float64(perSecond)*burst.Seconds()))}
+}
+
+// gates builds the gates configured by files: the token verifier and the
+// message schema.
+func gates(o options) (*security.Authenticator, map[string]*security.Schema, error) {
+	var auth *security.Authenticator
+	if o.authSecretFile != "" || o.authPublicKey != "" {
+		ac, err := security.LoadAuthConfig(o.authSecretFile, o.authPublicKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		ac.Issuer, ac.Audience, ac.Leeway = o.authIssuer, o.authAudience, o.authLeeway
+		if auth, err = security.NewAuthenticator(ac); err != nil {
+			return nil, nil, err
+		}
+	}
+	var routes map[string]*security.Schema
+	if o.schemaFile != "" {
+		doc, err := os.ReadFile(o.schemaFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		schema, err := security.CompileSchema(doc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", o.schemaFile, err)
+		}
+		routes = map[string]*security.Schema{"/echo": schema}
+	}
+	return auth, routes, nil
 }
 
 // pingInterval is --ping-interval as engine.Config has it: 0 there means
@@ -131,6 +258,11 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 
+	auth, jsonRoutes, err := gates(o)
+	if err != nil {
+		log.Error("bad configuration", "err", err)
+		return 2
+	}
 	var cert *security.Certificate
 	var tlsConfig *tls.Config
 	if o.listen != "" {
@@ -141,21 +273,32 @@ func run(args []string, stderr io.Writer) int {
 		tlsConfig = security.ServerTLS(cert, o.curves)
 	}
 	srv, err := engine.New(engine.Config{
-		Listen:           o.listen,
-		TLS:              tlsConfig,
-		HandshakeTimeout: o.handshake,
-		TLSWorkers:       o.tlsWorkers,
-		TLSQueue:         o.tlsQueue,
-		ListenPlain:      o.listenPlain,
-		Loops:            o.loops,
-		MaxMessageSize:   o.maxMessageSize,
-		CloseTimeout:     o.closeTimeout,
-		PingInterval:     pingInterval(o.pingInterval),
-		PongTimeout:      o.pongTimeout,
-		IdleTimeout:      o.idleTimeout,
-		Origins:          o.origins,
-		Routes:           map[string]engine.Handler{"/echo": engine.Echo{}},
-		Logger:           log,
+		Listen:             o.listen,
+		TLS:                tlsConfig,
+		HandshakeTimeout:   o.handshake,
+		TLSWorkers:         o.tlsWorkers,
+		TLSQueue:           o.tlsQueue,
+		ListenPlain:        o.listenPlain,
+		Loops:              o.loops,
+		MaxMessageSize:     o.maxMessageSize,
+		CloseTimeout:       o.closeTimeout,
+		PingInterval:       pingInterval(o.pingInterval),
+		PongTimeout:        o.pongTimeout,
+		IdleTimeout:        o.idleTimeout,
+		Origins:            o.origins,
+		Auth:               auth,
+		MaxConnections:     o.maxConns,
+		MaxConnsPerIP:      o.maxConnsPerIP,
+		HandshakeRatePerIP: o.handshakeRate,
+		MessageRate:        connRate(o.rateMessages, o.rateBurst),
+		ByteRate:           connRate(o.rateBytes, o.rateBurst),
+		RatePolicy:         o.ratePolicy,
+		JSONRoutes:         jsonRoutes,
+		MaxJSONDepth:       o.maxJSONDepth,
+		MaxJSONSize:        o.maxJSONSize,
+		InvalidMessage:     o.invalidMessage,
+		Routes:             map[string]engine.Handler{"/echo": engine.Echo{}},
+		Logger:             log,
 	})
 	if err != nil {
 		log.Error("bad configuration", "err", err)
@@ -179,6 +322,7 @@ func run(args []string, stderr io.Writer) int {
 		urls = append(urls, "ws", "ws://"+displayAddr(a)+"/echo")
 	}
 	log.Info("listening", urls...)
+	checkFileLimit(log, o.maxConns)
 
 	for waiting := true; waiting; {
 		select {
@@ -201,6 +345,33 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// fileReserve is the descriptors wssd keeps for itself besides
+// connections: listeners, epoll, logs, files read on reload.
+const fileReserve = 64
+
+// checkFileLimit logs the open-file limit, which bounds the connections a
+// process can hold (one descriptor each), and warns when --max-connections
+// cannot be reached under it. The Go runtime has already raised the soft
+// limit to the hard one; raising the hard one is the host's business
+// (ulimit -n, LimitNOFILE= in a systemd unit).
+func checkFileLimit(log *slog.Logger, maxConns int64) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		log.Warn("cannot read the open-file limit", "err", err)
+		return
+	}
+	room := int64(0)
+	if lim.Cur > fileReserve {
+		room = int64(min(lim.Cur-fileReserve, 1<<62))
+	}
+	if maxConns > room {
+		log.Warn("--max-connections is above what the open-file limit allows; raise ulimit -n",
+			"max_connections", maxConns, "open_file_limit", lim.Cur)
+		return
+	}
+	log.Info("open-file limit", "limit", lim.Cur, "connections_at_most", room)
 }
 
 // displayAddr is addr as a person would type it: localhost for a listener

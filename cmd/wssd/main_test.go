@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
 
@@ -44,6 +46,10 @@ func TestParseFlags(t *testing.T) {
 		pingInterval:   engine.DefaultPingInterval,
 		pongTimeout:    engine.DefaultPongTimeout,
 		logLevel:       slog.LevelInfo,
+		authLeeway:     security.DefaultLeeway,
+		rateBurst:      time.Second,
+		maxJSONDepth:   security.DefaultMaxDepth,
+		maxJSONSize:    engine.DefaultMaxJSONSize,
 	}
 	// with returns the defaults changed by set.
 	with := func(set func(o *options)) options {
@@ -67,7 +73,11 @@ func TestParseFlags(t *testing.T) {
 			args: []string{"--listen", "127.0.0.1:9443", "--listen-plain", "127.0.0.1:9000", "--cert", "c.pem", "--key", "k.pem",
 				"--data-dir", "d", "--tls-curves", "x25519,p256", "--handshake-timeout", "1s", "--tls-workers", "8", "--tls-queue", "16",
 				"--loops", "4", "--max-message-size", "2048", "--drain-timeout", "3s", "--close-timeout", "2s",
-				"--ping-interval", "20s", "--pong-timeout", "5s", "--idle-timeout", "10m", "--log-level", "debug"},
+				"--ping-interval", "20s", "--pong-timeout", "5s", "--idle-timeout", "10m", "--log-level", "debug",
+				"--auth-public-key", "pub.pem", "--auth-issuer", "https://id.example", "--auth-audience", "chat", "--auth-leeway", "5s",
+				"--max-connections", "100000", "--max-conns-per-ip", "50", "--handshake-rate-per-ip", "5:20",
+				"--rate-messages", "100", "--rate-bytes", "65536", "--rate-burst", "2s", "--rate-policy", "drop",
+				"--schema", "s.json", "--invalid-message", "reply", "--max-json-depth", "8", "--max-json-size", "4096"},
 			want: options{
 				listen:         "127.0.0.1:9443",
 				listenPlain:    "127.0.0.1:9000",
@@ -86,8 +96,38 @@ func TestParseFlags(t *testing.T) {
 				pongTimeout:    5 * time.Second,
 				idleTimeout:    10 * time.Minute,
 				logLevel:       slog.LevelDebug,
+				authPublicKey:  "pub.pem",
+				authIssuer:     "https://id.example",
+				authAudience:   "chat",
+				authLeeway:     5 * time.Second,
+				maxConns:       100000,
+				maxConnsPerIP:  50,
+				handshakeRate:  security.Rate{PerSecond: 5, Burst: 20},
+				rateMessages:   100,
+				rateBytes:      65536,
+				rateBurst:      2 * time.Second,
+				ratePolicy:     engine.RateDrop,
+				schemaFile:     "s.json",
+				invalidMessage: engine.InvalidReply,
+				maxJSONDepth:   8,
+				maxJSONSize:    4096,
 			},
 		},
+		{
+			name: "handshake rate without a burst",
+			args: []string{"--handshake-rate-per-ip", "7", "--auth-secret-file", "secret"},
+			want: with(func(o *options) { o.handshakeRate, o.authSecretFile = security.Rate{PerSecond: 7, Burst: 7}, "secret" }),
+		},
+		{name: "bad handshake rate", args: []string{"--handshake-rate-per-ip", "fast"}, wantErr: true},
+		{name: "zero handshake rate", args: []string{"--handshake-rate-per-ip", "0:5"}, wantErr: true},
+		{name: "zero handshake burst", args: []string{"--handshake-rate-per-ip", "5:0"}, wantErr: true},
+		{name: "both auth keys", args: []string{"--auth-secret-file", "a", "--auth-public-key", "b"}, wantErr: true},
+		{name: "issuer without a key", args: []string{"--auth-issuer", "x"}, wantErr: true},
+		{name: "unknown rate policy", args: []string{"--rate-policy", "ignore"}, wantErr: true},
+		{name: "unknown invalid-message policy", args: []string{"--invalid-message", "log"}, wantErr: true},
+		{name: "negative rate", args: []string{"--rate-messages", "-1"}, wantErr: true},
+		{name: "zero rate burst", args: []string{"--rate-burst", "0s"}, wantErr: true},
+		{name: "negative max connections", args: []string{"--max-connections", "-5"}, wantErr: true},
 		{
 			name: "single dash and = forms",
 			args: []string{"-loops=2", "-log-level=WARN"},
@@ -425,6 +465,56 @@ func TestBinary(t *testing.T) {
 		})
 	}
 
+	t.Run("security gates from flags", func(t *testing.T) {
+		dir := t.TempDir()
+		secret := filepath.Join(dir, "secret")
+		schema := filepath.Join(dir, "schema.json")
+		if err := os.WriteFile(secret, []byte("a secret of more than thirty-two bytes, for tests\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(schema, []byte(`{"type":"object","required":["op"],"properties":{"op":{"const":"say"}}}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p := start(t, bin, "--listen", "", "--listen-plain", "127.0.0.1:0", "--loops", "1",
+			"--auth-secret-file", secret, "--auth-audience", "chat", "--schema", schema,
+			"--rate-messages", "1", "--rate-burst", "5s", "--max-conns-per-ip", "3")
+		url := p.waitListening(t)
+		d := websocket.Dialer{HandshakeTimeout: wait}
+		if _, resp, err := d.Dial(url, nil); err == nil || resp == nil || resp.StatusCode != 401 {
+			t.Fatalf("without a token: %v, %v; want 401\n%s", resp, err, p.stderr())
+		}
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"sub": "dave", "aud": "chat", "exp": time.Now().Add(time.Hour).Unix(),
+		}).SignedString([]byte("a secret of more than thirty-two bytes, for tests"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := d.Dial(url+"?token="+tok, nil)
+		if err != nil {
+			t.Fatalf("with a token: %v\n%s", err, p.stderr())
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(wait))
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"say"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := c.ReadMessage(); err != nil || string(got) != `{"op":"say"}` {
+			t.Fatalf("valid message: %q, %v; want the echo", got, err)
+		}
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"shout"}`)); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = c.ReadMessage()
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || !strings.HasPrefix(ce.Text, "schema: ") {
+			t.Fatalf("invalid message: %v; want close 1008 with the schema's reason", err)
+		}
+		p.waitLog(t, regexp.MustCompile(`reason=schema`))
+		if log := p.stderr(); !strings.Contains(log, "reason=auth_missing") || strings.Contains(log, tok) {
+			t.Errorf("log lacks the refusals, or holds the token:\n%s", log)
+		}
+	})
+
 	t.Run("survives running out of file descriptors", func(t *testing.T) {
 		p := start(t, bin, "--listen", "", "--listen-plain", "127.0.0.1:0", "--loops", "2")
 		url := p.waitListening(t)
@@ -511,4 +601,27 @@ func TestBinary(t *testing.T) {
 			t.Errorf("exit code %d; want 2\n%s", code, p.stderr())
 		}
 	})
+}
+
+// TestCheckFileLimit: a --max-connections above the open-file limit is
+// warned about; one below it is not.
+func TestCheckFileLimit(t *testing.T) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		maxConns int64
+		warn     bool
+	}{
+		{0, false},
+		{10, false},
+		{int64(min(lim.Cur, 1<<40)) + 1, true},
+	} {
+		var out bytes.Buffer
+		checkFileLimit(slog.New(slog.NewTextHandler(&out, nil)), tc.maxConns)
+		if got := strings.Contains(out.String(), "level=WARN"); got != tc.warn {
+			t.Errorf("max connections %d, limit %d: warned %v, want %v: %s", tc.maxConns, lim.Cur, got, tc.warn, out.String())
+		}
+	}
 }
