@@ -2,7 +2,12 @@ package engine
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -357,6 +362,45 @@ func TestAuthRefusals(t *testing.T) {
 		"auth_missing": 2, "auth_malformed": 2, "auth_signature": 1, "auth_algorithm": 1, "auth_expired": 1,
 		"auth_not_yet_valid": 1, "auth_no_expiry": 1, "auth_issuer": 1, "auth_audience": 1,
 	})
+}
+
+// TestAuthKeyConfusion: with a public key configured, a token signed with
+// HMAC using that public key's PEM text as the secret (the classic
+// forgery) is refused 401 as an algorithm not accepted; a token signed
+// with the private key is upgraded.
+func TestAuthKeyConfusion(t *testing.T) {
+	t.Parallel()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	auth, err := security.NewAuthenticator(security.AuthConfig{PublicKey: pubPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, addr := startServer(t, Config{Auth: auth})
+	claims := jwt.MapClaims{"sub": "mallory", "exp": time.Now().Add(time.Hour).Unix()}
+	forged, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, resp, err := gateDial(t, addr, "", http.Header{"Authorization": {"Bearer " + forged}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("forged token: %v, %v; want 401", resp, err)
+	}
+	good, err := jwt.NewWithClaims(jwt.SigningMethodES256, claims).SignedString(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gateDial(t, addr, "", http.Header{"Authorization": {"Bearer " + good}}); err != nil {
+		t.Fatalf("ES256 token: %v", err)
+	}
+	waitRefusals(t, srv, map[string]uint64{"auth_algorithm": 1})
 }
 
 // TestTokenExpiry: a connection is closed with 1008 "token expired" when

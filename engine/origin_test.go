@@ -32,6 +32,9 @@ func TestOriginAllowlist(t *testing.T) {
 		{"https://evil.example", http.StatusForbidden},
 		{"https://app.example.com.evil.example", http.StatusForbidden},
 		{"http://app.example.com", http.StatusForbidden},
+		{"https://app.example.com:8443", http.StatusForbidden},
+		{"https://app.example.com.", http.StatusForbidden},
+		{"https://evilapp.example.com", http.StatusForbidden},
 		{"https://example.net", http.StatusForbidden},
 		{"null", http.StatusForbidden},
 	}
