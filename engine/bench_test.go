@@ -10,6 +10,7 @@ import (
 	gws "github.com/gorilla/websocket"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/security"
 )
 
 // BenchmarkEcho measures an echo round trip through a running server on
@@ -43,17 +44,58 @@ func BenchmarkEcho(b *testing.B) {
 }
 
 func benchEcho(b *testing.B, addr string, conns, size int) {
-	clients := make([]*benchClient, conns)
-	for i := range clients {
-		clients[i] = dialBench(b, addr)
-	}
 	payload := make([]byte, size)
 	for i := range payload {
 		payload[i] = 'a' + byte(i%26)
 	}
+	benchEchoPayload(b, addr, conns, payload)
+}
+
+// BenchmarkEchoGates measures what the per-message gates cost: echoes of a
+// 200-byte JSON message over 16 connections with no gate, with message and
+// byte buckets, and with the buckets and a 5-property schema, in the same
+// run.
+func BenchmarkEchoGates(b *testing.B) {
+	schema, err := security.CompileSchema([]byte(`{
+		"type": "object",
+		"properties": {
+			"op": {"enum": ["publish", "subscribe"]},
+			"topic": {"type": "string", "maxLength": 64, "pattern": "^[a-z0-9.-]+$"},
+			"id": {"type": "integer", "minimum": 0},
+			"data": {"type": "object"},
+			"ts": {"type": "number"}
+		},
+		"required": ["op", "topic"],
+		"additionalProperties": false
+	}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := []byte(`{"op":"publish","topic":"chat.room-42","id":17,"data":{"text":"hello everyone, this is a message of a typical size","from":"alice","tags":["a","b"]},"ts":1763740800.25}`)
+	unlimited := security.Rate{PerSecond: 1 << 40, Burst: 1 << 40}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"none", Config{}},
+		{"buckets", Config{MessageRate: unlimited, ByteRate: unlimited}},
+		{"buckets+schema", Config{MessageRate: unlimited, ByteRate: unlimited, JSONRoutes: map[string]*security.Schema{"/echo": schema}}},
+	} {
+		b.Run("gates="+tc.name, func(b *testing.B) {
+			_, addr := startServer(b, tc.cfg)
+			benchEchoPayload(b, addr, 16, msg)
+		})
+	}
+}
+
+func benchEchoPayload(b *testing.B, addr string, conns int, payload []byte) {
+	clients := make([]*benchClient, conns)
+	for i := range clients {
+		clients[i] = dialBench(b, addr)
+	}
 	frame := codec.AppendMaskedFrame(nil, true, codec.OpText, payload, [4]byte{1, 2, 3, 4})
 	b.ReportAllocs()
-	b.SetBytes(int64(size))
+	b.SetBytes(int64(len(payload)))
 	b.ResetTimer()
 	done := make(chan error, conns)
 	for _, c := range clients {
