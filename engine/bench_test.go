@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/VictoriaMetrics/metrics"
 	gws "github.com/gorilla/websocket"
 
 	"github.com/wssd/wssd/codec"
@@ -210,4 +211,21 @@ func BenchmarkHandshake(b *testing.B) {
 			c.nc.Close()
 		}
 	})
+}
+
+// BenchmarkEchoMetrics measures what metrics cost: echoes over 16
+// connections with and without a metrics set, in the same run.
+func BenchmarkEchoMetrics(b *testing.B) {
+	for _, size := range []int{16, 1024} {
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("size=%d/metrics=%v", size, on), func(b *testing.B) {
+				var cfg Config
+				if on {
+					cfg.Metrics = metrics.NewSet()
+				}
+				_, addr := startServer(b, cfg)
+				benchEcho(b, addr, 16, size)
+			})
+		}
+	}
 }

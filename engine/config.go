@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/security"
 )
@@ -148,6 +150,11 @@ type Config struct {
 	// route gets: InvalidClose (the default) closes the connection,
 	// InvalidReply answers an error message and keeps it.
 	InvalidMessage InvalidPolicy
+
+	// Metrics, when set, receives the server's metrics (see the README
+	// for the list): a scrape should call Server.FlushMetrics, then write
+	// the set (Server.AdminHandler does both). nil: no metrics.
+	Metrics *metrics.Set
 
 	// Routes maps a request path to the handler of the WebSocket
 	// connections upgraded on it.

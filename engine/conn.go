@@ -80,6 +80,12 @@ type Conn struct {
 	msgBucket  security.Bucket     // messages a second
 	byteBucket security.Bucket     // bytes a second
 	validator  *security.Validator // the loop's, for a JSON route; nil otherwise
+
+	// For the metrics and the log lines (metrics.go, logs.go).
+	born                               int64  // server nanos: reached the loop, then upgraded
+	origin                             string // the Origin header of the upgrade
+	msgsIn, msgsOut, bytesIn, bytesOut uint64
+	closer                             endedBy // who started the end
 }
 
 func newConn(l *loop, gc gnet.Conn, sess *session, adm security.Admission) *Conn {
@@ -163,7 +169,7 @@ func (c *Conn) Send(op codec.OpCode, data []byte) error {
 	frame := codec.AppendFrame(make([]byte, 0, codec.HeaderLen(len(data))+len(data)), true, op, data)
 	err := c.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 		if c.state == stateOpen {
-			_ = c.writeEncoded(frame)
+			_ = c.writeEncoded(frame, len(data))
 		}
 		return nil
 	}))
@@ -188,7 +194,7 @@ func (c *Conn) startClose(code codec.StatusCode, reason string) {
 	switch c.state {
 	case stateOpen:
 		c.state = stateClosing
-		c.closeCode, c.closeReason = code, reason
+		c.closeCode, c.closeReason, c.closer = code, reason, closerServer
 		c.writeClose(code, reason)
 		c.closeBy()
 	case stateUpgrade:
@@ -206,7 +212,7 @@ func (c *Conn) writeData(op codec.OpCode, data []byte) error {
 	if c.slowConsumer() {
 		return ErrClosed
 	}
-	c.lastData = c.loop.now()
+	c.sent(len(data))
 	return c.writeFrame(op, data)
 }
 
@@ -220,6 +226,17 @@ func (c *Conn) slowConsumer() bool {
 	c.refused(refSlowConsumer)
 	c.fail(codec.StatusPolicyViolation, "slow consumer")
 	return true
+}
+
+// sent counts a data message of n payload bytes going out. Called on the
+// loop.
+func (c *Conn) sent(n int) {
+	l := c.loop
+	c.lastData = l.now()
+	c.msgsOut++
+	c.bytesOut += uint64(n)
+	l.counts.msgsOut++
+	l.counts.bytesOut += uint64(n)
 }
 
 // writeFrame writes one unfragmented frame. Called on the loop.
@@ -240,13 +257,13 @@ func (c *Conn) writeFrame(op codec.OpCode, p []byte) error {
 	return err
 }
 
-// writeEncoded writes an already encoded data frame, unless the peer is a
-// slow consumer. Called on the loop.
-func (c *Conn) writeEncoded(frame []byte) error {
+// writeEncoded writes an already encoded data frame of n payload bytes,
+// unless the peer is a slow consumer. Called on the loop.
+func (c *Conn) writeEncoded(frame []byte, n int) error {
 	if c.slowConsumer() {
 		return ErrClosed
 	}
-	c.lastData = c.loop.now()
+	c.sent(n)
 	return c.send(frame)
 }
 
@@ -254,6 +271,7 @@ func (c *Conn) writeEncoded(frame []byte) error {
 // the loop.
 func (c *Conn) writeClose(code codec.StatusCode, reason string) {
 	l := c.loop
+	l.counts.closeSent[closeBucket(code)]++
 	l.scratch = codec.AppendClose(l.scratch[:0], code, reason)
 	_ = c.send(l.scratch)
 }
@@ -263,7 +281,7 @@ func (c *Conn) writeClose(code codec.StatusCode, reason string) {
 // section 7.1.7 asks of a connection that must be failed. Called on the loop.
 func (c *Conn) fail(code codec.StatusCode, reason string) {
 	if c.state == stateOpen {
-		c.closeCode, c.closeReason = code, reason
+		c.closeCode, c.closeReason, c.closer = code, reason, closerServer
 		c.writeClose(code, reason)
 	}
 	c.shut()
@@ -356,9 +374,11 @@ func (c *Conn) onClosed() {
 	if c.handler == nil {
 		return
 	}
+	l.counts.closed[c.listener()]++
 	code, reason := c.closeCode, c.closeReason
 	if code == 0 {
 		code = codec.StatusAbnormal
 	}
+	c.logClosed(code, reason)
 	c.handler.OnClose(c, code, reason)
 }

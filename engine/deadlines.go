@@ -25,10 +25,33 @@ import (
 // one store per read and per data message, and one timer visit per
 // PingInterval.
 
-// expiries counts the deadlines that fired, by kind. They are rare, so
-// atomics are fine.
-type expiries struct {
-	handshake, ping, pong, idle, close, token atomic.Uint64
+// expiryKind is a kind of deadline.
+type expiryKind uint8
+
+const (
+	expHandshake expiryKind = iota
+	expPing
+	expPong
+	expIdle
+	expClose
+	expToken
+	numExpiryKinds
+)
+
+// expiryKinds are the kinds as metrics labels.
+var expiryKinds = [numExpiryKinds]string{"handshake", "ping", "pong", "idle", "close", "token"}
+
+// expiries counts the deadlines that fired, by kind. They are rare (a ping
+// is once per PingInterval per connection at most), so atomics are fine.
+type expiries [numExpiryKinds]atomic.Uint64
+
+func (e *expiries) add(k expiryKind) { e[k].Add(1) }
+
+func (e *expiries) counts() (n [numExpiryKinds]uint64) {
+	for k := range e {
+		n[k] = e[k].Load()
+	}
+	return n
 }
 
 // Expiries counts the deadlines that have fired since the server started.
@@ -44,14 +67,14 @@ type Expiries struct {
 // Expiries returns the deadlines that have fired so far. Safe for
 // concurrent use.
 func (s *Server) Expiries() Expiries {
-	e := &s.expired
+	n := s.expired.counts()
 	return Expiries{
-		Handshake: e.handshake.Load(),
-		Ping:      e.ping.Load(),
-		Pong:      e.pong.Load(),
-		Idle:      e.idle.Load(),
-		Close:     e.close.Load(),
-		Token:     e.token.Load(),
+		Handshake: n[expHandshake],
+		Ping:      n[expPing],
+		Pong:      n[expPong],
+		Idle:      n[expIdle],
+		Close:     n[expClose],
+		Token:     n[expToken],
 	}
 }
 
@@ -67,9 +90,9 @@ func (c *Conn) expire(now int64) {
 	}
 	if now >= c.deadline {
 		if c.state == stateUpgrade {
-			c.loop.srv.expired.handshake.Add(1)
+			c.loop.srv.expired.add(expHandshake)
 		} else {
-			c.loop.srv.expired.close.Add(1)
+			c.loop.srv.expired.add(expClose)
 		}
 		c.closeNow()
 		return
@@ -104,7 +127,7 @@ func (c *Conn) checkOpen(now int64) {
 	next := int64(math.MaxInt64)
 	if c.expires != 0 {
 		if now >= c.expires {
-			s.expired.token.Add(1)
+			s.expired.add(expToken)
 			c.refused(refTokenExpired)
 			c.startClose(codec.StatusPolicyViolation, "token expired")
 			return
@@ -114,7 +137,7 @@ func (c *Conn) checkOpen(now int64) {
 	if s.idleTicks > 0 {
 		due := c.lastData + s.idleTicks
 		if now >= due {
-			s.expired.idle.Add(1)
+			s.expired.add(expIdle)
 			c.startClose(codec.StatusGoingAway, "idle timeout")
 			return
 		}
@@ -129,8 +152,8 @@ func (c *Conn) checkOpen(now int64) {
 			if now >= due {
 				// The peer is gone or stuck: a close frame would
 				// not be read either.
-				s.expired.pong.Add(1)
-				c.closeCode, c.closeReason = codec.StatusAbnormal, "pong timeout"
+				s.expired.add(expPong)
+				c.closeCode, c.closeReason, c.closer = codec.StatusAbnormal, "pong timeout", closerServer
 				c.closeNow()
 				return
 			}
@@ -138,7 +161,7 @@ func (c *Conn) checkOpen(now int64) {
 		} else {
 			due := c.heard + s.pingTicks
 			if now >= due {
-				s.expired.ping.Add(1)
+				s.expired.add(expPing)
 				_ = c.writeFrame(codec.OpPing, nil)
 				c.pingAt = now
 				// Look again at the pong deadline or, if that is

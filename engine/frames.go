@@ -143,10 +143,21 @@ func (c *Conn) readPiece() bool {
 	return true
 }
 
+// received counts a data message of n payload bytes coming in. Called on
+// the loop.
+func (c *Conn) received(n int) {
+	l := c.loop
+	c.msgsIn++
+	c.bytesIn += uint64(n)
+	l.counts.msgsIn++
+	l.counts.bytesIn += uint64(n)
+}
+
 // dispatch acts on a complete message or control frame. Called on the loop.
 func (c *Conn) dispatch(m codec.Message) {
 	switch m.Op {
 	case codec.OpText, codec.OpBinary:
+		c.received(len(m.Payload))
 		if c.state == stateOpen && c.admit(m) {
 			c.lastData = c.loop.now()
 			c.handler.OnMessage(c, m.Op, m.Payload)
@@ -163,7 +174,9 @@ func (c *Conn) dispatch(m codec.Message) {
 			c.failErr(err)
 			return
 		}
+		c.loop.counts.closeRecv[closeBucket(code)]++
 		if c.state == stateOpen {
+			c.closer = closerClient
 			// The peer closes first: answer with its code, then close
 			// the socket (the server closes TCP first, RFC 6455 7.1.1).
 			if code == codec.StatusNoStatus {

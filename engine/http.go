@@ -86,7 +86,14 @@ func (c *Conn) handleRequest(head []byte) {
 	if srv.byteLimit != nil {
 		srv.byteLimit.Fill(&c.byteBucket, now)
 	}
+	c.observeUpgrade(http.StatusSwitchingProtocols)
+	c.born = srv.nanos()
+	if l.req.hasOrigin {
+		c.origin = string(l.req.origin)
+	}
+	l.counts.opened[c.listener()]++
 	c.opened()
+	c.logOpened()
 	h.OnOpen(c)
 }
 
@@ -141,6 +148,7 @@ func (c *Conn) writeResponse(status int, contentType, extra, body string) {
 		b = append(b, body...)
 	}
 	l.scratch = b
+	c.observeUpgrade(status)
 	_ = c.send(b)
 	c.shut()
 }

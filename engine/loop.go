@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
@@ -38,14 +39,29 @@ type loop struct {
 	reply      []byte                         // error replies to invalid messages
 	refused    refusalCounts                  // added to the server's each tick
 	rlog       refusalLog
+
+	// Metrics (metrics.go).
+	index              int          // in the order loops were created
+	counts             loopCounts   // added to the server's metrics each tick
+	posted             atomic.Int64 // server nanos when the ticker posted advance
+	lag                *histogram   // how late advance ran
+	outBytes, outConns atomic.Int64 // sampled each second
 }
 
-func newLoop(s *Server, el gnet.EventLoop) *loop {
-	l := &loop{el: el, srv: s, rlog: refusalLog{l: s.cfg.Logger}}
+func newLoop(s *Server, el gnet.EventLoop, index int) *loop {
+	l := &loop{el: el, srv: s, rlog: refusalLog{l: s.cfg.Logger}, index: index}
+	l.lag = newHistogram("wssd_loop_lag_seconds", `loop="`+strconv.Itoa(index)+`"`, lagBuckets)
 	l.wheel.init(s.clock())
 	l.advance = func(context.Context) error {
-		l.wheel.advance(l.target.Load())
-		l.refused.flush(&s.refused)
+		target := l.target.Load()
+		l.wheel.advance(target)
+		l.flush()
+		if s.metrics != nil {
+			l.lag.observe(float64(s.nanos()-l.posted.Load()) / 1e9)
+			if target%ticksPerSecond == 0 {
+				l.sampleOutbound()
+			}
+		}
 		return nil
 	}
 	l.initUpgrader()

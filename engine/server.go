@@ -26,6 +26,7 @@ type Server struct {
 	limits              *security.ConnLimits
 	msgLimit, byteLimit *security.BucketLimit
 	refused             [numRefusals]atomic.Uint64
+	metrics             *serverMetrics // nil without Config.Metrics
 
 	// The wheels' clock counts ticks since epoch, from 1. Deadlines in
 	// ticks, computed once by New.
@@ -35,6 +36,7 @@ type Server struct {
 	expired                                   expiries
 
 	started    atomic.Bool
+	ready      atomic.Bool  // accepting: from the end of Start to the start of Shutdown
 	cli        *gnet.Client // the event loops; set by Start
 	plain      net.Listener // ws://, if configured; set by Start
 	secure     net.Listener // wss://, if configured; set by Start
@@ -84,6 +86,9 @@ func New(cfg Config) (*Server, error) {
 	if err := s.initGates(); err != nil {
 		return nil, err
 	}
+	if cfg.Metrics != nil {
+		s.initMetrics(cfg.Metrics)
+	}
 	return s, nil
 }
 
@@ -118,6 +123,10 @@ func (s *Server) initGates() error {
 
 // clock returns the current tick. Safe for concurrent use.
 func (s *Server) clock() int64 { return int64(time.Since(s.epoch)/tick) + 1 }
+
+// nanos returns the monotonic nanoseconds since the server was made. Safe
+// for concurrent use.
+func (s *Server) nanos() int64 { return int64(time.Since(s.epoch)) }
 
 // Start binds the listener, starts the event loops and the acceptors, and
 // returns once connections are being accepted. Start may be called once,
@@ -179,6 +188,7 @@ func (s *Server) Start() error {
 			go s.accept(ln, ln == secure)
 		}
 	}
+	s.ready.Store(true)
 	return nil
 }
 
@@ -223,6 +233,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	var drainErr error
 	s.stopOnce.Do(func() {
+		s.ready.Store(false)
 		s.draining.Store(true)
 		close(s.stopping)
 		for _, ln := range []net.Listener{s.plain, s.secure} {
@@ -276,8 +287,12 @@ func (s *Server) ticker() {
 			s.hsWheel.advance(now)
 			s.hsMu.Unlock()
 		}
+		if s.metrics != nil {
+			s.syncCounts()
+		}
 		for _, l := range s.loopList() {
 			l.target.Store(now)
+			l.posted.Store(s.nanos())
 			_ = l.el.Execute(context.Background(), l.advance)
 		}
 	}
@@ -311,6 +326,9 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 			continue
 		}
 		delay = 0
+		if m := s.metrics; m != nil {
+			m.accepted[b2l(secure)].Inc()
+		}
 		adm, ok := s.admit(nc, rlog)
 		if !ok {
 			continue
@@ -404,9 +422,9 @@ func (s *sampledLog) warn(msg string, args ...any) {
 func (s *Server) loopList() []*loop {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ls := make([]*loop, 0, len(s.loops))
+	ls := make([]*loop, len(s.loops))
 	for _, l := range s.loops {
-		ls = append(ls, l)
+		ls[l.index] = l
 	}
 	return ls
 }
@@ -418,7 +436,7 @@ func (s *Server) loopOf(el gnet.EventLoop) *loop {
 	defer s.mu.Unlock()
 	l := s.loops[el]
 	if l == nil {
-		l = newLoop(s, el)
+		l = newLoop(s, el, len(s.loops))
 		s.loops[el] = l
 	}
 	return l
@@ -442,6 +460,7 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
 	sess := a.sess
 	c := newConn(l, gc, sess, a.adm)
+	c.born = s.nanos()
 	l.add(c)
 	gc.SetContext(c)
 	c.deadline = s.clock() + s.hsTicks

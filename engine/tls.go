@@ -124,7 +124,7 @@ type pendingTLS struct {
 // handshake fails at the first one) and the worker closes the socket.
 // Called by the ticker, under hsMu.
 func (p *pendingTLS) expire(int64) {
-	p.srv.expired.handshake.Add(1)
+	p.srv.expired.add(expHandshake)
 	_ = p.nc.SetDeadline(longAgo)
 }
 
@@ -176,12 +176,27 @@ func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) 
 	}
 	t := newTransport(p.nc)
 	tc := tls.Server(t, s.cfg.TLS)
+	start := time.Now()
 	err := tc.HandshakeContext(ctx)
+	m := s.metrics
+	if m != nil && ctx.Err() == nil {
+		m.tlsDuration.observe(time.Since(start).Seconds())
+	}
 	if !s.settle(p) {
 		// The deadline passed, maybe just as the handshake finished.
+		if m != nil {
+			m.tlsResults[tlsTimeout].Inc()
+		}
 		s.release(p.adm)
 		p.nc.Close()
 		return
+	}
+	if m != nil && ctx.Err() == nil {
+		if err != nil {
+			m.tlsResults[tlsFailed].Inc()
+		} else {
+			m.tlsResults[tlsOK].Inc()
+		}
 	}
 	if err != nil {
 		s.release(p.adm)

@@ -1,0 +1,343 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wssd/wssd/codec"
+)
+
+// Metrics follow DESIGN rule 8. What happens per message (messages and
+// bytes each way, close frames) is counted by each loop in plain integers
+// and added to the shared counters once per tick, when the loop advances
+// its wheel, and before a scrape (FlushMetrics). Per-connection events
+// that happen off the loops (accepts, TLS handshakes) and per-connection
+// histograms update the shared metrics directly: their cost is per
+// connection, not per message.
+
+// listener indexes metrics by listener.
+type listener uint8
+
+const (
+	listenerWS listener = iota
+	listenerWSS
+	numListeners
+)
+
+var listenerNames = [numListeners]string{"ws", "wss"}
+
+// closeBuckets are the label values of close codes: the codes RFC 6455 and
+// IANA define, as themselves; the ranges for applications (3000-3999 and
+// 4000-4999, chosen by clients) as one label each, so that clients cannot
+// make series at will.
+const (
+	closeNone  = 16 // a close frame without a code
+	close3xxx  = 17
+	close4xxx  = 18
+	closeOther = 19
+	numCloses  = 20
+)
+
+func closeBucket(code codec.StatusCode) int {
+	switch {
+	case code == 0 || code == codec.StatusNoStatus:
+		return closeNone
+	case code >= 1000 && code <= 1015:
+		return int(code - 1000)
+	case code >= 3000 && code <= 3999:
+		return close3xxx
+	case code >= 4000 && code <= 4999:
+		return close4xxx
+	}
+	return closeOther
+}
+
+func closeLabel(i int) string {
+	switch i {
+	case closeNone:
+		return "none"
+	case close3xxx:
+		return "3xxx"
+	case close4xxx:
+		return "4xxx"
+	case closeOther:
+		return "other"
+	}
+	return strconv.Itoa(1000 + i)
+}
+
+// upgradeStatuses are the HTTP answers counted by status; others count as
+// "other".
+var upgradeStatuses = []int{101, 400, 401, 403, 404, 405, 426, 431}
+
+// loopCounts are what a loop counts between flushes.
+type loopCounts struct {
+	msgsIn, msgsOut, bytesIn, bytesOut uint64
+	opened, closed                     [numListeners]uint64
+	closeSent, closeRecv               [numCloses]uint64
+}
+
+// serverMetrics are the server's metrics in its Config.Metrics set.
+type serverMetrics struct {
+	set                                *metrics.Set
+	accepted, opened, closed           [numListeners]*metrics.Counter
+	msgsIn, msgsOut, bytesIn, bytesOut *metrics.Counter
+	closeSent, closeRecv               [numCloses]*metrics.Counter
+	refusals                           [numRefusals]*metrics.Counter
+	expiries                           [numExpiryKinds]*metrics.Counter
+	tlsResults                         [3]*metrics.Counter // ok, failed, timeout
+	tlsDuration, upgradeDuration       *histogram
+	upgrades                           map[int]*metrics.Counter
+	upgradeOther                       *metrics.Counter
+}
+
+// TLS handshake results.
+const (
+	tlsOK = iota
+	tlsFailed
+	tlsTimeout
+)
+
+// Bucket bounds, in seconds.
+var (
+	durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+	lagBuckets      = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}
+)
+
+// initMetrics registers the server's metrics in set. Called by New.
+func (s *Server) initMetrics(set *metrics.Set) {
+	m := &serverMetrics{set: set, upgrades: make(map[int]*metrics.Counter)}
+	for i, name := range listenerNames {
+		m.accepted[i] = set.NewCounter(`wssd_connections_accepted_total{listener="` + name + `"}`)
+		m.opened[i] = set.NewCounter(`wssd_connections_opened_total{listener="` + name + `"}`)
+		m.closed[i] = set.NewCounter(`wssd_connections_closed_total{listener="` + name + `"}`)
+		opened, closed := m.opened[i], m.closed[i]
+		set.NewGauge(`wssd_connections_active{listener="`+name+`"}`, func() float64 {
+			return float64(opened.Get()) - float64(closed.Get())
+		})
+	}
+	m.msgsIn = set.NewCounter("wssd_messages_received_total")
+	m.msgsOut = set.NewCounter("wssd_messages_sent_total")
+	m.bytesIn = set.NewCounter("wssd_messages_received_bytes_total")
+	m.bytesOut = set.NewCounter("wssd_messages_sent_bytes_total")
+	for i := range numCloses {
+		m.closeSent[i] = set.NewCounter(`wssd_close_frames_sent_total{code="` + closeLabel(i) + `"}`)
+		m.closeRecv[i] = set.NewCounter(`wssd_close_frames_received_total{code="` + closeLabel(i) + `"}`)
+	}
+	for r := range numRefusals {
+		m.refusals[r] = set.NewCounter(`wssd_refusals_total{reason="` + r.String() + `"}`)
+	}
+	for k, name := range expiryKinds {
+		m.expiries[k] = set.NewCounter(`wssd_deadline_expiries_total{kind="` + name + `"}`)
+	}
+	for i, name := range []string{"ok", "failed", "timeout"} {
+		m.tlsResults[i] = set.NewCounter(`wssd_tls_handshakes_total{result="` + name + `"}`)
+	}
+	for _, st := range upgradeStatuses {
+		m.upgrades[st] = set.NewCounter(`wssd_upgrade_responses_total{status="` + strconv.Itoa(st) + `"}`)
+	}
+	m.upgradeOther = set.NewCounter(`wssd_upgrade_responses_total{status="other"}`)
+	set.NewGauge("wssd_tls_queue_depth", func() float64 { return float64(len(s.tlsQueue)) })
+	set.NewGauge("wssd_outbound_queued_bytes", func() float64 {
+		var n int64
+		for _, l := range s.loopList() {
+			n += l.outBytes.Load()
+		}
+		return float64(n)
+	})
+	set.NewGauge("wssd_outbound_queued_connections", func() float64 {
+		var n int64
+		for _, l := range s.loopList() {
+			n += l.outConns.Load()
+		}
+		return float64(n)
+	})
+	m.tlsDuration = newHistogram("wssd_tls_handshake_duration_seconds", "", durationBuckets)
+	m.upgradeDuration = newHistogram("wssd_upgrade_duration_seconds", "", durationBuckets)
+	set.RegisterMetricsWriter(func(w io.Writer) {
+		m.tlsDuration.write(w, true)
+		m.upgradeDuration.write(w, true)
+		for i, l := range s.loopList() {
+			l.lag.write(w, i == 0)
+		}
+	})
+	s.metrics = m
+}
+
+// FlushMetrics brings the metrics up to date: each loop adds what it has
+// counted since its last tick, and the gates' counts are copied. A scrape
+// calls it before writing the metrics, so what it reads is exact; a loop
+// that does not run the flush within a second (a stuck loop) is reported
+// as it was. Safe for concurrent use, but not on an event loop.
+func (s *Server) FlushMetrics() {
+	m := s.metrics
+	if m == nil {
+		return
+	}
+	loops := s.loopList()
+	done := make(chan struct{}, len(loops))
+	posted := 0
+	for _, l := range loops {
+		err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			l.flush()
+			done <- struct{}{}
+			return nil
+		}))
+		if err == nil {
+			posted++
+		}
+	}
+	timeout := time.NewTimer(time.Second)
+	defer timeout.Stop()
+	for ; posted > 0; posted-- {
+		select {
+		case <-done:
+		case <-timeout.C:
+			posted = 0
+		}
+	}
+	s.syncCounts()
+}
+
+// syncCounts copies the gates' and the wheels' counts, which are atomics
+// of their own, into their metrics. Called by the ticker and by
+// FlushMetrics.
+func (s *Server) syncCounts() {
+	m := s.metrics
+	for r := range numRefusals {
+		m.refusals[r].Set(s.refused[r].Load())
+	}
+	e := s.expired.counts()
+	for k := range numExpiryKinds {
+		m.expiries[k].Set(e[k])
+	}
+}
+
+// flush adds the loop's counts to the server's metrics. Called on the loop.
+func (l *loop) flush() {
+	l.refused.flush(&l.srv.refused)
+	m := l.srv.metrics
+	if m == nil {
+		l.counts = loopCounts{}
+		return
+	}
+	c := &l.counts
+	addCount(m.msgsIn, &c.msgsIn)
+	addCount(m.msgsOut, &c.msgsOut)
+	addCount(m.bytesIn, &c.bytesIn)
+	addCount(m.bytesOut, &c.bytesOut)
+	for i := range numListeners {
+		addCount(m.opened[i], &c.opened[i])
+		addCount(m.closed[i], &c.closed[i])
+	}
+	for i := range numCloses {
+		addCount(m.closeSent[i], &c.closeSent[i])
+		addCount(m.closeRecv[i], &c.closeRecv[i])
+	}
+}
+
+func addCount(c *metrics.Counter, n *uint64) {
+	if *n != 0 {
+		c.Add(int(*n))
+		*n = 0
+	}
+}
+
+// sampleOutbound sums the bytes gnet holds for the loop's connections.
+// It walks every connection, so it runs once a second. Called on the loop.
+func (l *loop) sampleOutbound() {
+	var bytes, conns int64
+	for c := l.head; c != nil; c = c.next {
+		if c.state == stateClosed {
+			continue
+		}
+		if n := c.gc.OutboundBuffered(); n > 0 {
+			bytes += int64(n)
+			conns++
+		}
+	}
+	l.outBytes.Store(bytes)
+	l.outConns.Store(conns)
+}
+
+// observeUpgrade counts an HTTP answer on the loop and, for a 101, how long
+// the request took since the socket reached the loop. Called on the loop.
+func (c *Conn) observeUpgrade(status int) {
+	m := c.loop.srv.metrics
+	if m == nil {
+		return
+	}
+	if ctr := m.upgrades[status]; ctr != nil {
+		ctr.Inc()
+	} else {
+		m.upgradeOther.Inc()
+	}
+	if status == 101 {
+		m.upgradeDuration.observe(time.Duration(c.loop.srv.nanos() - c.born).Seconds())
+	}
+}
+
+// histogram is a Prometheus histogram with fixed buckets (le labels), so
+// that histogram_quantile works on it in Prometheus and Grafana as is.
+// Observations are atomic: they are per connection or per tick, never per
+// message.
+type histogram struct {
+	name   string
+	labels string // `loop="0"`, or ""
+	bounds []float64
+	counts []atomic.Uint64 // per bucket, not cumulative; the last is +Inf
+	sum    atomic.Uint64   // float64 bits
+}
+
+func newHistogram(name, labels string, bounds []float64) *histogram {
+	return &histogram{name: name, labels: labels, bounds: bounds, counts: make([]atomic.Uint64, len(bounds)+1)}
+}
+
+func (h *histogram) observe(v float64) {
+	i := 0
+	for i < len(h.bounds) && v > h.bounds[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	for {
+		old := h.sum.Load()
+		if h.sum.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+v)) {
+			return
+		}
+	}
+}
+
+// write writes h in the Prometheus text format, with its TYPE line when
+// header is set (once per metric name).
+func (h *histogram) write(w io.Writer, header bool) {
+	if header {
+		fmt.Fprintf(w, "# TYPE %s histogram\n", h.name)
+	}
+	sep := ""
+	if h.labels != "" {
+		sep = ","
+	}
+	var cum uint64
+	for i := range h.counts {
+		cum += h.counts[i].Load()
+		le := "+Inf"
+		if i < len(h.bounds) {
+			le = strconv.FormatFloat(h.bounds[i], 'g', -1, 64)
+		}
+		fmt.Fprintf(w, "%s_bucket{%s%sle=%q} %d\n", h.name, h.labels, sep, le, cum)
+	}
+	braces := ""
+	if h.labels != "" {
+		braces = "{" + h.labels + "}"
+	}
+	fmt.Fprintf(w, "%s_sum%s %s\n", h.name, braces, strconv.FormatFloat(math.Float64frombits(h.sum.Load()), 'g', -1, 64))
+	fmt.Fprintf(w, "%s_count%s %d\n", h.name, braces, cum)
+}

@@ -1,0 +1,287 @@
+package engine
+
+import (
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	gws "github.com/gorilla/websocket"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/wssd/wssd/security"
+)
+
+// series is one scrape: each series (name and labels, as
+// name{k="v",...} with sorted labels) and its value; a histogram gives
+// its _count.
+type series map[string]float64
+
+// scrape reads /metrics from an admin handler and parses it with
+// Prometheus's own text parser.
+func scrape(t *testing.T, url string) series {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s", resp.Status)
+	}
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	out := series{}
+	for name, f := range fams {
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
+			}
+			sort.Strings(labels)
+			key := name
+			if len(labels) > 0 {
+				key += "{" + strings.Join(labels, ",") + "}"
+			}
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				out[key] = m.GetCounter().GetValue()
+			case dto.MetricType_GAUGE:
+				out[key] = m.GetGauge().GetValue()
+			case dto.MetricType_HISTOGRAM:
+				out[key] = float64(m.GetHistogram().GetSampleCount())
+			default:
+				out[key] = m.GetUntyped().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// TestMetricsSession runs a scripted session over ws:// and wss:// (two
+// connections exchanging messages, a refusal, an idle expiry, a close)
+// and checks, from /metrics parsed by Prometheus's parser, that each
+// series it touches moved by exactly the expected amount and that no
+// other wssd series moved.
+func TestMetricsSession(t *testing.T) {
+	t.Parallel()
+	for _, secure := range []bool{false, true} {
+		name := map[bool]string{false: "ws", true: "wss"}[secure]
+		t.Run(name, func(t *testing.T) {
+			origins, err := security.ParseOrigins([]string{"https://app.example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := Config{Metrics: metrics.NewSet(), Origins: origins, IdleTimeout: time.Second}
+			var srv *Server
+			var url string
+			var ccfg *tls.Config
+			if secure {
+				var addr string
+				srv, addr, ccfg = startTLSServer(t, cfg)
+				url = "wss://" + addr + "/echo"
+			} else {
+				var addr string
+				srv, addr = startServer(t, cfg)
+				url = "ws://" + addr + "/echo"
+			}
+			admin := httptest.NewServer(srv.AdminHandler(AdminOptions{}))
+			defer admin.Close()
+			d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: gateWait}
+
+			before := scrape(t, admin.URL)
+			a, _, err := d.Dial(url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			for range 3 {
+				gateEcho(t, a, "hello")
+			}
+			if _, resp, err := d.Dial(url, http.Header{"Origin": {"https://evil.example"}}); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("foreign origin: %v, %v; want 403", resp, err)
+			}
+			if err := a.WriteControl(gws.CloseMessage, gws.FormatCloseMessage(gws.CloseNormalClosure, "bye"), time.Now().Add(gateWait)); err != nil {
+				t.Fatal(err)
+			}
+			gateWantCloseOnly(t, a, gws.CloseNormalClosure, "bye")
+			b, _, err := d.Dial(url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			gateWantCloseOnly(t, b, gws.CloseGoingAway, "idle timeout") // gorilla answers it
+			for deadline := time.Now().Add(gateWait); srv.Active() > 0; {
+				if time.Now().After(deadline) {
+					t.Fatal("connections still open")
+				}
+				time.Sleep(10 * time.Millisecond) // the server closes TCP after the close handshake
+			}
+			after := scrape(t, admin.URL)
+
+			l := `{listener="` + name + `"}`
+			want := map[string]float64{
+				"wssd_connections_accepted_total" + l:                     3,
+				"wssd_connections_opened_total" + l:                       2,
+				"wssd_connections_closed_total" + l:                       2,
+				"wssd_messages_received_total":                            3,
+				"wssd_messages_sent_total":                                3,
+				"wssd_messages_received_bytes_total":                      15,
+				"wssd_messages_sent_bytes_total":                          15,
+				`wssd_close_frames_sent_total{code="1000"}`:               1,
+				`wssd_close_frames_sent_total{code="1001"}`:               1,
+				`wssd_close_frames_received_total{code="1000"}`:           1,
+				`wssd_close_frames_received_total{code="1001"}`:           1,
+				`wssd_refusals_total{reason="origin"}`:                    1,
+				`wssd_deadline_expiries_total{kind="idle"}`:               1,
+				`wssd_upgrade_responses_total{status="101"}`:              2,
+				`wssd_upgrade_responses_total{status="403"}`:              1,
+				"wssd_upgrade_duration_seconds":                           2,
+				`wssd_tls_handshakes_total{result="ok"}`:                  0,
+				"wssd_tls_handshake_duration_seconds":                     0,
+				"wssd_connections_active" + l:                             0,
+				`wssd_connections_active{listener="` + other(name) + `"}`: 0,
+			}
+			if secure {
+				want[`wssd_tls_handshakes_total{result="ok"}`] = 3
+				want["wssd_tls_handshake_duration_seconds"] = 3
+			}
+			for key, v := range after {
+				if !strings.HasPrefix(key, "wssd_") || strings.HasPrefix(key, "wssd_loop_lag_seconds") ||
+					strings.HasPrefix(key, "wssd_outbound_") || key == "wssd_tls_queue_depth" {
+					continue
+				}
+				if got := v - before[key]; got != want[key] {
+					t.Errorf("%s moved by %v, want %v", key, got, want[key])
+				}
+			}
+			for key := range want {
+				if _, ok := after[key]; !ok {
+					t.Errorf("%s missing from /metrics", key)
+				}
+			}
+			if after[`wssd_loop_lag_seconds{loop="0"}`] == 0 {
+				t.Error("no loop lag observed")
+			}
+			for _, key := range []string{"go_goroutines", "process_resident_memory_bytes"} {
+				if _, ok := after[key]; !ok {
+					t.Errorf("%s missing from /metrics", key)
+				}
+			}
+		})
+	}
+}
+
+func other(listener string) string {
+	if listener == "ws" {
+		return "wss"
+	}
+	return "ws"
+}
+
+// TestAdminEndpoints: health is always ok, readiness follows the server's
+// life, pprof is there only when asked for.
+func TestAdminEndpoints(t *testing.T) {
+	t.Parallel()
+	srv, err := New(Config{ListenPlain: "127.0.0.1:0", Routes: map[string]Handler{"/echo": Echo{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := httptest.NewServer(srv.AdminHandler(AdminOptions{}))
+	defer admin.Close()
+	status := func(path string) int {
+		t.Helper()
+		resp, err := http.Get(admin.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status("/healthz"); got != http.StatusOK {
+		t.Errorf("/healthz: %d", got)
+	}
+	if got := status("/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz before Start: %d, want 503", got)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := status("/readyz"); got != http.StatusOK {
+		t.Errorf("/readyz serving: %d, want 200", got)
+	}
+	if got := status("/debug/pprof/"); got != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ without Pprof: %d, want 404", got)
+	}
+	if got := status("/metrics"); got != http.StatusOK {
+		t.Errorf("/metrics without a metrics set: %d, want 200 (process metrics)", got)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(t.Context()) }()
+	<-srv.stopping
+	if got := status("/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz draining: %d, want 503", got)
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		t.Fatal(err)
+	}
+	withPprof := httptest.NewServer(srv.AdminHandler(AdminOptions{Pprof: true}))
+	defer withPprof.Close()
+	resp, err := http.Get(withPprof.URL + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/debug/pprof/ with Pprof: %d", resp.StatusCode)
+	}
+}
+
+// TestMetricsDocumented: the README's metrics table and the metrics the
+// server registers are the same list.
+func TestMetricsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(wssd_[a-z_]+)`").FindAllStringSubmatch(string(readme), -1) {
+		documented[m[1]] = true
+	}
+	srv, err := New(Config{ListenPlain: "127.0.0.1:0", Routes: map[string]Handler{"/echo": Echo{}}, Metrics: metrics.NewSet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered := map[string]bool{}
+	for _, name := range srv.cfg.Metrics.ListMetricNames() {
+		name, _, _ = strings.Cut(name, "{")
+		registered[name] = true
+	}
+	var b strings.Builder
+	srv.cfg.Metrics.WritePrometheus(&b)
+	registered["wssd_loop_lag_seconds"] = true // written per loop, once loops run
+	for _, m := range regexp.MustCompile(`(?m)^(wssd_[a-z_]+?)(_bucket|_sum|_count)?[{ ]`).FindAllStringSubmatch(b.String(), -1) {
+		registered[m[1]] = true
+	}
+	for name := range registered {
+		if !documented[name] {
+			t.Errorf("%s is not in the README's metrics table", name)
+		}
+	}
+	for name := range documented {
+		if !registered[name] {
+			t.Errorf("the README documents %s, which the server does not have", name)
+		}
+	}
+}
