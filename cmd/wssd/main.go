@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/engine"
@@ -71,6 +73,9 @@ type options struct {
 	invalidMessage engine.InvalidPolicy
 	maxJSONDepth   int
 	maxJSONSize    int64
+	admin          string
+	pprof          bool
+	logFormat      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -97,6 +102,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var origins string
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated web origins whose pages may connect, e.g. https://app.example.com,https://*.example.com; others get 403. Empty: any")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&o.admin, "admin", "127.0.0.1:9090", "`addr`ess (host:port) of the admin listener: /metrics, /healthz, /readyz; empty for none")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve the Go profiler under /debug/pprof/ on the admin listener")
 	fs.StringVar(&o.authSecretFile, "auth-secret-file", "", "require a JWT signed with the HMAC secret in this `file` (HS256/384/512)")
 	fs.StringVar(&o.authPublicKey, "auth-public-key", "", "require a JWT signed with the key of this PEM `file` (RSA: RS/PS256-512; ECDSA: its curve's ES; Ed25519: EdDSA)")
 	fs.StringVar(&o.authIssuer, "auth-issuer", "", "with auth, the token's iss must be this")
@@ -134,6 +142,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.authLeeway < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 || o.rateMessages < 0 || o.rateBytes < 0 ||
 		o.rateBurst <= 0 || o.maxJSONDepth <= 0 || o.maxJSONSize <= 0 {
 		return o, errors.New("--rate-burst, --max-json-depth and --max-json-size must be positive; --auth-leeway, --max-connections, --max-conns-per-ip, --rate-messages and --rate-bytes not negative")
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return o, fmt.Errorf("--log-format: %q is not text or json", o.logFormat)
+	}
+	if o.pprof && o.admin == "" {
+		return o, errors.New("--pprof needs --admin")
 	}
 	if o.authSecretFile != "" && o.authPublicKey != "" {
 		return o, errors.New("--auth-secret-file and --auth-public-key: give one")
@@ -256,8 +270,12 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "wssd:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	log := newLogger(o, stderr)
 
+	// Metric types and help in the exposition: Prometheus and expfmt
+	// read them.
+	metrics.ExposeMetadata(true)
+	set := metrics.NewSet()
 	auth, jsonRoutes, err := gates(o)
 	if err != nil {
 		log.Error("bad configuration", "err", err)
@@ -297,6 +315,7 @@ func run(args []string, stderr io.Writer) int {
 		MaxJSONDepth:       o.maxJSONDepth,
 		MaxJSONSize:        o.maxJSONSize,
 		InvalidMessage:     o.invalidMessage,
+		Metrics:            set,
 		Routes:             map[string]engine.Handler{"/echo": engine.Echo{}},
 		Logger:             log,
 	})
@@ -310,6 +329,18 @@ func run(args []string, stderr io.Writer) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
 
+	var admin *http.Server
+	if o.admin != "" {
+		ln, err := net.Listen("tcp", o.admin)
+		if err != nil {
+			log.Error("cannot listen for the admin endpoints", "err", err)
+			return 1
+		}
+		admin = newAdminServer(srv.AdminHandler(engine.AdminOptions{Pprof: o.pprof}), log)
+		go func() { _ = admin.Serve(ln) }()
+		log.Info("admin listening", "url", "http://"+ln.Addr().String()+"/metrics", "pprof", o.pprof)
+		defer admin.Close()
+	}
 	if err := srv.Start(); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -345,6 +376,30 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// newLogger returns the logger --log-format and --log-level ask for.
+func newLogger(o options, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: o.logLevel}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newAdminServer serves the admin endpoints with the bounds any HTTP
+// server open to a network needs: a slow or oversized request cannot hold
+// it. The write timeout leaves room for a 30-second CPU profile.
+func newAdminServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // fileReserve is the descriptors wssd keeps for itself besides

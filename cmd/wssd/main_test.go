@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,6 +53,8 @@ func TestParseFlags(t *testing.T) {
 		rateBurst:      time.Second,
 		maxJSONDepth:   security.DefaultMaxDepth,
 		maxJSONSize:    engine.DefaultMaxJSONSize,
+		admin:          "127.0.0.1:9090",
+		logFormat:      "text",
 	}
 	// with returns the defaults changed by set.
 	with := func(set func(o *options)) options {
@@ -77,7 +82,8 @@ func TestParseFlags(t *testing.T) {
 				"--auth-public-key", "pub.pem", "--auth-issuer", "https://id.example", "--auth-audience", "chat", "--auth-leeway", "5s",
 				"--max-connections", "100000", "--max-conns-per-ip", "50", "--handshake-rate-per-ip", "5:20",
 				"--rate-messages", "100", "--rate-bytes", "65536", "--rate-burst", "2s", "--rate-policy", "drop",
-				"--schema", "s.json", "--invalid-message", "reply", "--max-json-depth", "8", "--max-json-size", "4096"},
+				"--schema", "s.json", "--invalid-message", "reply", "--max-json-depth", "8", "--max-json-size", "4096",
+				"--admin", "127.0.0.1:9191", "--pprof", "--log-format", "json"},
 			want: options{
 				listen:         "127.0.0.1:9443",
 				listenPlain:    "127.0.0.1:9000",
@@ -111,6 +117,9 @@ func TestParseFlags(t *testing.T) {
 				invalidMessage: engine.InvalidReply,
 				maxJSONDepth:   8,
 				maxJSONSize:    4096,
+				admin:          "127.0.0.1:9191",
+				pprof:          true,
+				logFormat:      "json",
 			},
 		},
 		{
@@ -128,6 +137,9 @@ func TestParseFlags(t *testing.T) {
 		{name: "negative rate", args: []string{"--rate-messages", "-1"}, wantErr: true},
 		{name: "zero rate burst", args: []string{"--rate-burst", "0s"}, wantErr: true},
 		{name: "negative max connections", args: []string{"--max-connections", "-5"}, wantErr: true},
+		{name: "unknown log format", args: []string{"--log-format", "xml"}, wantErr: true},
+		{name: "pprof without admin", args: []string{"--admin", "", "--pprof"}, wantErr: true},
+		{name: "no admin", args: []string{"--admin", ""}, want: with(func(o *options) { o.admin = "" })},
 		{
 			name: "single dash and = forms",
 			args: []string{"-loops=2", "-log-level=WARN"},
@@ -314,6 +326,11 @@ var listeningRE = regexp.MustCompile(`msg=listening .*ws=(ws://\S+)`)
 // when the test ends if it is still running.
 func start(t *testing.T, bin string, args ...string) *process {
 	t.Helper()
+	if !slices.Contains(args, "--admin") {
+		// Tests run several servers at once: none may take the
+		// default admin port.
+		args = append(args, "--admin", "127.0.0.1:0")
+	}
 	p := &process{
 		cmd:       exec.Command(bin, args...),
 		listening: make(chan string, 1),
@@ -512,6 +529,61 @@ func TestBinary(t *testing.T) {
 		p.waitLog(t, regexp.MustCompile(`reason=schema`))
 		if log := p.stderr(); !strings.Contains(log, "reason=auth_missing") || strings.Contains(log, tok) {
 			t.Errorf("log lacks the refusals, or holds the token:\n%s", log)
+		}
+	})
+
+	t.Run("admin endpoints and JSON logs", func(t *testing.T) {
+		p := start(t, bin, "--listen", "", "--listen-plain", "127.0.0.1:0", "--loops", "1",
+			"--admin", "127.0.0.1:0", "--log-format", "json")
+		adminURL := p.waitLog(t, regexp.MustCompile(`"msg":"admin listening","url":"(http://[^"]+)/metrics"`))
+		p.waitLog(t, regexp.MustCompile(`"msg":"listening"`))
+		url := regexp.MustCompile(`"ws":"(ws://[^"]+)"`).FindStringSubmatch(p.stderr())
+		if url == nil {
+			t.Fatalf("no ws URL logged:\n%s", p.stderr())
+		}
+		c, _, err := websocket.DefaultDialer.Dial(url[1]+"?token=secret-in-the-query", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(wait))
+		if err := c.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.ReadMessage(); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""), time.Now().Add(wait))
+		_, _, _ = c.ReadMessage()
+		c.Close()
+		closed := p.waitLog(t, regexp.MustCompile(`\{[^\n]*"msg":"connection closed"[^\n]*\}`))
+		var line map[string]any
+		if err := json.Unmarshal([]byte(closed), &line); err != nil {
+			t.Fatalf("%v: %s", err, closed)
+		}
+		for k, want := range map[string]any{"listener": "ws", "route": "/echo", "msgs_in": 1.0, "msgs_out": 1.0, "bytes_in": 2.0,
+			"bytes_out": 2.0, "code": 1000.0, "closed_by": "client"} {
+			if line[k] != want {
+				t.Errorf("close line %s = %v, want %v: %s", k, line[k], want, closed)
+			}
+		}
+		if strings.Contains(p.stderr(), "secret-in-the-query") {
+			t.Errorf("the log holds the query's token:\n%s", p.stderr())
+		}
+		for path, want := range map[string]int{"/metrics": 200, "/healthz": 200, "/readyz": 200, "/debug/pprof/": 404} {
+			resp, err := http.Get(adminURL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+			}
+			if path == "/metrics" && (!strings.Contains(string(body), "# TYPE wssd_connections_opened_total counter") ||
+				!strings.Contains(string(body), `wssd_connections_opened_total{listener="ws"} 1`) ||
+				!strings.Contains(string(body), "process_resident_memory_bytes")) {
+				t.Errorf("/metrics lacks the expected series:\n%s", body)
+			}
 		}
 	})
 
