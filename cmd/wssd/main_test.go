@@ -24,6 +24,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/common/expfmt"
 	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/engine"
@@ -578,6 +579,12 @@ func TestBinary(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != want {
 				t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+			}
+			if path == "/metrics" {
+				var parser expfmt.TextParser
+				if _, err := parser.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
+					t.Errorf("/metrics does not parse: %v", err)
+				}
 			}
 			if path == "/metrics" && (!strings.Contains(string(body), "# TYPE wssd_connections_opened_total counter") ||
 				!strings.Contains(string(body), `wssd_connections_opened_total{listener="ws"} 1`) ||
