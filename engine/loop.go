@@ -43,7 +43,7 @@ type loop struct {
 	// Metrics (metrics.go).
 	index              int          // in the order loops were created
 	counts             loopCounts   // added to the server's metrics each tick
-	posted             atomic.Int64 // server nanos when the ticker posted advance
+	posted             atomic.Int64 // server nanos of the oldest advance not run yet; 0: none
 	lag                *histogram   // how late advance ran
 	outBytes, outConns atomic.Int64 // sampled each second
 }
@@ -56,8 +56,10 @@ func newLoop(s *Server, el gnet.EventLoop, index int) *loop {
 		target := l.target.Load()
 		l.wheel.advance(target)
 		l.flush()
+		if posted := l.posted.Swap(0); s.metrics != nil && posted != 0 {
+			l.lag.observe(float64(s.nanos()-posted) / 1e9)
+		}
 		if s.metrics != nil {
-			l.lag.observe(float64(s.nanos()-l.posted.Load()) / 1e9)
 			if target%ticksPerSecond == 0 {
 				l.sampleOutbound()
 			}

@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/security"
 )
 
@@ -283,5 +284,50 @@ func TestMetricsDocumented(t *testing.T) {
 		if !registered[name] {
 			t.Errorf("the README documents %s, which the server does not have", name)
 		}
+	}
+}
+
+// blockingEcho echoes after holding its event loop for a while, as a
+// handler that blocks would.
+type blockingEcho struct{ d time.Duration }
+
+func (blockingEcho) OnOpen(*Conn) {}
+func (h blockingEcho) OnMessage(c *Conn, op codec.OpCode, p []byte) {
+	time.Sleep(h.d) // the loop is blocked: what the lag metric must show
+	_ = c.Write(op, p)
+}
+func (blockingEcho) OnClose(*Conn, codec.StatusCode, string) {}
+
+// TestLoopLag: a handler that holds its loop for 600 ms shows in that
+// loop's lag histogram as an observation over half a second.
+func TestLoopLag(t *testing.T) {
+	t.Parallel()
+	srv, addr := startServer(t, Config{Loops: 1, Metrics: metrics.NewSet(), Routes: map[string]Handler{"/echo": blockingEcho{600 * time.Millisecond}}})
+	c, _, err := gateDial(t, addr, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateEcho(t, c, "block")
+	srv.FlushMetrics()
+	var b strings.Builder
+	srv.cfg.Metrics.WritePrometheus(&b)
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fams["wssd_loop_lag_seconds"]
+	if f == nil || len(f.GetMetric()) != 1 {
+		t.Fatalf("no lag histogram for the one loop:\n%s", b.String())
+	}
+	h := f.GetMetric()[0].GetHistogram()
+	var underHalf uint64
+	for _, bk := range h.GetBucket() {
+		if bk.GetUpperBound() == 0.5 {
+			underHalf = bk.GetCumulativeCount()
+		}
+	}
+	if h.GetSampleCount()-underHalf < 1 {
+		t.Errorf("no lag over 0.5 s observed after blocking the loop 600 ms: %d samples, %d under 0.5 s", h.GetSampleCount(), underHalf)
 	}
 }

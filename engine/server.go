@@ -292,7 +292,9 @@ func (s *Server) ticker() {
 		}
 		for _, l := range s.loopList() {
 			l.target.Store(now)
-			l.posted.Store(s.nanos())
+			// A loop that is behind keeps the time of the first tick
+			// it has not run, so its lag counts the whole delay.
+			l.posted.CompareAndSwap(0, s.nanos())
 			_ = l.el.Execute(context.Background(), l.advance)
 		}
 	}
