@@ -35,6 +35,7 @@ func (s *Server) AdminHandler(opts AdminOptions) http.Handler {
 			set.WritePrometheus(w)
 		}
 		metrics.WriteProcessMetrics(w)
+		metrics.WriteFDMetrics(w)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
