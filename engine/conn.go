@@ -102,7 +102,7 @@ func newConn(l *loop, gc gnet.Conn, sess *session, adm security.Admission) *Conn
 	}
 	c.timer.owner = c
 	if sess != nil {
-		sess.t.attach(gc)
+		sess.t.Attach(gc)
 		c.in = &l.plain
 	}
 	return c

@@ -11,101 +11,10 @@ import (
 	"github.com/wssd/wssd/security"
 )
 
-// transport is the net.Conn that crypto/tls runs over. During the
-// handshake, in a TLS worker, it is the accepted socket itself, blocking
-// (the handshake wheel moves its deadline to the past when time is up).
-// Once the connection is on its event loop it reads the raw bytes gnet has
-// buffered and writes to gnet; when no byte is buffered, Read returns a
-// temporary net.Error, which crypto/tls takes as "try again later" without
-// failing the connection. It works the same way for a client's tls.Client.
-type transport struct {
-	nc     net.Conn  // the socket, until the loop takes over
-	out    io.Writer // the connection on its loop (gnet.Conn), after
-	in     []byte    // raw bytes gnet has buffered, while the loop reads
-	local  net.Addr
-	remote net.Addr
-}
-
-func newTransport(nc net.Conn) *transport {
-	return &transport{nc: nc, local: nc.LocalAddr(), remote: nc.RemoteAddr()}
-}
-
-// attach hands the transport to the connection's loop: from now on it
-// reads what the loop puts in t.in and writes to out (the gnet.Conn).
-// Called on the loop.
-func (t *transport) attach(out io.Writer) { t.nc, t.out = nil, out }
-
-// errWouldBlock says no TLS bytes are buffered yet.
-var errWouldBlock error = wouldBlock{}
-
-type wouldBlock struct{}
-
-func (wouldBlock) Error() string   { return "engine: no TLS bytes buffered" }
-func (wouldBlock) Timeout() bool   { return true }
-func (wouldBlock) Temporary() bool { return true }
-
-// Read is called by crypto/tls: in a TLS worker while handshaking, on the
-// loop after.
-func (t *transport) Read(p []byte) (int, error) {
-	if t.nc != nil {
-		return t.nc.Read(p)
-	}
-	if len(t.in) == 0 {
-		return 0, errWouldBlock
-	}
-	n := copy(p, t.in)
-	t.in = t.in[n:]
-	return n, nil
-}
-
-// Write is called by crypto/tls: in a TLS worker while handshaking, on the
-// loop after, where gnet queues what the socket does not take at once.
-func (t *transport) Write(p []byte) (int, error) {
-	if t.nc != nil {
-		return t.nc.Write(p)
-	}
-	return t.out.Write(p)
-}
-
-// Close closes the socket of a handshake that is abandoned. On the loop the
-// engine closes the connection itself, so Close does nothing there.
-func (t *transport) Close() error {
-	if t.nc != nil {
-		return t.nc.Close()
-	}
-	return nil
-}
-
-func (t *transport) LocalAddr() net.Addr  { return t.local }
-func (t *transport) RemoteAddr() net.Addr { return t.remote }
-
-// Deadlines apply to the handshake; on the loop, the engine's own
-// deadlines do.
-func (t *transport) SetDeadline(d time.Time) error {
-	if t.nc != nil {
-		return t.nc.SetDeadline(d)
-	}
-	return nil
-}
-
-func (t *transport) SetReadDeadline(d time.Time) error {
-	if t.nc != nil {
-		return t.nc.SetReadDeadline(d)
-	}
-	return nil
-}
-
-func (t *transport) SetWriteDeadline(d time.Time) error {
-	if t.nc != nil {
-		return t.nc.SetWriteDeadline(d)
-	}
-	return nil
-}
-
 // session is a TLS connection on its way to, and then on, its loop.
 type session struct {
 	tc       *tls.Conn
-	t        *transport
+	t        *TLSTransport
 	deadline int64 // the tick by which the connection must have upgraded
 }
 
@@ -174,7 +83,7 @@ func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) 
 		p.nc.Close()
 		return
 	}
-	t := newTransport(p.nc)
+	t := NewTLSTransport(p.nc)
 	tc := tls.Server(t, s.cfg.TLS)
 	start := time.Now()
 	err := tc.HandshakeContext(ctx)
@@ -247,7 +156,7 @@ func (c *Conn) decrypt() error {
 	}
 	raw, _ := c.gc.Peek(c.gc.InboundBuffered())
 	t := c.tls.t
-	t.in = raw
+	t.SetInput(raw)
 	var err error
 	for {
 		if cap(buf)-len(buf) < tlsRecord {
@@ -256,14 +165,14 @@ func (c *Conn) decrypt() error {
 		n, rerr := c.tls.tc.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if rerr != nil {
-			if rerr != errWouldBlock {
+			if rerr != ErrWouldBlock {
 				err = rerr
 			}
 			break
 		}
 	}
-	_, _ = c.gc.Discard(len(raw) - len(t.in))
-	t.in = nil
+	_, _ = c.gc.Discard(len(raw) - t.Unread())
+	t.SetInput(nil)
 	if fromLoop {
 		l.work = buf[:0]
 	}

@@ -251,7 +251,7 @@ func TestTransportClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	tr := newTransport(nc)
+	tr := NewTLSTransport(nc)
 	client := tls.Client(tr, &tls.Config{RootCAs: pool, ServerName: "localhost"})
 	_ = tr.SetDeadline(time.Now().Add(10 * time.Second))
 	if err := client.Handshake(); err != nil {
@@ -266,9 +266,9 @@ func TestTransportClient(t *testing.T) {
 
 	// From here the socket is read and written by hand, as a loop would.
 	var wire bytes.Buffer
-	tr.attach(&wire)
+	tr.Attach(&wire)
 	buf := make([]byte, 64)
-	if _, err := client.Read(buf); !errors.Is(err, errWouldBlock) {
+	if _, err := client.Read(buf); !errors.Is(err, ErrWouldBlock) {
 		t.Fatalf("read with nothing buffered: %v; want the temporary error", err)
 	}
 	if _, err := client.Write([]byte("from the client")); err != nil {
@@ -296,11 +296,11 @@ func TestTransportClient(t *testing.T) {
 		if err != nil {
 			t.Fatalf("raw read: %v", err)
 		}
-		tr.in = append(tr.in, raw[:m]...)
+		tr.SetInput(append(tr.in, raw[:m]...))
 		for {
 			n, err := client.Read(buf)
 			got = append(got, buf[:n]...)
-			if errors.Is(err, errWouldBlock) {
+			if errors.Is(err, ErrWouldBlock) {
 				break
 			}
 			if err != nil {
