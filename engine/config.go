@@ -46,6 +46,10 @@ type Config struct {
 	// ListenPlain is the host:port of the plain ws:// listener, for
 	// deployments behind a TLS-terminating load balancer.
 	ListenPlain string
+	// ReusePort opens the listeners with SO_REUSEPORT, so that several
+	// processes can listen on the same port; the kernel spreads new
+	// connections over them.
+	ReusePort bool
 	// HandshakeTimeout bounds the opening of a connection: the TLS
 	// handshake and the HTTP upgrade together, from accept to the 101. A
 	// connection that has not upgraded by then is closed. 0 means

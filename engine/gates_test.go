@@ -781,3 +781,31 @@ func refusalLines(log string) []string {
 	}
 	return lines
 }
+
+// TestReusePort: with ReusePort, two servers listen on one port and the
+// kernel spreads connections over both; without it, the port is taken.
+func TestReusePort(t *testing.T) {
+	t.Parallel()
+	a, addr := startServer(t, Config{ReusePort: true})
+	b, _ := startServer(t, Config{ReusePort: true, ListenPlain: addr})
+	other, err := New(Config{ListenPlain: addr, Routes: map[string]Handler{"/echo": Echo{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Start() == nil {
+		_ = other.Shutdown(t.Context())
+		t.Error("a server without ReusePort started on a port in use")
+	}
+	var conns []*gws.Conn
+	for range 40 {
+		c, _, err := gateDial(t, addr, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gateEcho(t, c, "x")
+		conns = append(conns, c)
+	}
+	if a.Active() == 0 || b.Active() == 0 || a.Active()+b.Active() != 40 {
+		t.Fatalf("connections: %d and %d; want 40 spread over both", a.Active(), b.Active())
+	}
+}

@@ -9,9 +9,11 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/security"
@@ -141,7 +143,11 @@ func (s *Server) Start() error {
 		if addr == "" {
 			return nil, nil
 		}
-		ln, err := net.Listen("tcp", addr)
+		lc := net.ListenConfig{}
+		if s.cfg.ReusePort {
+			lc.Control = reusePort
+		}
+		ln, err := lc.Listen(context.Background(), "tcp", addr)
 		if err == nil {
 			lns = append(lns, ln)
 		}
@@ -190,6 +196,18 @@ func (s *Server) Start() error {
 	}
 	s.ready.Store(true)
 	return nil
+}
+
+// reusePort sets SO_REUSEPORT on a listening socket before it binds.
+func reusePort(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
 }
 
 // PlainAddr returns the ws:// listener's address (with the port the kernel

@@ -76,6 +76,7 @@ type options struct {
 	admin          string
 	pprof          bool
 	logFormat      string
+	reusePort      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -104,6 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&o.admin, "admin", "127.0.0.1:9090", "`addr`ess (host:port) of the admin listener: /metrics, /healthz, /readyz; empty for none")
+	fs.BoolVar(&o.reusePort, "reuseport", false, "listen with SO_REUSEPORT, so that several wssd processes share the ports (the kernel spreads connections)")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve the Go profiler under /debug/pprof/ on the admin listener")
 	fs.StringVar(&o.authSecretFile, "auth-secret-file", "", "require a JWT signed with the HMAC secret in this `file` (HS256/384/512)")
 	fs.StringVar(&o.authPublicKey, "auth-public-key", "", "require a JWT signed with the key of this PEM `file` (RSA: RS/PS256-512; ECDSA: its curve's ES; Ed25519: EdDSA)")
@@ -297,6 +299,7 @@ func run(args []string, stderr io.Writer) int {
 		TLSWorkers:         o.tlsWorkers,
 		TLSQueue:           o.tlsQueue,
 		ListenPlain:        o.listenPlain,
+		ReusePort:          o.reusePort,
 		Loops:              o.loops,
 		MaxMessageSize:     o.maxMessageSize,
 		CloseTimeout:       o.closeTimeout,

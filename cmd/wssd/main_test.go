@@ -84,7 +84,7 @@ func TestParseFlags(t *testing.T) {
 				"--max-connections", "100000", "--max-conns-per-ip", "50", "--handshake-rate-per-ip", "5:20",
 				"--rate-messages", "100", "--rate-bytes", "65536", "--rate-burst", "2s", "--rate-policy", "drop",
 				"--schema", "s.json", "--invalid-message", "reply", "--max-json-depth", "8", "--max-json-size", "4096",
-				"--admin", "127.0.0.1:9191", "--pprof", "--log-format", "json"},
+				"--admin", "127.0.0.1:9191", "--pprof", "--log-format", "json", "--reuseport"},
 			want: options{
 				listen:         "127.0.0.1:9443",
 				listenPlain:    "127.0.0.1:9000",
@@ -121,6 +121,7 @@ func TestParseFlags(t *testing.T) {
 				admin:          "127.0.0.1:9191",
 				pprof:          true,
 				logFormat:      "json",
+				reusePort:      true,
 			},
 		},
 		{
