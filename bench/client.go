@@ -1,0 +1,376 @@
+package bench
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine"
+)
+
+// The client side: connections on gnet event loops, as in the server (no
+// goroutine per connection). A connection is dialed, and its TLS
+// handshake run, by a dialer goroutine; then it is enrolled on a loop,
+// which sends the upgrade request, reads the 101 and from then on reads
+// and writes frames with wssd's codec (TLS through engine.TLSTransport).
+
+// connState is where a client connection is.
+type connState uint8
+
+const (
+	cUpgrading connState = iota
+	cOpen
+	cClosing // a close frame was sent
+	cClosed
+)
+
+// conn is one client connection. Touched only on its loop, after OnOpen.
+type conn struct {
+	gc        gnet.Conn
+	loop      *cloop
+	tls       *tls.Conn
+	tr        *engine.TLSTransport
+	state     connState
+	accept    string // the Sec-WebSocket-Accept expected
+	connected int64  // run nanos when TCP connected
+	tail      []byte // decrypted bytes not parsed yet (wss://)
+	scanned   int
+	inText    bool    // inside a fragmented message
+	sendAt    []int64 // run nanos each unanswered message was (meant to be) sent, oldest first
+	mask      uint32
+	prev      *conn
+	next      *conn
+}
+
+// arrival is what a dialer hands to a loop with a socket.
+type arrival struct {
+	tr        *engine.TLSTransport
+	tc        *tls.Conn
+	connected int64
+}
+
+// cloop is the per-loop state of the client.
+type cloop struct {
+	run     *run
+	el      gnet.EventLoop
+	head    *conn // open connections
+	nOpen   int
+	rr      *conn // open-loop sending: the next connection to send on
+	next    int64 // open-loop: run nanos the next message is meant for
+	scratch []byte
+	s       loopStats
+}
+
+// loopStats is what a loop counts; read by snapshot tasks on the loop.
+type loopStats struct {
+	established, dropped, sent, received, errors uint64
+	errs                                         map[string]uint64
+	latency, handshake, second                   *Histogram
+}
+
+func newCloop(r *run, el gnet.EventLoop) *cloop {
+	return &cloop{run: r, el: el, s: loopStats{
+		errs: map[string]uint64{}, latency: NewHistogram(), handshake: NewHistogram(), second: NewHistogram(),
+	}}
+}
+
+func (l *cloop) add(c *conn) {
+	c.next = l.head
+	if l.head != nil {
+		l.head.prev = c
+	}
+	l.head = c
+	l.nOpen++
+}
+
+func (l *cloop) remove(c *conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else if l.head == c {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	}
+	if l.rr == c {
+		l.rr = c.next
+	}
+	c.prev, c.next = nil, nil
+	l.nOpen--
+}
+
+func (l *cloop) fail(reason string) {
+	l.s.errors++
+	l.s.errs[reason]++
+}
+
+// open sends the upgrade request of a connection that has reached its
+// loop. Called on the loop.
+func (c *conn) open() {
+	var k [16]byte
+	binary.LittleEndian.PutUint64(k[:], rand.Uint64())
+	binary.LittleEndian.PutUint64(k[8:], rand.Uint64())
+	key := base64.StdEncoding.EncodeToString(k[:])
+	c.accept = acceptFor(key)
+	c.mask = rand.Uint32()
+	l := c.loop
+	l.scratch = l.run.target.appendRequest(l.scratch[:0], key)
+	c.write(l.scratch)
+}
+
+func (c *conn) write(b []byte) {
+	if c.tls != nil {
+		_, _ = c.tls.Write(b)
+		return
+	}
+	_, _ = c.gc.Write(b)
+}
+
+// traffic reads what has come in. Called on the loop.
+func (c *conn) traffic() gnet.Action {
+	if c.tls == nil {
+		b, _ := c.gc.Peek(c.gc.InboundBuffered())
+		n := c.parse(b)
+		_, _ = c.gc.Discard(n)
+	} else {
+		raw, _ := c.gc.Peek(c.gc.InboundBuffered())
+		c.tr.SetInput(raw)
+		var err error
+		for {
+			c.tail = slices.Grow(c.tail, 16<<10)
+			n, rerr := c.tls.Read(c.tail[len(c.tail):cap(c.tail)])
+			c.tail = c.tail[:len(c.tail)+n]
+			if rerr != nil {
+				if rerr != engine.ErrWouldBlock {
+					err = rerr
+				}
+				break
+			}
+		}
+		_, _ = c.gc.Discard(len(raw) - c.tr.Unread())
+		c.tr.SetInput(nil)
+		n := c.parse(c.tail)
+		c.tail = c.tail[:copy(c.tail, c.tail[n:])]
+		if len(c.tail) == 0 && cap(c.tail) > 64<<10 {
+			c.tail = nil
+		}
+		if err != nil && c.state != cClosed {
+			c.lost("tls: " + errText(err))
+		}
+	}
+	if c.state == cClosed {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// parse handles what b holds and returns how many bytes it used. Called
+// on the loop.
+func (c *conn) parse(b []byte) int {
+	used := 0
+	if c.state == cUpgrading {
+		n, err := codec.RequestHeadLen(b, c.scanned, 16<<10)
+		if err != nil {
+			c.refused("upgrade: response head too large")
+			return len(b)
+		}
+		if n == 0 {
+			c.scanned = len(b)
+			return 0
+		}
+		if !c.upgraded(b[:n]) {
+			return len(b)
+		}
+		used = n
+	}
+	for c.state == cOpen || c.state == cClosing {
+		h, hn, err := codec.ParseHeader(b[used:])
+		if err != nil || h.Masked || h.Rsv != 0 {
+			c.lost("protocol: bad frame from the server")
+			return len(b)
+		}
+		if hn == 0 || len(b)-used-hn < int(h.Length) {
+			break
+		}
+		p := b[used+hn : used+hn+int(h.Length)]
+		used += hn + int(h.Length)
+		c.frame(h, p)
+	}
+	return used
+}
+
+// upgraded checks the response head; it counts the connection as
+// established, or as failed and closes it. Called on the loop.
+func (c *conn) upgraded(head []byte) bool {
+	l := c.loop
+	status := head
+	if i := bytes.IndexByte(head, '\r'); i >= 0 {
+		status = head[:i]
+	}
+	if !bytes.HasPrefix(status, []byte("HTTP/1.1 101")) {
+		code := "?"
+		if f := bytes.Fields(status); len(f) > 1 {
+			code = string(f[1])
+		}
+		c.refused("upgrade: status " + code)
+		return false
+	}
+	if !bytes.Contains(head, []byte(c.accept)) {
+		c.refused("upgrade: wrong Sec-WebSocket-Accept")
+		return false
+	}
+	c.state = cOpen
+	now := l.run.nanos()
+	l.s.established++
+	l.s.handshake.Record(time.Duration(now - c.connected))
+	l.add(c)
+	l.run.opened(c)
+	return true
+}
+
+// refused ends a connection that did not upgrade: a failed connection.
+func (c *conn) refused(reason string) {
+	c.loop.run.failed(reason)
+	c.state = cClosed
+	_ = c.gc.Close()
+}
+
+// lost ends an open connection the server or the network ended.
+func (c *conn) lost(reason string) {
+	l := c.loop
+	if c.state == cUpgrading {
+		c.refused(reason)
+		return
+	}
+	if c.state == cOpen && !l.run.stopping.Load() {
+		l.s.dropped++
+		l.fail(reason)
+	}
+	c.end()
+}
+
+func (c *conn) end() {
+	if c.state == cClosed {
+		return
+	}
+	if c.state != cUpgrading {
+		c.loop.remove(c)
+		c.loop.run.openNow.Add(-1)
+	}
+	c.state = cClosed
+	_ = c.gc.Close()
+}
+
+// frame handles one frame from the server. Called on the loop.
+func (c *conn) frame(h codec.Header, p []byte) {
+	l := c.loop
+	switch h.OpCode {
+	case codec.OpText, codec.OpBinary, codec.OpContinuation:
+		if !h.Fin {
+			c.inText = true
+			return
+		}
+		c.inText = false
+		if len(c.sendAt) == 0 {
+			return // a message the server sent by itself
+		}
+		now := l.run.nanos()
+		d := time.Duration(now - c.sendAt[0])
+		c.sendAt = c.sendAt[:copy(c.sendAt, c.sendAt[1:])]
+		l.s.received++
+		l.s.latency.Record(d)
+		l.s.second.Record(d)
+		if l.run.cfg.Rate == 0 && c.state == cOpen && !l.run.stopping.Load() {
+			c.send(now) // closed loop: the next one
+		}
+	case codec.OpPing:
+		c.control(codec.OpPong, p)
+	case codec.OpClose:
+		if c.state == cOpen {
+			code, _, _ := codec.ParseClose(p)
+			c.control(codec.OpClose, p[:min(len(p), 2)])
+			c.lost("closed by the server: " + strconv.Itoa(int(code)))
+			return
+		}
+		c.end() // the answer to ours
+	}
+}
+
+// control sends a control frame. Called on the loop.
+func (c *conn) control(op codec.OpCode, p []byte) {
+	l := c.loop
+	l.scratch = codec.AppendMaskedFrame(l.scratch[:0], true, op, p, c.nextMask())
+	c.write(l.scratch)
+}
+
+func (c *conn) nextMask() [4]byte {
+	c.mask = c.mask*1664525 + 1013904223
+	var m [4]byte
+	binary.LittleEndian.PutUint32(m[:], c.mask)
+	return m
+}
+
+// send sends one message, meant to go at run nanos at. Called on the loop.
+func (c *conn) send(at int64) {
+	l := c.loop
+	c.sendAt = append(c.sendAt, at)
+	l.scratch = codec.AppendMaskedFrame(l.scratch[:0], true, codec.OpText, l.run.payload, c.nextMask())
+	c.write(l.scratch)
+	l.s.sent++
+}
+
+// closeAll starts the close of every open connection, at the end of a
+// run. Called on the loop.
+func (l *cloop) closeAll() {
+	for c := l.head; c != nil; c = c.next {
+		if c.state == cOpen {
+			c.state = cClosing
+			var p [2]byte
+			binary.BigEndian.PutUint16(p[:], 1000)
+			c.control(codec.OpClose, p[:])
+		}
+	}
+}
+
+// sendDue sends, in open loop, the messages whose time has come, round
+// robin over the loop's connections, each stamped with the time it was
+// meant for: a stall shows in the latency instead of hiding in fewer
+// sends. Called on the loop.
+func (l *cloop) sendDue(now int64, interval int64) {
+	if l.head == nil || interval <= 0 {
+		return
+	}
+	if l.next == 0 {
+		l.next = now
+	}
+	for l.next <= now {
+		if l.rr == nil {
+			l.rr = l.head
+		}
+		c := l.rr
+		l.rr = c.next
+		if c.state == cOpen {
+			c.send(l.next)
+		}
+		l.next += interval
+	}
+}
+
+// errText is an error's text without the addresses that make every
+// connection's error unique.
+func errText(err error) string {
+	var s string
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		s = e.Error()
+	}
+	return s
+}

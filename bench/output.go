@@ -1,0 +1,505 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+)
+
+// Merge adds the report of another shard of the same run to r. Shards hold
+// disjoint connections, so everything adds:
+//
+//   - counts and the Errors map add;
+//   - the histograms merge bucket by bucket (r gets its own histogram when
+//     it had none, o's histograms are never shared);
+//   - Timeline entries add second by second, matched on At, Established
+//     included; the result is sorted by At;
+//   - Elapsed is the longest of the two, Started the earliest;
+//   - Server is r's if r has one, else o's (one shard samples the server);
+//   - Scenario, URL and Params fill in what r lacks.
+//
+// Everything is exact but the P99 of a merged second, which is the larger
+// of the shards' P99s: an upper bound of the true figure, as the seconds'
+// histograms are not kept. o must not be r; o is not modified.
+func (r *Report) Merge(o *Report) {
+	if o == nil || o == r {
+		return
+	}
+	if r.Scenario == "" {
+		r.Scenario = o.Scenario
+	}
+	if r.URL == "" {
+		r.URL = o.URL
+	}
+	for k, v := range o.Params {
+		if _, ok := r.Params[k]; !ok {
+			if r.Params == nil {
+				r.Params = make(map[string]string, len(o.Params))
+			}
+			r.Params[k] = v
+		}
+	}
+	if !o.Started.IsZero() && (r.Started.IsZero() || o.Started.Before(r.Started)) {
+		r.Started = o.Started
+	}
+	r.Elapsed = max(r.Elapsed, o.Elapsed)
+
+	r.Attempted += o.Attempted
+	r.Established += o.Established
+	r.Failed += o.Failed
+	r.Dropped += o.Dropped
+	for k, v := range o.Errors {
+		if r.Errors == nil {
+			r.Errors = make(map[string]uint64, len(o.Errors))
+		}
+		r.Errors[k] += v
+	}
+	r.Sent += o.Sent
+	r.Received += o.Received
+
+	r.Connect = mergeHistogram(r.Connect, o.Connect)
+	r.Handshake = mergeHistogram(r.Handshake, o.Handshake)
+	r.Latency = mergeHistogram(r.Latency, o.Latency)
+
+	if len(o.Timeline) > 0 {
+		at := make(map[int]int, len(r.Timeline))
+		for i, s := range r.Timeline {
+			at[s.At] = i
+		}
+		for _, s := range o.Timeline {
+			i, ok := at[s.At]
+			if !ok {
+				at[s.At] = len(r.Timeline)
+				r.Timeline = append(r.Timeline, s)
+				continue
+			}
+			t := &r.Timeline[i]
+			t.Established += s.Established
+			t.Sent += s.Sent
+			t.Received += s.Received
+			t.Errors += s.Errors
+			t.P99 = math.Max(t.P99, s.P99)
+		}
+		sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At < r.Timeline[j].At })
+	}
+
+	if r.Server == nil && o.Server != nil {
+		s := *o.Server
+		r.Server = &s
+	}
+}
+
+// mergeHistogram merges src into dst, making dst when it is nil and src
+// is not, and returns dst.
+func mergeHistogram(dst, src *Histogram) *Histogram {
+	if src == nil {
+		return dst
+	}
+	if dst == nil {
+		dst = NewHistogram()
+	}
+	dst.Merge(src)
+	return dst
+}
+
+// histCount is h's count, 0 for a nil histogram.
+func histCount(h *Histogram) uint64 {
+	if h == nil {
+		return 0
+	}
+	return h.Count()
+}
+
+// histQuantile is h's quantile q, 0 for a nil or empty histogram.
+func histQuantile(h *Histogram, q float64) time.Duration {
+	if histCount(h) == 0 {
+		return 0
+	}
+	return h.Quantile(q)
+}
+
+// histMax is h's largest value, 0 for a nil or empty histogram.
+func histMax(h *Histogram) time.Duration {
+	if histCount(h) == 0 {
+		return 0
+	}
+	return h.Max()
+}
+
+// histMean is h's mean, 0 for a nil or empty histogram.
+func histMean(h *Histogram) time.Duration {
+	if histCount(h) == 0 {
+		return 0
+	}
+	return h.Mean()
+}
+
+// errorCount is the number of errors of all reasons.
+func (r *Report) errorCount() uint64 {
+	var n uint64
+	for _, v := range r.Errors {
+		n += v
+	}
+	return n
+}
+
+// messageRate is the messages received per second of Elapsed, 0 without
+// an Elapsed.
+func (r *Report) messageRate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Received) / r.Elapsed.Seconds()
+}
+
+// SummaryLine is the report on one line, for scripts: space-separated
+// key=value pairs, always the same keys in the same order:
+//
+//	scenario attempted established failed dropped errors sent received
+//	msgs_per_s p50_us p90_us p99_us p999_us max_us mean_us
+//	connect_p99_us handshake_p99_us elapsed_s
+//
+// then server_rss_per_conn (bytes) and server_cpu_s_per_million (CPU
+// seconds per million messages received) when Server is set. Values carry
+// no units: counts and microseconds (rounded) are integers, msgs_per_s and
+// server_rss_per_conn have one decimal, elapsed_s two and
+// server_cpu_s_per_million three. The latency figures are of Latency; a
+// missing histogram reads 0. Spaces and control characters in the scenario
+// become '_', so that every pair is one token.
+func (r *Report) SummaryLine() string {
+	var b strings.Builder
+	kv := func(k, v string) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(v)
+	}
+	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
+	us := func(d time.Duration) string { return strconv.FormatInt(d.Round(time.Microsecond).Microseconds(), 10) }
+	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+
+	kv("scenario", summaryToken(r.Scenario))
+	kv("attempted", u(r.Attempted))
+	kv("established", u(r.Established))
+	kv("failed", u(r.Failed))
+	kv("dropped", u(r.Dropped))
+	kv("errors", u(r.errorCount()))
+	kv("sent", u(r.Sent))
+	kv("received", u(r.Received))
+	kv("msgs_per_s", f(r.messageRate(), 1))
+	kv("p50_us", us(histQuantile(r.Latency, 0.50)))
+	kv("p90_us", us(histQuantile(r.Latency, 0.90)))
+	kv("p99_us", us(histQuantile(r.Latency, 0.99)))
+	kv("p999_us", us(histQuantile(r.Latency, 0.999)))
+	kv("max_us", us(histMax(r.Latency)))
+	kv("mean_us", us(histMean(r.Latency)))
+	kv("connect_p99_us", us(histQuantile(r.Connect, 0.99)))
+	kv("handshake_p99_us", us(histQuantile(r.Handshake, 0.99)))
+	kv("elapsed_s", f(r.Elapsed.Seconds(), 2))
+	if s := r.Server; s != nil {
+		kv("server_rss_per_conn", f(s.RSSPerConn, 1))
+		kv("server_cpu_s_per_million", f(s.CPUPerMillion, 3))
+	}
+	return b.String()
+}
+
+// summaryToken makes s one token of a summary line.
+func summaryToken(s string) string {
+	return strings.Map(func(c rune) rune {
+		if unicode.IsSpace(c) || unicode.IsControl(c) {
+			return '_'
+		}
+		return c
+	}, s)
+}
+
+// ProgressLine is the live line printed once a second during a run:
+//
+//	[  12s] conns=40000 sent/s=19987 recv/s=19990 errors=3 p99=1.23ms
+//
+// established is the connections open now, sentPerSec and recvPerSec the
+// messages of the last second (the caller has them as the deltas of its
+// counters, which keeps the rates exact whatever the tick's jitter),
+// errors the errors so far and p99 the latency p99 of the last second,
+// shown as "-" when 0 (no message came back).
+func ProgressLine(elapsed time.Duration, established uint64, sentPerSec, recvPerSec float64, errors uint64, p99 time.Duration) string {
+	p := "-"
+	if p99 > 0 {
+		p = durationText(p99)
+	}
+	return fmt.Sprintf("[%4ds] conns=%d sent/s=%s recv/s=%s errors=%d p99=%s",
+		int64(elapsed/time.Second), established, rateText(sentPerSec), rateText(recvPerSec), errors, p)
+}
+
+// rateText is a per-second rate: whole when it is, with one decimal when
+// it is not.
+func rateText(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// durationText is d for people, with three significant digits: 850ns,
+// 12.3µs, 1.23ms, 2.50s.
+func durationText(d time.Duration) string {
+	if d < 0 {
+		return "-" + durationText(-d)
+	}
+	if d == 0 {
+		return "0"
+	}
+	if d < time.Microsecond {
+		return strconv.FormatInt(int64(d), 10) + "ns"
+	}
+	v, units := float64(d)/1e3, []string{"µs", "ms", "s"}
+	// Move up a unit when three significant digits round to 1000.
+	for len(units) > 1 && v >= 999.5 {
+		v, units = v/1e3, units[1:]
+	}
+	prec := 0
+	switch {
+	case v < 9.995:
+		prec = 2
+	case v < 99.95:
+		prec = 1
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64) + units[0]
+}
+
+// bytesText is n bytes for people, in binary units: 512 B, 1.5 KiB, 3.2 GiB.
+func bytesText(n float64) string {
+	const unit = 1024
+	if math.Abs(n) < unit {
+		return strconv.FormatFloat(n, 'f', 0, 64) + " B"
+	}
+	exp := 0
+	for v := math.Abs(n); v >= unit && exp < 6; v /= unit {
+		exp++
+	}
+	return strconv.FormatFloat(n/math.Pow(unit, float64(exp)), 'f', 1, 64) + " " + string("KMGTPE"[exp-1]) + "iB"
+}
+
+// percentText is part of whole in percent, with one decimal.
+func percentText(part, whole uint64) string {
+	if whole == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
+}
+
+// errorReason is one reason of the Errors map.
+type errorReason struct {
+	Reason string
+	Count  uint64
+}
+
+// sortedErrors is the Errors map by count, most frequent first, then by
+// reason.
+func (r *Report) sortedErrors() []errorReason {
+	out := make([]errorReason, 0, len(r.Errors))
+	for k, v := range r.Errors {
+		out = append(out, errorReason{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Reason < out[j].Reason
+	})
+	return out
+}
+
+// paramsText is the params as key=value pairs sorted by key.
+func paramsText(params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + params[k]
+	}
+	return strings.Join(parts, " ")
+}
+
+// namedHistogram is one of a report's histograms with its name.
+type namedHistogram struct {
+	Name string
+	Hist *Histogram
+}
+
+// histograms is the report's non-empty histograms, latency first.
+func (r *Report) histograms() []namedHistogram {
+	var out []namedHistogram
+	for _, h := range []namedHistogram{
+		{"round trip", r.Latency},
+		{"connect", r.Connect},
+		{"handshake", r.Handshake},
+	} {
+		if histCount(h.Hist) > 0 {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// tableText makes s safe for one cell of a tabwriter table: no tabs or
+// line breaks.
+func tableText(s string) string {
+	return strings.Map(func(c rune) rune {
+		if c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' {
+			return ' '
+		}
+		return c
+	}, s)
+}
+
+// WriteTable writes the report as a fixed-width table, for people: the
+// run, the connections, the errors by reason (most frequent first), the
+// messages, the latency percentiles of each non-empty histogram and the
+// server's figures if sampled.
+func (r *Report) WriteTable(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+	row := func(cells ...string) {
+		for i, c := range cells {
+			if i > 0 {
+				_, _ = io.WriteString(tw, "\t")
+			}
+			_, _ = io.WriteString(tw, tableText(c))
+		}
+		_, _ = io.WriteString(tw, "\n")
+	}
+	blank := func() { _, _ = io.WriteString(tw, "\n") }
+	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
+
+	scenario := r.Scenario
+	if scenario == "" {
+		scenario = "-"
+	}
+	row("scenario", scenario)
+	if r.URL != "" {
+		row("url", r.URL)
+	}
+	if len(r.Params) > 0 {
+		row("params", paramsText(r.Params))
+	}
+	if !r.Started.IsZero() {
+		row("started", r.Started.Format(time.RFC3339))
+	}
+	row("elapsed", strconv.FormatFloat(r.Elapsed.Seconds(), 'f', 2, 64)+"s")
+	blank()
+
+	row("connections", "attempted", "established", "failed", "dropped")
+	row("", u(r.Attempted), u(r.Established), u(r.Failed), u(r.Dropped))
+	blank()
+
+	if errs := r.sortedErrors(); len(errs) == 0 {
+		row("errors", "none")
+	} else {
+		total := r.errorCount()
+		row("errors", "count", "share", "reason")
+		for _, e := range errs {
+			row("", u(e.Count), percentText(e.Count, total), e.Reason)
+		}
+	}
+	blank()
+
+	row("messages", "sent", "received", "received/s")
+	row("", u(r.Sent), u(r.Received), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))
+	blank()
+
+	if hs := r.histograms(); len(hs) == 0 {
+		row("latency", "no data")
+	} else {
+		row("latency", "count", "p50", "p90", "p99", "p99.9", "max", "mean")
+		for _, h := range hs {
+			row(h.Name, u(h.Hist.Count()),
+				durationText(h.Hist.Quantile(0.50)), durationText(h.Hist.Quantile(0.90)),
+				durationText(h.Hist.Quantile(0.99)), durationText(h.Hist.Quantile(0.999)),
+				durationText(h.Hist.Max()), durationText(h.Hist.Mean()))
+		}
+	}
+
+	if s := r.Server; s != nil {
+		blank()
+		row("server", "pid", "threads", "rss start", "rss peak", "rss end", "peak conns", "rss/conn", "cpu", "cpu/M msgs")
+		row("", strconv.Itoa(s.PID), strconv.Itoa(s.Threads),
+			bytesText(float64(s.RSSStart)), bytesText(float64(s.RSSPeak)), bytesText(float64(s.RSSEnd)),
+			u(s.PeakConns), bytesText(s.RSSPerConn),
+			strconv.FormatFloat(s.CPUSeconds, 'f', 2, 64)+"s",
+			strconv.FormatFloat(s.CPUPerMillion, 'f', 3, 64)+"s")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// WriteJSON writes the whole report as indented JSON, each histogram on
+// one line (its buckets would take four lines each); HTML characters in
+// strings are left as they are.
+func (r *Report) WriteJSON(w io.Writer) error {
+	// The report without its histograms, indented, then each histogram,
+	// compact, in place of its null.
+	c := *r
+	c.Connect, c.Handshake, c.Latency = nil, nil, nil
+	out, err := marshalJSON(&c, "  ")
+	if err != nil {
+		return err
+	}
+	for _, h := range []struct {
+		field string
+		hist  *Histogram
+	}{{"Connect", r.Connect}, {"Handshake", r.Handshake}, {"Latency", r.Latency}} {
+		if h.hist == nil {
+			continue
+		}
+		f, _ := reflect.TypeFor[Report]().FieldByName(h.field)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		key := "\n  " + strconv.Quote(name) + ": "
+		null := []byte(key + "null")
+		if name == "" || name == "-" || bytes.Count(out, null) != 1 {
+			// Not where expected: the plain form.
+			if out, err = marshalJSON(r, "  "); err != nil {
+				return err
+			}
+			break
+		}
+		compact, err := marshalJSON(h.hist, "")
+		if err != nil {
+			return err
+		}
+		compact = bytes.TrimSuffix(compact, []byte("\n"))
+		out = bytes.Replace(out, null, append([]byte(key), compact...), 1)
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+// marshalJSON is v's JSON with the given indent (none if empty), without
+// escaping HTML characters, and a final newline.
+func marshalJSON(v any, indent string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", indent)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

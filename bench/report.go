@@ -1,0 +1,55 @@
+package bench
+
+import "time"
+
+// Report is what a run measured: the figures wssbench prints, writes with
+// --json, and draws with --html. Reports of shards of one run (processes,
+// source addresses) merge exactly with Merge: counts add, histograms merge
+// bucket by bucket, timelines add second by second.
+type Report struct {
+	Scenario string            `json:"scenario"` // connect, echo, ...
+	URL      string            `json:"url"`
+	Params   map[string]string `json:"params"` // the flags that shaped the run
+	Started  time.Time         `json:"started"`
+	Elapsed  time.Duration     `json:"elapsed_ns"` // measured part of the run
+
+	Attempted   uint64            `json:"attempted"`   // connections tried
+	Established uint64            `json:"established"` // connections upgraded
+	Failed      uint64            `json:"failed"`      // connections that failed to open
+	Dropped     uint64            `json:"dropped"`     // established connections lost before the end
+	Errors      map[string]uint64 `json:"errors"`      // by reason: "connect: connection refused", "upgrade: 401", ...
+
+	Sent     uint64 `json:"sent"`     // messages sent
+	Received uint64 `json:"received"` // messages received (echoes)
+
+	Connect   *Histogram `json:"connect"`   // TCP connect time
+	Handshake *Histogram `json:"handshake"` // TLS handshake and HTTP upgrade, after connect
+	Latency   *Histogram `json:"latency"`   // message round trip (open loop: from the intended send time)
+
+	Timeline []Second `json:"timeline"` // one entry per second of the run
+
+	Server *ServerStats `json:"server,omitempty"` // with --server-pid
+}
+
+// Second is one second of a run.
+type Second struct {
+	At          int     `json:"at"`          // seconds since Started
+	Established uint64  `json:"established"` // connections open at the end of the second
+	Sent        uint64  `json:"sent"`        // messages sent during the second
+	Received    uint64  `json:"received"`    // messages received during the second
+	Errors      uint64  `json:"errors"`      // errors during the second
+	P99         float64 `json:"p99_us"`      // latency p99 of the second, in microseconds
+}
+
+// ServerStats is the server process sampled from /proc during the run.
+type ServerStats struct {
+	PID           int     `json:"pid"`
+	RSSStart      uint64  `json:"rss_start_bytes"`
+	RSSPeak       uint64  `json:"rss_peak_bytes"`
+	RSSEnd        uint64  `json:"rss_end_bytes"`
+	CPUSeconds    float64 `json:"cpu_seconds"`            // user + system during the run
+	Threads       int     `json:"threads"`                // at the end
+	PeakConns     uint64  `json:"peak_conns"`             // the run's connections open when RSS peaked
+	RSSPerConn    float64 `json:"rss_per_conn"`           // (RSSPeak - RSSStart) / PeakConns
+	CPUPerMillion float64 `json:"cpu_s_per_million_msgs"` // CPUSeconds per million messages received
+}

@@ -1,0 +1,254 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gws "github.com/gorilla/websocket"
+
+	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/security"
+)
+
+// countingEcho echoes and counts what the server saw.
+type countingEcho struct {
+	opened, closed, msgs atomic.Int64
+}
+
+func (h *countingEcho) OnOpen(*engine.Conn) { h.opened.Add(1) }
+func (h *countingEcho) OnMessage(c *engine.Conn, op codec.OpCode, p []byte) {
+	h.msgs.Add(1)
+	_ = c.Write(op, p)
+}
+func (h *countingEcho) OnClose(*engine.Conn, codec.StatusCode, string) { h.closed.Add(1) }
+
+// startWssd starts a wssd engine with h on /echo, over ws:// or wss://, and
+// returns its URL and the CA file clients must trust.
+func startWssd(t *testing.T, cfg engine.Config, h engine.Handler, secure bool) (url, ca string) {
+	t.Helper()
+	cfg.Routes = map[string]engine.Handler{"/echo": h}
+	cfg.Loops = 2
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if secure {
+		files, _, err := security.DevCertificates(t.TempDir(), []string{"localhost", "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := security.LoadCertificate(files.Cert, files.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Listen, cfg.TLS, ca = "127.0.0.1:0", security.ServerTLS(cert, nil), files.CA
+	} else {
+		cfg.ListenPlain = "127.0.0.1:0"
+	}
+	srv, err := engine.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	if secure {
+		return "wss://localhost:" + port(srv.TLSAddr()) + "/echo", ca
+	}
+	return "ws://127.0.0.1:" + port(srv.PlainAddr()) + "/echo", ""
+}
+
+func port(a net.Addr) string {
+	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}
+
+func mustTarget(t *testing.T, url, ca string) *Target {
+	t.Helper()
+	tg, err := NewTarget(url, TargetOptions{CAFile: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+// TestEchoCountsMatchServer: over ws:// and wss://, the connections and
+// messages the tool reports are the ones the server saw.
+func TestEchoCountsMatchServer(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ws", true: "wss"}[secure], func(t *testing.T) {
+			h := &countingEcho{}
+			url, ca := startWssd(t, engine.Config{}, h, secure)
+			rep, err := Run(context.Background(), Config{
+				Scenario: "echo", Target: mustTarget(t, url, ca), Conns: 20, Duration: 500 * time.Millisecond,
+				Size: 64, Inflight: 2, Loops: 2,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Established != 20 || rep.Failed != 0 || h.opened.Load() != 20 {
+				t.Fatalf("established %d, failed %d (errors %v); the server saw %d", rep.Established, rep.Failed, rep.Errors, h.opened.Load())
+			}
+			if rep.Sent == 0 || rep.Sent != rep.Received || int64(rep.Received) != h.msgs.Load() {
+				t.Fatalf("sent %d, received %d; the server echoed %d", rep.Sent, rep.Received, h.msgs.Load())
+			}
+			if rep.Latency.Count() != rep.Received || rep.Handshake.Count() != 20 || rep.Connect.Count() != 20 {
+				t.Fatalf("histograms: latency %d, handshake %d, connect %d samples", rep.Latency.Count(), rep.Handshake.Count(), rep.Connect.Count())
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for h.closed.Load() < 20 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond) // the server sees the closes after the run returns
+			}
+			if h.closed.Load() != 20 {
+				t.Errorf("the server saw %d connections close, want 20", h.closed.Load())
+			}
+		})
+	}
+}
+
+// TestConnectRefused: connections the server refuses are counted as failed,
+// by reason, and the others as established.
+func TestConnectRefused(t *testing.T) {
+	h := &countingEcho{}
+	url, _ := startWssd(t, engine.Config{Origins: mustOrigins(t, "https://ok.example")}, h, false)
+	tg, err := NewTarget(url, TargetOptions{Origin: "https://evil.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), Config{Scenario: "connect", Target: tg, Conns: 7, Hold: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Established != 0 || rep.Failed != 7 || rep.Errors["upgrade: status 403"] != 7 {
+		t.Fatalf("established %d, failed %d, errors %v; want 7 refused with 403", rep.Established, rep.Failed, rep.Errors)
+	}
+	rep, err = Run(context.Background(), Config{Scenario: "connect", Target: mustTarget(t, url, ""), Conns: 7, Hold: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Established != 7 || rep.Failed != 0 {
+		t.Fatalf("established %d, failed %d (%v); want 7", rep.Established, rep.Failed, rep.Errors)
+	}
+}
+
+func mustOrigins(t *testing.T, o ...string) *security.Origins {
+	t.Helper()
+	origins, err := security.ParseOrigins(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return origins
+}
+
+// gorillaEcho is an echo server of another make: a goroutine per
+// connection on net/http. It stalls every message for stall while stalled
+// is set.
+type gorillaEcho struct {
+	stalled atomic.Bool
+	stall   time.Duration
+	msgs    atomic.Int64
+}
+
+func (g *gorillaEcho) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	up := gws.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	c, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	for {
+		op, p, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		if g.stalled.Load() {
+			time.Sleep(g.stall) // the server pausing: what open loop must see
+		}
+		g.msgs.Add(1)
+		if c.WriteMessage(op, p) != nil {
+			return
+		}
+	}
+}
+
+func startGorilla(t *testing.T, g *gorillaEcho) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: g}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return "ws://" + ln.Addr().String() + "/echo"
+}
+
+// TestOtherServer: the scenarios run against a gorilla/websocket server as
+// they do against wssd.
+func TestOtherServer(t *testing.T) {
+	g := &gorillaEcho{}
+	url := startGorilla(t, g)
+	rep, err := Run(context.Background(), Config{Scenario: "echo", Target: mustTarget(t, url, ""), Conns: 10, Duration: 300 * time.Millisecond, Size: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Established != 10 || rep.Received == 0 || int64(rep.Received) != g.msgs.Load() {
+		t.Fatalf("established %d, received %d; the server echoed %d", rep.Established, rep.Received, g.msgs.Load())
+	}
+	rep, err = Run(context.Background(), Config{Scenario: "connect", Target: mustTarget(t, url, ""), Conns: 10, Hold: 100 * time.Millisecond})
+	if err != nil || rep.Established != 10 {
+		t.Fatalf("connect: %d established, %v", rep.Established, err)
+	}
+}
+
+// TestOpenLoopSeesStall: in open loop, a server that stalls shows in the
+// latency of every message meant to be sent during the stall, not only in
+// the few that were in flight.
+func TestOpenLoopSeesStall(t *testing.T) {
+	const stall = 300 * time.Millisecond
+	g := &gorillaEcho{stall: stall}
+	url := startGorilla(t, g)
+	var once sync.Once
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		// Stall the server for a while once the run is under way.
+		time.Sleep(400 * time.Millisecond)
+		once.Do(func() { g.stalled.Store(true) })
+		time.Sleep(stall)
+		g.stalled.Store(false)
+	}()
+	rep, err := Run(ctx, Config{Scenario: "echo", Target: mustTarget(t, url, ""), Conns: 1, Duration: 1500 * time.Millisecond, Size: 16, Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := uint64(0)
+	rep.Latency.Buckets(func(upper time.Duration, n uint64) {
+		if upper >= stall/3 {
+			slow += n
+		}
+	})
+	// At 200 messages a second, the messages meant for the first third of
+	// the stall and more wait a third of it or longer.
+	if slow < 15 {
+		t.Fatalf("%d messages with latency over %v in open loop (max %v, p99 %v); want the stall recorded",
+			slow, stall/3, rep.Latency.Max(), rep.Latency.Quantile(0.99))
+	}
+	if rep.Latency.Max() < stall/2 {
+		t.Fatalf("max latency %v, want the stall (%v) in it", rep.Latency.Max(), stall)
+	}
+	if !strings.Contains(rep.SummaryLine(), "p99_us=") {
+		t.Fatalf("summary %q", rep.SummaryLine())
+	}
+}

@@ -1,0 +1,392 @@
+// Command wssbench measures a WebSocket server (wssd, or any RFC 6455
+// server) on connections, messages and latency. See "wssbench -h".
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/wssd/wssd/bench"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `Usage: wssbench SCENARIO [flags]
+
+Scenarios:
+  connect   open --conns connections at --rate a second, hold them for --hold
+            (answering pings); report how many opened, why the others did not,
+            and the connect and handshake times
+  echo      open --conns connections, then send --size-byte messages for
+            --duration: closed loop (--inflight messages in flight on each
+            connection) or, with --msg-rate, open loop at a fixed total rate
+            (latency measured from when each message was meant to be sent)
+
+The last line printed is a summary of key=value pairs for scripts.
+
+Flags:
+`
+
+// options are the command line's settings.
+type options struct {
+	scenario    string
+	url         string
+	ca          string
+	insecure    bool
+	headers     []string
+	origin      string
+	conns       int
+	rate        float64
+	hold        time.Duration
+	duration    time.Duration
+	size        int
+	inflight    int
+	msgRate     float64
+	concurrency int
+	resume      bool
+	procs       int
+	sourceIPs   []net.IP
+	serverPID   int
+	jsonFile    string
+	htmlFile    string
+	loops       int
+	quiet       bool
+	shard       int // this process is shard shard of procs (a child)
+	args        []string
+}
+
+type headerList []string
+
+func (h *headerList) String() string     { return strings.Join(*h, ", ") }
+func (h *headerList) Set(v string) error { *h = append(*h, v); return nil }
+
+func parseArgs(args []string, stderr io.Writer) (options, error) {
+	var o options
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, usage)
+		return o, errors.New("give a scenario: connect or echo")
+	}
+	o.scenario, o.args = args[0], args[1:]
+	if o.scenario != "connect" && o.scenario != "echo" {
+		return o, fmt.Errorf("unknown scenario %q: connect or echo", o.scenario)
+	}
+	fs := flag.NewFlagSet("wssbench "+o.scenario, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.url, "url", "wss://localhost:8443/echo", "the server's `URL`, ws:// or wss://")
+	fs.StringVar(&o.ca, "ca", "", "PEM `file` of a CA to trust (wssd's dev-ca.pem, say)")
+	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server's certificate")
+	var headers headerList
+	fs.Var(&headers, "header", "extra request header `Name: value` (repeatable), e.g. \"Authorization: Bearer ...\"")
+	fs.StringVar(&o.origin, "origin", "", "the Origin header")
+	fs.IntVar(&o.conns, "conns", 100, "connections")
+	fs.Float64Var(&o.rate, "rate", 0, "connections opened a second (0: as fast as --concurrency allows)")
+	fs.DurationVar(&o.hold, "hold", 10*time.Second, "connect: how long to hold the connections")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "echo: how long to send")
+	fs.IntVar(&o.size, "size", 32, "echo: message size in bytes")
+	fs.IntVar(&o.inflight, "inflight", 1, "echo, closed loop: messages in flight per connection")
+	fs.Float64Var(&o.msgRate, "msg-rate", 0, "echo: total messages a second, open loop (0: closed loop)")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "dials and TLS handshakes at once")
+	fs.BoolVar(&o.resume, "resume", false, "resume TLS sessions (reconnects skip the full handshake)")
+	fs.IntVar(&o.procs, "procs", 1, "processes to shard the connections over (each may open ~19,000 files here)")
+	ips := ""
+	fs.StringVar(&ips, "source-ips", "", "local `addresses` to dial from, e.g. 127.0.0.2-127.0.0.40 or a comma list (loopback has 2^24)")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "sample this server process's RSS and CPU from /proc")
+	fs.StringVar(&o.jsonFile, "json", "", "write the report as JSON to `file` (- for stdout)")
+	fs.StringVar(&o.htmlFile, "html", "", "write the report as a self-contained HTML page to `file`")
+	fs.IntVar(&o.loops, "loops", 0, "event loops (0: one per CPU)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.IntVar(&o.shard, "shard", -1, "internal: run as shard N of --procs, writing JSON to stdout")
+	if err := fs.Parse(o.args); err != nil {
+		return o, err
+	}
+	o.headers = headers
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.conns <= 0 || o.procs <= 0 || o.size < 0 || o.inflight <= 0 || o.concurrency <= 0 || o.rate < 0 || o.msgRate < 0 {
+		return o, errors.New("--conns, --procs, --inflight and --concurrency must be positive; --size, --rate and --msg-rate not negative")
+	}
+	var err error
+	if o.sourceIPs, err = parseIPs(ips); err != nil {
+		return o, fmt.Errorf("--source-ips: %w", err)
+	}
+	return o, nil
+}
+
+// parseIPs parses "a-b" (an IPv4 range) or "a,b,c".
+func parseIPs(s string) ([]net.IP, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []net.IP
+	for _, part := range strings.Split(s, ",") {
+		from, to, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a := net.ParseIP(from).To4()
+		if !isRange {
+			ip := net.ParseIP(from)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is not an address", from)
+			}
+			out = append(out, ip)
+			continue
+		}
+		b := net.ParseIP(to).To4()
+		if a == nil || b == nil {
+			return nil, fmt.Errorf("%q: a range is of IPv4 addresses", part)
+		}
+		lo, hi := ipv4(a), ipv4(b)
+		if hi < lo || hi-lo > 1<<20 {
+			return nil, fmt.Errorf("%q: empty or too large", part)
+		}
+		for v := lo; v <= hi; v++ {
+			out = append(out, net.IPv4(byte(v>>24), byte(v>>16), byte(v>>8), byte(v)))
+		}
+	}
+	return out, nil
+}
+
+func ipv4(ip net.IP) uint32 {
+	return uint32(ip[0])<<24 | uint32(ip[1])<<16 | uint32(ip[2])<<8 | uint32(ip[3])
+}
+
+// share is shard k's part of n split over procs.
+func share(n, k, procs int) int {
+	s := n / procs
+	if k < n%procs {
+		s++
+	}
+	return s
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "wssbench:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var rep *bench.Report
+	if o.procs > 1 && o.shard < 0 {
+		rep, err = runShards(ctx, o, stderr)
+	} else {
+		rep, err = runOne(ctx, o, stderr)
+	}
+	if err != nil && rep == nil {
+		fmt.Fprintln(stderr, "wssbench:", err)
+		return 1
+	}
+	if o.shard >= 0 {
+		if err := rep.WriteJSON(stdout); err != nil {
+			fmt.Fprintln(stderr, "wssbench:", err)
+			return 1
+		}
+		return 0
+	}
+	if err := writeReports(o, rep, stdout); err != nil {
+		fmt.Fprintln(stderr, "wssbench:", err)
+		return 1
+	}
+	if rep.Established == 0 {
+		return 1
+	}
+	return 0
+}
+
+// runOne runs the scenario in this process (all of it, or its shard).
+func runOne(ctx context.Context, o options, stderr io.Writer) (*bench.Report, error) {
+	t, err := bench.NewTarget(o.url, bench.TargetOptions{CAFile: o.ca, Insecure: o.insecure, Headers: o.headers, Origin: o.origin, Resume: o.resume})
+	if err != nil {
+		return nil, err
+	}
+	cfg := bench.Config{
+		Scenario: o.scenario, Target: t, Conns: o.conns, ConnRate: o.rate, Concurrency: o.concurrency,
+		Hold: o.hold, Duration: o.duration, Size: o.size, Inflight: o.inflight, Rate: o.msgRate,
+		Loops: o.loops, SourceIPs: o.sourceIPs, ServerPID: o.serverPID, Params: params(o),
+	}
+	if o.shard >= 0 {
+		cfg.Conns = share(o.conns, o.shard, o.procs)
+		cfg.ConnRate = o.rate / float64(o.procs)
+		cfg.Rate = o.msgRate / float64(o.procs)
+		cfg.Concurrency = max(o.concurrency/o.procs, 1)
+		cfg.ServerPID = 0 // the parent samples the server
+		if len(o.sourceIPs) >= o.procs {
+			var mine []net.IP
+			for i := o.shard; i < len(o.sourceIPs); i += o.procs {
+				mine = append(mine, o.sourceIPs[i])
+			}
+			cfg.SourceIPs = mine
+		}
+	} else if !o.quiet {
+		cfg.Progress = stderr
+	}
+	return bench.Run(ctx, cfg)
+}
+
+// runShards runs --procs children, each with its share of the
+// connections and rates, and merges their reports (histograms merge
+// exactly).
+func runShards(ctx context.Context, o options, stderr io.Writer) (*bench.Report, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var sampler *bench.ProcSampler
+	var first bench.ProcSample
+	if o.serverPID > 0 {
+		if sampler, err = bench.NewProcSampler(o.serverPID); err != nil {
+			return nil, err
+		}
+		first, _ = sampler.Sample()
+	}
+	fmt.Fprintf(stderr, "wssbench: %d processes, %d connections\n", o.procs, o.conns)
+	reports := make([]*bench.Report, o.procs)
+	errs := make([]error, o.procs)
+	var wg sync.WaitGroup
+	peak := first
+	var peakMu sync.Mutex
+	done := make(chan struct{})
+	if sampler != nil {
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					if s, err := sampler.Sample(); err == nil {
+						peakMu.Lock()
+						if s.RSS >= peak.RSS {
+							peak = s
+						}
+						peakMu.Unlock()
+					}
+				}
+			}
+		}()
+	}
+	for k := range o.procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			args := append([]string{o.scenario}, o.args...)
+			args = append(args, "--shard", strconv.Itoa(k), "--quiet")
+			cmd := exec.CommandContext(ctx, self, args...)
+			var out bytes.Buffer
+			cmd.Stdout = &out
+			cmd.Stderr = stderr
+			if err := cmd.Run(); err != nil {
+				errs[k] = fmt.Errorf("shard %d: %w", k, err)
+				return
+			}
+			var r bench.Report
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				errs[k] = fmt.Errorf("shard %d: %w", k, err)
+				return
+			}
+			reports[k] = &r
+		}()
+	}
+	wg.Wait()
+	close(done)
+	var merged *bench.Report
+	for k, r := range reports {
+		if r == nil {
+			fmt.Fprintln(stderr, "wssbench:", errs[k])
+			continue
+		}
+		if merged == nil {
+			merged = r
+			continue
+		}
+		merged.Merge(r)
+	}
+	if merged == nil {
+		return nil, errors.Join(errs...)
+	}
+	merged.Params = params(o)
+	if sampler != nil {
+		if last, err := sampler.Sample(); err == nil {
+			merged.Server = sampler.Stats(first, peak, last, merged.Established, merged.Received)
+		}
+	}
+	return merged, errors.Join(errs...)
+}
+
+// params are the flags of the run, for the report.
+func params(o options) map[string]string {
+	p := map[string]string{"conns": strconv.Itoa(o.conns), "procs": strconv.Itoa(o.procs)}
+	switch o.scenario {
+	case "connect":
+		p["hold"] = o.hold.String()
+		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
+	case "echo":
+		p["duration"] = o.duration.String()
+		p["size"] = strconv.Itoa(o.size)
+		if o.msgRate > 0 {
+			p["msg_rate"] = strconv.FormatFloat(o.msgRate, 'g', -1, 64)
+		} else {
+			p["inflight"] = strconv.Itoa(o.inflight)
+		}
+	}
+	if len(o.sourceIPs) > 0 {
+		p["source_ips"] = strconv.Itoa(len(o.sourceIPs))
+	}
+	return p
+}
+
+// writeReports prints the table and the summary line, and writes --json
+// and --html.
+func writeReports(o options, rep *bench.Report, stdout io.Writer) error {
+	if o.jsonFile != "" {
+		if err := writeFile(o.jsonFile, stdout, rep.WriteJSON); err != nil {
+			return err
+		}
+	}
+	if o.htmlFile != "" {
+		if err := writeFile(o.htmlFile, stdout, rep.WriteHTML); err != nil {
+			return err
+		}
+	}
+	if err := rep.WriteTable(stdout); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(stdout, rep.SummaryLine())
+	return err
+}
+
+func writeFile(name string, stdout io.Writer, write func(io.Writer) error) error {
+	if name == "-" {
+		return write(stdout)
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wssd/wssd/bench"
+	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine"
+)
+
+func TestParseArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{nil, false},
+		{[]string{"--conns", "5"}, false},
+		{[]string{"flood"}, false},
+		{[]string{"echo"}, true},
+		{[]string{"connect", "--conns", "0"}, false},
+		{[]string{"echo", "--source-ips", "127.0.0.2-127.0.0.4"}, true},
+		{[]string{"echo", "--source-ips", "127.0.0.4-127.0.0.2"}, false},
+		{[]string{"echo", "--source-ips", "nope"}, false},
+		{[]string{"echo", "extra"}, false},
+	} {
+		_, err := parseArgs(tc.args, io.Discard)
+		if (err == nil) != tc.ok {
+			t.Errorf("parseArgs(%q): %v; want ok %v", tc.args, err, tc.ok)
+		}
+	}
+	o, err := parseArgs([]string{"echo", "--source-ips", "127.0.0.2-127.0.0.4,10.0.0.1", "--header", "A: b", "--header", "C: d"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.sourceIPs) != 4 || o.sourceIPs[2].String() != "127.0.0.4" || o.sourceIPs[3].String() != "10.0.0.1" || len(o.headers) != 2 {
+		t.Errorf("source IPs %v, headers %v", o.sourceIPs, o.headers)
+	}
+	total := 0
+	for k := range 3 {
+		total += share(10, k, 3)
+	}
+	if total != 10 || share(10, 0, 3) != 4 || share(10, 2, 3) != 3 {
+		t.Errorf("shares of 10 over 3 do not add up")
+	}
+}
+
+type counting struct{ msgs, opened atomic.Int64 }
+
+func (h *counting) OnOpen(*engine.Conn) { h.opened.Add(1) }
+func (h *counting) OnMessage(c *engine.Conn, op codec.OpCode, p []byte) {
+	h.msgs.Add(1)
+	_ = c.Write(op, p)
+}
+func (h *counting) OnClose(*engine.Conn, codec.StatusCode, string) {}
+
+// TestShardedRun runs the built wssbench with --procs 2 and two source
+// addresses against a server that counts: the merged report's counts are
+// the server's, its histogram holds every sample, and the last line is
+// the summary.
+func TestShardedRun(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "wssbench")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	h := &counting{}
+	srv, err := engine.New(engine.Config{ListenPlain: "127.0.0.1:0", Routes: map[string]engine.Handler{"/echo": h},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	_, port, _ := net.SplitHostPort(srv.PlainAddr().String())
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(bin, "echo", "--url", "ws://127.0.0.1:"+port+"/echo", "--conns", "11", "--procs", "2",
+		"--source-ips", "127.0.0.2,127.0.0.3", "--duration", "400ms", "--size", "20", "--json", jsonFile)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("wssbench: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "scenario=echo ") || !strings.Contains(last, " established=11 ") {
+		t.Fatalf("last line %q; want the summary with 11 established", last)
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for int64(rep.Received) != h.msgs.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rep.Established != 11 || h.opened.Load() != 11 || rep.Received == 0 || int64(rep.Received) != h.msgs.Load() ||
+		rep.Latency.Count() != rep.Received || rep.Handshake.Count() != 11 {
+		t.Fatalf("report: established %d, received %d, latency samples %d, handshakes %d; server: opened %d, echoed %d",
+			rep.Established, rep.Received, rep.Latency.Count(), rep.Handshake.Count(), h.opened.Load(), h.msgs.Load())
+	}
+}
