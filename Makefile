@@ -8,12 +8,13 @@ RUNFLAGS      ?=
 INTEROP_DIR   := cmd/wssd/testdata/interop
 INTEROP_DEBS  := python3-websockets chromium libnss3-tools sslscan
 
-.PHONY: all build run test race fuzz bench lint interop clean
+.PHONY: all build run test race fuzz bench microbench lint interop clean
 
 all: lint test
 
 build:
 	$(GO) build -o bin/wssd ./cmd/wssd
+	$(GO) build -o bin/wssbench ./cmd/wssbench
 
 # Runs the server on its embedded defaults.
 run:
@@ -34,7 +35,33 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenExtraction$$' -fuzztime $(FUZZTIME) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./security
 
-bench:
+# Starts wssd (ws:// and wss://) on loopback and runs the standard
+# scenarios against it with wssbench, sized for a small machine; each
+# report (table, JSON, HTML) goes to BENCHDIR. BENCHFLAGS adds wssd flags.
+BENCHDIR   ?= bench-results/$(shell date -u +%Y-%m-%dT%H%M%SZ)
+BENCHFLAGS ?=
+bench: build
+	@mkdir -p $(BENCHDIR)
+	@bin/wssd --listen 127.0.0.1:18443 --listen-plain 127.0.0.1:18080 --admin 127.0.0.1:19099 \
+		--data-dir $(BENCHDIR)/certs --log-level warn $(BENCHFLAGS) 2> $(BENCHDIR)/wssd.log & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' EXIT; \
+	ready=; for i in $$(seq 100); do \
+		if bin/wssbench connect --url ws://127.0.0.1:18080/echo --conns 1 --hold 0s --quiet >/dev/null 2>&1; then ready=1; break; fi; \
+		sleep 0.1; done; \
+	[ -n "$$ready" ] || { echo "wssd did not start; see $(BENCHDIR)/wssd.log"; exit 1; }; \
+	run() { name=$$1; shift; echo "== $$name"; \
+		bin/wssbench "$$@" --server-pid $$pid --json $(BENCHDIR)/$$name.json --html $(BENCHDIR)/$$name.html \
+			> $(BENCHDIR)/$$name.txt || exit 1; tail -n 1 $(BENCHDIR)/$$name.txt; }; \
+	ca=$(BENCHDIR)/certs/dev-ca.pem; \
+	run connect-wss connect --url wss://localhost:18443/echo --ca $$ca --conns 5000 --rate 1000 --hold 10s --quiet && \
+	run echo-ws echo --url ws://127.0.0.1:18080/echo --conns 100 --size 32 --duration 10s --quiet && \
+	run echo-wss echo --url wss://localhost:18443/echo --ca $$ca --conns 100 --size 32 --duration 10s --quiet && \
+	run echo-wss-1k echo --url wss://localhost:18443/echo --ca $$ca --conns 100 --size 1024 --duration 10s --quiet && \
+	run echo-wss-open echo --url wss://localhost:18443/echo --ca $$ca --conns 1000 --size 32 --msg-rate 20000 --duration 10s --quiet && \
+	echo "reports in $(BENCHDIR)"
+
+# The Go benchmarks, with allocation counts.
+microbench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 lint:
