@@ -796,14 +796,12 @@ func TestReusePort(t *testing.T) {
 		_ = other.Shutdown(t.Context())
 		t.Error("a server without ReusePort started on a port in use")
 	}
-	var conns []*gws.Conn
 	for range 40 {
-		c, _, err := gateDial(t, addr, "", nil)
+		c, _, err := gateDial(t, addr, "", nil) // closed when the test ends
 		if err != nil {
 			t.Fatal(err)
 		}
 		gateEcho(t, c, "x")
-		conns = append(conns, c)
 	}
 	if a.Active() == 0 || b.Active() == 0 || a.Active()+b.Active() != 40 {
 		t.Fatalf("connections: %d and %d; want 40 spread over both", a.Active(), b.Active())
