@@ -58,6 +58,9 @@ bench: build
 	run echo-wss echo --url wss://localhost:18443/echo --ca $$ca --conns 100 --size 32 --duration 10s --quiet && \
 	run echo-wss-1k echo --url wss://localhost:18443/echo --ca $$ca --conns 100 --size 1024 --duration 10s --quiet && \
 	run echo-wss-open echo --url wss://localhost:18443/echo --ca $$ca --conns 1000 --size 32 --msg-rate 20000 --duration 10s --quiet && \
+	run handshake-wss handshake --url wss://localhost:18443/echo --ca $$ca --duration 10s --concurrency 16 --quiet && \
+	run handshake-wss-resume handshake --url wss://localhost:18443/echo --ca $$ca --duration 10s --concurrency 16 --resume --quiet && \
+	run churn-wss churn --url wss://localhost:18443/echo --ca $$ca --conns 2000 --rate 1000 --churn-rate 200 --duration 10s --resume --quiet && \
 	echo "reports in $(BENCHDIR)"
 
 # The Go benchmarks, with allocation counts.

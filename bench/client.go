@@ -62,7 +62,8 @@ type arrival struct {
 type cloop struct {
 	run     *run
 	el      gnet.EventLoop
-	head    *conn // open connections
+	head    *conn // open connections, newest first
+	tail    *conn // the oldest open connection
 	nOpen   int
 	rr      *conn // open-loop sending: the next connection to send on
 	next    int64 // open-loop: run nanos the next message is meant for
@@ -72,9 +73,9 @@ type cloop struct {
 
 // loopStats is what a loop counts; read by snapshot tasks on the loop.
 type loopStats struct {
-	established, dropped, sent, received, errors uint64
-	errs                                         map[string]uint64
-	latency, handshake, second                   *Histogram
+	established, dropped, closed, sent, received, errors uint64
+	errs                                                 map[string]uint64
+	latency, handshake, second                           *Histogram
 }
 
 func newCloop(r *run, el gnet.EventLoop) *cloop {
@@ -89,6 +90,9 @@ func (l *cloop) add(c *conn) {
 		l.head.prev = c
 	}
 	l.head = c
+	if l.tail == nil {
+		l.tail = c
+	}
 	l.nOpen++
 }
 
@@ -100,6 +104,8 @@ func (l *cloop) remove(c *conn) {
 	}
 	if c.next != nil {
 		c.next.prev = c.prev
+	} else if l.tail == c {
+		l.tail = c.prev
 	}
 	if l.rr == c {
 		l.rr = c.next
@@ -234,6 +240,9 @@ func (c *conn) upgraded(head []byte) bool {
 	l.s.handshake.Record(time.Duration(now - c.connected))
 	l.add(c)
 	l.run.opened(c)
+	if l.run.cfg.Scenario == "handshake" {
+		c.leave()
+	}
 	return true
 }
 
@@ -333,12 +342,38 @@ func (c *conn) send(at int64) {
 func (l *cloop) closeAll() {
 	for c := l.head; c != nil; c = c.next {
 		if c.state == cOpen {
-			c.state = cClosing
-			var p [2]byte
-			binary.BigEndian.PutUint16(p[:], 1000)
-			c.control(codec.OpClose, p[:])
+			c.startClose()
 		}
 	}
+}
+
+// startClose sends a close frame (1000) on an open connection; it ends
+// when the server answers. Called on the loop.
+func (c *conn) startClose() {
+	c.state = cClosing
+	var p [2]byte
+	binary.BigEndian.PutUint16(p[:], 1000)
+	c.control(codec.OpClose, p[:])
+}
+
+// leave closes an open connection during the run, as a client leaving
+// does, and counts it. Called on the loop.
+func (c *conn) leave() {
+	c.loop.s.closed++
+	c.startClose()
+}
+
+// churn closes up to n of the loop's open connections, oldest first, and
+// returns how many it closed. Called on the loop.
+func (l *cloop) churn(n int) int {
+	closed := 0
+	for c := l.tail; c != nil && closed < n; c = c.prev {
+		if c.state == cOpen {
+			c.leave()
+			closed++
+		}
+	}
+	return closed
 }
 
 // sendDue sends, in open loop, the messages whose time has come, round

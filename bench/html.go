@@ -67,7 +67,7 @@ type (
 		Bars     *svgChart
 	}
 
-	htmlSecond struct{ At, Established, Sent, Received, Errors, P99 string }
+	htmlSecond struct{ At, Established, Opened, Sent, Received, Errors, P99 string }
 
 	htmlError struct{ Reason, Count, Share string }
 )
@@ -121,15 +121,22 @@ func (r *Report) htmlPage() *htmlPage {
 	if histCount(r.Connect) > 0 {
 		p.Figures = append(p.Figures, htmlFigure{"connect p99", durationText(r.Connect.Quantile(0.99)), "TCP"})
 	}
+	if histCount(r.TLS) > 0 {
+		p.Figures = append(p.Figures, htmlFigure{"TLS handshake p99", durationText(r.TLS.Quantile(0.99)), u(r.Resumed) + " resumed"})
+	}
 	if histCount(r.Handshake) > 0 {
 		p.Figures = append(p.Figures, htmlFigure{"handshake p99", durationText(r.Handshake.Quantile(0.99)), "TLS and upgrade"})
+	}
+	if hs := r.handshakeRate(); hs > 0 {
+		p.Figures = append(p.Figures, htmlFigure{"handshakes per second", strconv.FormatFloat(hs, 'f', 1, 64), "connections opened and closed"})
 	}
 	if s := r.Server; s != nil {
 		p.Figures = append(p.Figures,
 			htmlFigure{"server memory per connection", bytesText(s.RSSPerConn), "RSS growth at " + u(s.PeakConns) + " connections"},
-			htmlFigure{"server CPU per million messages", strconv.FormatFloat(s.CPUPerMillion, 'f', 3, 64) + " s", "user + system"})
+			htmlFigure{"server CPU per million messages", strconv.FormatFloat(s.CPUPerMillion, 'f', 3, 64) + " s", "user + system"},
+			htmlFigure{"server CPU per connection", strconv.FormatFloat(s.CPUPerConn, 'f', 3, 64) + " ms", "per connection opened"})
 		p.Server = []htmlPair{
-			{"pid", strconv.Itoa(s.PID)},
+			{"processes", pidsText(s.PIDs)},
 			{"RSS at start", bytesText(float64(s.RSSStart))},
 			{"RSS at peak", bytesText(float64(s.RSSPeak))},
 			{"RSS at end", bytesText(float64(s.RSSEnd))},
@@ -137,6 +144,7 @@ func (r *Report) htmlPage() *htmlPage {
 			{"RSS per connection", bytesText(s.RSSPerConn)},
 			{"CPU (user + system)", strconv.FormatFloat(s.CPUSeconds, 'f', 2, 64) + " s"},
 			{"CPU per million messages", strconv.FormatFloat(s.CPUPerMillion, 'f', 3, 64) + " s"},
+			{"CPU per connection opened", strconv.FormatFloat(s.CPUPerConn, 'f', 3, 64) + " ms"},
 			{"threads at end", strconv.Itoa(s.Threads)},
 		}
 	}
@@ -162,7 +170,7 @@ func (r *Report) htmlPage() *htmlPage {
 			p99 = durationText(time.Duration(s.P99 * float64(time.Microsecond)))
 		}
 		p.Seconds = append(p.Seconds, htmlSecond{
-			At: strconv.Itoa(s.At), Established: u(s.Established), Sent: u(s.Sent),
+			At: strconv.Itoa(s.At), Established: u(s.Established), Opened: u(s.Opened), Sent: u(s.Sent),
 			Received: u(s.Received), Errors: u(s.Errors), P99: p99,
 		})
 	}
@@ -612,7 +620,7 @@ func distributionChart(title string, h *Histogram) *svgChart {
 func (r *Report) timelineCharts() []*svgChart {
 	tl := r.Timeline
 	msgs := newChart("Messages per second", "seconds", "messages / s", len(tl) == 0)
-	conns := newChart("Connections open", "seconds", "connections", len(tl) == 0)
+	conns := newChart("Connections", "seconds", "connections", len(tl) == 0)
 	if len(tl) == 0 {
 		return []*svgChart{msgs, conns}
 	}
@@ -648,9 +656,13 @@ func (r *Report) timelineCharts() []*svgChart {
 	msgs.addSeries("s0", "received", at, recv)
 
 	open, topOpen := series(func(s Second) float64 { return float64(s.Established) })
-	y, yTicks = countTicks(topOpen)
+	opened, topOpened := series(func(s Second) float64 { return float64(s.Opened) })
+	y, yTicks = countTicks(math.Max(topOpen, topOpened))
 	conns.setAxes(x, xTicks, y, yTicks)
 	conns.addSeries("s2", "open at the end of the second", at, open)
+	if topOpened > 0 {
+		conns.addSeries("s1", "opened during the second", at, opened)
+	}
 	charts := []*svgChart{msgs, conns}
 
 	if p99, top := series(func(s Second) float64 { return s.P99 * 1e3 }); top > 0 {
@@ -756,9 +768,9 @@ summary { cursor: pointer; }
 {{if .Seconds}}<details>
 <summary>Each second</summary>
 <table>
-<thead><tr><th>second</th><th>connections open</th><th>sent</th><th>received</th><th>errors</th><th>p99</th></tr></thead>
+<thead><tr><th>second</th><th>connections open</th><th>opened</th><th>sent</th><th>received</th><th>errors</th><th>p99</th></tr></thead>
 <tbody>
-{{range .Seconds}}<tr><td>{{.At}}</td><td>{{.Established}}</td><td>{{.Sent}}</td><td>{{.Received}}</td><td>{{.Errors}}</td><td>{{.P99}}</td></tr>
+{{range .Seconds}}<tr><td>{{.At}}</td><td>{{.Established}}</td><td>{{.Opened}}</td><td>{{.Sent}}</td><td>{{.Received}}</td><td>{{.Errors}}</td><td>{{.P99}}</td></tr>
 {{end}}</tbody>
 </table>
 </details>

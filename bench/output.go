@@ -58,6 +58,8 @@ func (r *Report) Merge(o *Report) {
 	r.Established += o.Established
 	r.Failed += o.Failed
 	r.Dropped += o.Dropped
+	r.Closed += o.Closed
+	r.Resumed += o.Resumed
 	for k, v := range o.Errors {
 		if r.Errors == nil {
 			r.Errors = make(map[string]uint64, len(o.Errors))
@@ -68,6 +70,7 @@ func (r *Report) Merge(o *Report) {
 	r.Received += o.Received
 
 	r.Connect = mergeHistogram(r.Connect, o.Connect)
+	r.TLS = mergeHistogram(r.TLS, o.TLS)
 	r.Handshake = mergeHistogram(r.Handshake, o.Handshake)
 	r.Latency = mergeHistogram(r.Latency, o.Latency)
 
@@ -85,6 +88,7 @@ func (r *Report) Merge(o *Report) {
 			}
 			t := &r.Timeline[i]
 			t.Established += s.Established
+			t.Opened += s.Opened
 			t.Sent += s.Sent
 			t.Received += s.Received
 			t.Errors += s.Errors
@@ -95,6 +99,7 @@ func (r *Report) Merge(o *Report) {
 
 	if r.Server == nil && o.Server != nil {
 		s := *o.Server
+		s.PIDs = append([]int(nil), s.PIDs...)
 		r.Server = &s
 	}
 }
@@ -153,6 +158,15 @@ func (r *Report) errorCount() uint64 {
 	return n
 }
 
+// handshakeRate is, for the handshake scenario, the connections opened
+// per second of Elapsed; 0 for the other scenarios or without an Elapsed.
+func (r *Report) handshakeRate() float64 {
+	if r.Scenario != "handshake" || r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Established) / r.Elapsed.Seconds()
+}
+
 // messageRate is the messages received per second of Elapsed, 0 without
 // an Elapsed.
 func (r *Report) messageRate() float64 {
@@ -165,13 +179,15 @@ func (r *Report) messageRate() float64 {
 // SummaryLine is the report on one line, for scripts: space-separated
 // key=value pairs, always the same keys in the same order:
 //
-//	scenario attempted established failed dropped errors sent received
-//	msgs_per_s p50_us p90_us p99_us p999_us max_us mean_us
-//	connect_p99_us handshake_p99_us elapsed_s
+//	scenario attempted established failed dropped closed resumed errors
+//	sent received msgs_per_s p50_us p90_us p99_us p999_us max_us mean_us
+//	connect_p99_us tls_p99_us handshake_p99_us handshakes_per_s elapsed_s
 //
-// then server_rss_per_conn (bytes) and server_cpu_s_per_million (CPU
-// seconds per million messages received) when Server is set. Values carry
-// no units: counts and microseconds (rounded) are integers, msgs_per_s and
+// then server_rss_per_conn (bytes), server_cpu_s_per_million (CPU
+// seconds per million messages received) and server_cpu_ms_per_conn (CPU
+// milliseconds per connection opened) when Server is set. Values carry
+// no units: counts and microseconds (rounded) are integers, msgs_per_s,
+// handshakes_per_s (of the handshake scenario; 0 for the others) and
 // server_rss_per_conn have one decimal, elapsed_s two and
 // server_cpu_s_per_million three. The latency figures are of Latency; a
 // missing histogram reads 0. Spaces and control characters in the scenario
@@ -195,6 +211,8 @@ func (r *Report) SummaryLine() string {
 	kv("established", u(r.Established))
 	kv("failed", u(r.Failed))
 	kv("dropped", u(r.Dropped))
+	kv("closed", u(r.Closed))
+	kv("resumed", u(r.Resumed))
 	kv("errors", u(r.errorCount()))
 	kv("sent", u(r.Sent))
 	kv("received", u(r.Received))
@@ -206,11 +224,14 @@ func (r *Report) SummaryLine() string {
 	kv("max_us", us(histMax(r.Latency)))
 	kv("mean_us", us(histMean(r.Latency)))
 	kv("connect_p99_us", us(histQuantile(r.Connect, 0.99)))
+	kv("tls_p99_us", us(histQuantile(r.TLS, 0.99)))
 	kv("handshake_p99_us", us(histQuantile(r.Handshake, 0.99)))
+	kv("handshakes_per_s", f(r.handshakeRate(), 1))
 	kv("elapsed_s", f(r.Elapsed.Seconds(), 2))
 	if s := r.Server; s != nil {
 		kv("server_rss_per_conn", f(s.RSSPerConn, 1))
 		kv("server_cpu_s_per_million", f(s.CPUPerMillion, 3))
+		kv("server_cpu_ms_per_conn", f(s.CPUPerConn, 3))
 	}
 	return b.String()
 }
@@ -225,31 +246,22 @@ func summaryToken(s string) string {
 	}, s)
 }
 
-// ProgressLine is the live line printed once a second during a run:
+// ProgressLine is the live line printed once a second during a run, from
+// the second s and the errors so far:
 //
-//	[  12s] conns=40000 sent/s=19987 recv/s=19990 errors=3 p99=1.23ms
+//	[  12s] conns=40000 opened/s=0 sent/s=19987 recv/s=19990 errors=3 p99=1.23ms
 //
-// established is the connections open now, sentPerSec and recvPerSec the
-// messages of the last second (the caller has them as the deltas of its
-// counters, which keeps the rates exact whatever the tick's jitter),
-// errors the errors so far and p99 the latency p99 of the last second,
-// shown as "-" when 0 (no message came back).
-func ProgressLine(elapsed time.Duration, established uint64, sentPerSec, recvPerSec float64, errors uint64, p99 time.Duration) string {
+// conns is the connections open at the end of the second, opened/s those
+// established during it, sent/s and recv/s its messages (counted, so the
+// rates are exact whatever the tick's jitter) and p99 its round-trip p99,
+// shown as "-" when no message came back.
+func ProgressLine(s Second, errors uint64) string {
 	p := "-"
-	if p99 > 0 {
-		p = durationText(p99)
+	if s.P99 > 0 {
+		p = durationText(time.Duration(s.P99 * float64(time.Microsecond)))
 	}
-	return fmt.Sprintf("[%4ds] conns=%d sent/s=%s recv/s=%s errors=%d p99=%s",
-		int64(elapsed/time.Second), established, rateText(sentPerSec), rateText(recvPerSec), errors, p)
-}
-
-// rateText is a per-second rate: whole when it is, with one decimal when
-// it is not.
-func rateText(v float64) string {
-	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
+	return fmt.Sprintf("[%4ds] conns=%d opened/s=%d sent/s=%d recv/s=%d errors=%d p99=%s",
+		s.At, s.Established, s.Opened, s.Sent, s.Received, errors, p)
 }
 
 // durationText is d for people, with three significant digits: 850ns,
@@ -348,6 +360,7 @@ func (r *Report) histograms() []namedHistogram {
 	for _, h := range []namedHistogram{
 		{"round trip", r.Latency},
 		{"connect", r.Connect},
+		{"tls", r.TLS},
 		{"handshake", r.Handshake},
 	} {
 		if histCount(h.Hist) > 0 {
@@ -404,8 +417,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	row("elapsed", strconv.FormatFloat(r.Elapsed.Seconds(), 'f', 2, 64)+"s")
 	blank()
 
-	row("connections", "attempted", "established", "failed", "dropped")
-	row("", u(r.Attempted), u(r.Established), u(r.Failed), u(r.Dropped))
+	row("connections", "attempted", "established", "failed", "dropped", "closed", "resumed")
+	row("", u(r.Attempted), u(r.Established), u(r.Failed), u(r.Dropped), u(r.Closed), u(r.Resumed))
+	if hs := r.handshakeRate(); hs > 0 {
+		row("handshakes/s", strconv.FormatFloat(hs, 'f', 1, 64))
+	}
 	blank()
 
 	if errs := r.sortedErrors(); len(errs) == 0 {
@@ -437,12 +453,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 
 	if s := r.Server; s != nil {
 		blank()
-		row("server", "pid", "threads", "rss start", "rss peak", "rss end", "peak conns", "rss/conn", "cpu", "cpu/M msgs")
-		row("", strconv.Itoa(s.PID), strconv.Itoa(s.Threads),
+		row("server", "pids", "threads", "rss start", "rss peak", "rss end", "peak conns", "rss/conn", "cpu", "cpu/M msgs", "cpu/conn")
+		row("", pidsText(s.PIDs), strconv.Itoa(s.Threads),
 			bytesText(float64(s.RSSStart)), bytesText(float64(s.RSSPeak)), bytesText(float64(s.RSSEnd)),
 			u(s.PeakConns), bytesText(s.RSSPerConn),
 			strconv.FormatFloat(s.CPUSeconds, 'f', 2, 64)+"s",
-			strconv.FormatFloat(s.CPUPerMillion, 'f', 3, 64)+"s")
+			strconv.FormatFloat(s.CPUPerMillion, 'f', 3, 64)+"s",
+			strconv.FormatFloat(s.CPUPerConn, 'f', 3, 64)+"ms")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -457,7 +474,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	// The report without its histograms, indented, then each histogram,
 	// compact, in place of its null.
 	c := *r
-	c.Connect, c.Handshake, c.Latency = nil, nil, nil
+	c.Connect, c.TLS, c.Handshake, c.Latency = nil, nil, nil, nil
 	out, err := marshalJSON(&c, "  ")
 	if err != nil {
 		return err
@@ -465,7 +482,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	for _, h := range []struct {
 		field string
 		hist  *Histogram
-	}{{"Connect", r.Connect}, {"Handshake", r.Handshake}, {"Latency", r.Latency}} {
+	}{{"Connect", r.Connect}, {"TLS", r.TLS}, {"Handshake", r.Handshake}, {"Latency", r.Latency}} {
 		if h.hist == nil {
 			continue
 		}
@@ -489,6 +506,15 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	}
 	_, err = w.Write(out)
 	return err
+}
+
+// pidsText is a list of process ids: "412,413,414".
+func pidsText(pids []int) string {
+	parts := make([]string, len(pids))
+	for i, p := range pids {
+		parts[i] = strconv.Itoa(p)
+	}
+	return strings.Join(parts, ",")
 }
 
 // marshalJSON is v's JSON with the given indent (none if empty), without

@@ -17,12 +17,12 @@ import (
 
 // shardSamples is the samples of one shard of a test run.
 type shardSamples struct {
-	latency, connect, handshake []time.Duration
-	errors                      map[string]uint64
-	timeline                    []Second
-	started                     time.Time
-	elapsed                     time.Duration
-	server                      *ServerStats
+	latency, connect, tls, handshake []time.Duration
+	errors                           map[string]uint64
+	timeline                         []Second
+	started                          time.Time
+	elapsed                          time.Duration
+	server                           *ServerStats
 }
 
 // makeShards makes n shards of random samples, with overlapping and
@@ -39,6 +39,7 @@ func makeShards(n int) []shardSamples {
 		}
 		for range 100 + 10*i {
 			s.connect = append(s.connect, time.Duration(50_000+rng.IntN(400_000)))
+			s.tls = append(s.tls, time.Duration(150_000+rng.IntN(1_000_000)))
 			s.handshake = append(s.handshake, time.Duration(200_000+rng.IntN(2_000_000)))
 		}
 		s.errors = map[string]uint64{
@@ -50,14 +51,14 @@ func makeShards(n int) []shardSamples {
 		}
 		for at := 1 + i; at <= 6+i; at++ {
 			s.timeline = append(s.timeline, Second{
-				At: at, Established: uint64(100 + i), Sent: uint64(1000 + 10*at + i),
+				At: at, Established: uint64(100 + i), Opened: uint64(at + i), Sent: uint64(1000 + 10*at + i),
 				Received: uint64(990 + 10*at + i), Errors: uint64(at % 2), P99: float64(1000*(i+1) + at),
 			})
 		}
 		s.started = base.Add(time.Duration(n-i) * time.Millisecond) // the last shard starts first
 		s.elapsed = time.Duration(6000+i*7) * time.Millisecond
 		if i == n-1 {
-			s.server = &ServerStats{PID: 42, RSSStart: 1 << 20, RSSPeak: 5 << 20, RSSEnd: 2 << 20,
+			s.server = &ServerStats{PIDs: []int{42}, RSSStart: 1 << 20, RSSPeak: 5 << 20, RSSEnd: 2 << 20,
 				CPUSeconds: 1.5, Threads: 8, PeakConns: 300, RSSPerConn: 13981.0, CPUPerMillion: 41.2}
 		}
 	}
@@ -67,7 +68,7 @@ func makeShards(n int) []shardSamples {
 // shardReport builds the report of shards (all, merged as one sample set).
 func shardReport(shards ...shardSamples) *Report {
 	r := &Report{Scenario: "echo", URL: "ws://127.0.0.1:8080/echo", Params: map[string]string{"conns": "100"}}
-	r.Latency, r.Connect, r.Handshake = NewHistogram(), NewHistogram(), NewHistogram()
+	r.Latency, r.Connect, r.TLS, r.Handshake = NewHistogram(), NewHistogram(), NewHistogram(), NewHistogram()
 	r.Errors = map[string]uint64{}
 	at := map[int]int{}
 	for _, s := range shards {
@@ -77,6 +78,9 @@ func shardReport(shards ...shardSamples) *Report {
 		for _, d := range s.connect {
 			r.Connect.Record(d)
 		}
+		for _, d := range s.tls {
+			r.TLS.Record(d)
+		}
 		for _, d := range s.handshake {
 			r.Handshake.Record(d)
 		}
@@ -84,6 +88,8 @@ func shardReport(shards ...shardSamples) *Report {
 		r.Established += uint64(len(s.connect))
 		r.Failed += 2
 		r.Dropped++
+		r.Closed += 3
+		r.Resumed += uint64(len(s.tls)) / 2
 		for k, v := range s.errors {
 			r.Errors[k] += v
 		}
@@ -98,6 +104,7 @@ func shardReport(shards ...shardSamples) *Report {
 			}
 			t := &r.Timeline[i]
 			t.Established += sec.Established
+			t.Opened += sec.Opened
 			t.Sent += sec.Sent
 			t.Received += sec.Received
 			t.Errors += sec.Errors
@@ -136,9 +143,9 @@ func sameReport(t *testing.T, got, want *Report) {
 	if !got.Started.Equal(want.Started) || got.Elapsed != want.Elapsed {
 		t.Errorf("started %v elapsed %v, want %v %v", got.Started, got.Elapsed, want.Started, want.Elapsed)
 	}
-	type counts struct{ Attempted, Established, Failed, Dropped, Sent, Received uint64 }
-	g := counts{got.Attempted, got.Established, got.Failed, got.Dropped, got.Sent, got.Received}
-	w := counts{want.Attempted, want.Established, want.Failed, want.Dropped, want.Sent, want.Received}
+	type counts struct{ Attempted, Established, Failed, Dropped, Closed, Resumed, Sent, Received uint64 }
+	g := counts{got.Attempted, got.Established, got.Failed, got.Dropped, got.Closed, got.Resumed, got.Sent, got.Received}
+	w := counts{want.Attempted, want.Established, want.Failed, want.Dropped, want.Closed, want.Resumed, want.Sent, want.Received}
 	if g != w {
 		t.Errorf("counts %+v, want %+v", g, w)
 	}
@@ -147,6 +154,7 @@ func sameReport(t *testing.T, got, want *Report) {
 	}
 	sameHistogram(t, "latency", got.Latency, want.Latency)
 	sameHistogram(t, "connect", got.Connect, want.Connect)
+	sameHistogram(t, "tls", got.TLS, want.TLS)
 	sameHistogram(t, "handshake", got.Handshake, want.Handshake)
 	if !reflect.DeepEqual(got.Timeline, want.Timeline) {
 		t.Errorf("timeline\n%+v\nwant\n%+v", got.Timeline, want.Timeline)
@@ -199,8 +207,8 @@ func TestMergeOwnsItsData(t *testing.T) {
 	count := r.Latency.Count()
 	o.Latency.Record(time.Second)
 	o.Errors["new"] = 1
-	o.Server.PID = 7
-	if r.Latency.Count() != count || r.Errors["new"] != 0 || r.Server.PID != 42 {
+	o.Server.PIDs[0] = 7
+	if r.Latency.Count() != count || r.Errors["new"] != 0 || r.Server.PIDs[0] != 42 {
 		t.Error("the merged report shares the shard's histograms, errors or server stats")
 	}
 
@@ -215,18 +223,18 @@ func TestMergeOwnsItsData(t *testing.T) {
 	}
 
 	// Server: the one there is; r's if both have one.
-	r = &Report{Server: &ServerStats{PID: 1}}
-	r.Merge(&Report{Server: &ServerStats{PID: 2}})
-	if r.Server.PID != 1 {
-		t.Errorf("server pid %d, want 1", r.Server.PID)
+	r = &Report{Server: &ServerStats{PIDs: []int{1}}}
+	r.Merge(&Report{Server: &ServerStats{PIDs: []int{2}}})
+	if r.Server.PIDs[0] != 1 {
+		t.Errorf("server pids %v, want [1]", r.Server.PIDs)
 	}
 }
 
 // summaryKeys are the keys of a summary line, in order.
 var summaryKeys = []string{
-	"scenario", "attempted", "established", "failed", "dropped", "errors", "sent", "received",
-	"msgs_per_s", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us",
-	"connect_p99_us", "handshake_p99_us", "elapsed_s",
+	"scenario", "attempted", "established", "failed", "dropped", "closed", "resumed", "errors",
+	"sent", "received", "msgs_per_s", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us",
+	"connect_p99_us", "tls_p99_us", "handshake_p99_us", "handshakes_per_s", "elapsed_s",
 }
 
 // parseSummary splits a summary line into its pairs, checking their form
@@ -267,7 +275,7 @@ func parseSummary(t *testing.T, line string, keys []string) map[string]string {
 
 func TestSummaryLine(t *testing.T) {
 	r := &Report{
-		Scenario: "echo", Attempted: 102, Established: 100, Failed: 2, Dropped: 1,
+		Scenario: "echo", Attempted: 102, Established: 100, Failed: 2, Dropped: 1, Closed: 4, Resumed: 90,
 		Errors: map[string]uint64{"a": 2, "b": 3},
 		Sent:   12005, Received: 11991, Elapsed: 6 * time.Second,
 		Latency: NewHistogram(), Connect: NewHistogram(),
@@ -281,6 +289,7 @@ func TestSummaryLine(t *testing.T) {
 		"scenario": "echo", "attempted": "102", "established": "100", "failed": "2", "dropped": "1",
 		"errors": "5", "sent": "12005", "received": "11991", "msgs_per_s": "1998.5",
 		"max_us": "1000", "mean_us": "501", "connect_p99_us": "300", "handshake_p99_us": "0", "elapsed_s": "6.00",
+		"closed": "4", "resumed": "90", "tls_p99_us": "0", "handshakes_per_s": "0.0",
 	}
 	for k, v := range want {
 		if m[k] != v {
@@ -295,10 +304,13 @@ func TestSummaryLine(t *testing.T) {
 		}
 	}
 
-	// With the server: two more keys.
-	r.Server = &ServerStats{RSSPerConn: 10240.25, CPUPerMillion: 0.3456}
+	// With the server: three more keys.
+	r.Server = &ServerStats{RSSPerConn: 10240.25, CPUPerMillion: 0.3456, CPUPerConn: 0.5}
 	r.Scenario = "echo with\tspaces"
-	m = parseSummary(t, r.SummaryLine(), append(summaryKeys, "server_rss_per_conn", "server_cpu_s_per_million"))
+	m = parseSummary(t, r.SummaryLine(), append(summaryKeys, "server_rss_per_conn", "server_cpu_s_per_million", "server_cpu_ms_per_conn"))
+	if m["server_cpu_ms_per_conn"] != "0.500" {
+		t.Errorf("server_cpu_ms_per_conn=%s", m["server_cpu_ms_per_conn"])
+	}
 	if m["server_rss_per_conn"] != "10240.2" && m["server_rss_per_conn"] != "10240.3" {
 		t.Errorf("server_rss_per_conn=%s", m["server_rss_per_conn"])
 	}
@@ -308,16 +320,25 @@ func TestSummaryLine(t *testing.T) {
 	if m["scenario"] != "echo_with_spaces" {
 		t.Errorf("scenario=%s", m["scenario"])
 	}
+
+	// The handshake scenario has a handshake rate: connections opened a
+	// second of the run.
+	r = &Report{Scenario: "handshake", Established: 4501, Elapsed: 2 * time.Second, TLS: NewHistogram()}
+	r.TLS.Record(2 * time.Millisecond)
+	m = parseSummary(t, r.SummaryLine(), summaryKeys)
+	if m["handshakes_per_s"] != "2250.5" || m["tls_p99_us"] != "2000" {
+		t.Errorf("handshakes_per_s=%s tls_p99_us=%s", m["handshakes_per_s"], m["tls_p99_us"])
+	}
 }
 
 func TestProgressLine(t *testing.T) {
-	got := ProgressLine(12*time.Second+400*time.Millisecond, 40000, 19987, 19990.5, 3, 1234*time.Microsecond)
-	want := "[  12s] conns=40000 sent/s=19987 recv/s=19990.5 errors=3 p99=1.23ms"
+	got := ProgressLine(Second{At: 12, Established: 40000, Opened: 17, Sent: 19987, Received: 19990, Errors: 1, P99: 1234}, 3)
+	want := "[  12s] conns=40000 opened/s=17 sent/s=19987 recv/s=19990 errors=3 p99=1.23ms"
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
-	got = ProgressLine(0, 0, 0, 0, 0, 0)
-	if want := "[   0s] conns=0 sent/s=0 recv/s=0 errors=0 p99=-"; got != want {
+	got = ProgressLine(Second{}, 0)
+	if want := "[   0s] conns=0 opened/s=0 sent/s=0 recv/s=0 errors=0 p99=-"; got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
@@ -505,14 +526,14 @@ func TestWriteHTML(t *testing.T) {
 		}
 	}
 	svgs, text := htmlCheck(t, page)
-	// Spectrum and distribution of 3 histograms, messages, connections,
+	// Spectrum and distribution of 4 histograms, messages, connections,
 	// p99 and errors over time.
-	if svgs != 10 {
-		t.Errorf("%d charts, want 10", svgs)
+	if svgs != 12 {
+		t.Errorf("%d charts, want 12", svgs)
 	}
 	for _, s := range []string{
 		`ws://example.com/<script>alert("x")</script>?a=1&b=2`, "Latency by percentile: round trip",
-		"Distribution: handshake", "Messages per second", "Connections open", "Errors per second",
+		"Distribution: handshake", "Distribution: tls", "opened during the second", "Messages per second", "Connections", "Errors per second",
 		"99.999%", "connect: connection refused", "RSS per connection", "13.7 KiB",
 		durationText(r.Latency.Quantile(0.99)), strconv.FormatUint(r.Received, 10),
 	} {

@@ -22,9 +22,11 @@ type ProcSample struct {
 	Threads    int
 }
 
-// ProcSampler reads a process's memory, CPU time and threads from /proc,
-// to measure the server under load (wssbench --server-pid). It works on
-// Linux only: elsewhere NewProcSampler fails.
+// ProcSampler reads the memory, CPU time and threads of a server's
+// processes from /proc, to measure the server under load (wssbench
+// --server-pid). Several processes serving one port (wssd --reuseport)
+// are sampled as one server: their RSS, CPU times and threads add up. It
+// works on Linux only: elsewhere NewProcSampler fails.
 //
 // CPU times in /proc are in clock ticks (USER_HZ). The tick rate is read
 // from the process's auxiliary vector (AT_CLKTCK, what sysconf(_SC_CLK_TCK)
@@ -33,51 +35,84 @@ type ProcSample struct {
 //
 // A ProcSampler is safe for concurrent use.
 type ProcSampler struct {
+	procs []proc
+}
+
+// proc is one sampled process.
+type proc struct {
 	pid   int
 	start uint64 // the process's start time, in ticks after boot: tells a reused pid
 }
 
-// NewProcSampler returns a sampler of the process pid, after checking that
-// the process exists and its /proc files can be read.
-func NewProcSampler(pid int) (*ProcSampler, error) {
+// NewProcSampler returns a sampler of the processes pids (at least one),
+// after checking that each exists and its /proc files can be read.
+func NewProcSampler(pids ...int) (*ProcSampler, error) {
 	if runtime.GOOS != "linux" {
 		return nil, fmt.Errorf("procstat: sampling a process needs Linux's /proc, not available on %s", runtime.GOOS)
 	}
-	if pid <= 0 {
-		return nil, fmt.Errorf("procstat: invalid pid %d", pid)
+	if len(pids) == 0 {
+		return nil, errors.New("procstat: no pid")
 	}
-	s := &ProcSampler{pid: pid}
-	st, err := s.readStat()
-	if err != nil {
-		return nil, err
+	s := &ProcSampler{}
+	for _, pid := range pids {
+		if pid <= 0 {
+			return nil, fmt.Errorf("procstat: invalid pid %d", pid)
+		}
+		p := proc{pid: pid}
+		st, err := p.readStat()
+		if err != nil {
+			return nil, err
+		}
+		p.start = st.start
+		s.procs = append(s.procs, p)
 	}
-	s.start = st.start
 	if _, err := s.Sample(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// PID returns the sampled process's id.
-func (s *ProcSampler) PID() int { return s.pid }
+// PIDs returns the sampled processes' ids.
+func (s *ProcSampler) PIDs() []int {
+	if s == nil {
+		return nil
+	}
+	out := make([]int, len(s.procs))
+	for i, p := range s.procs {
+		out[i] = p.pid
+	}
+	return out
+}
 
-// Sample reads the process's resources now. It fails once the process has
-// exited, or if its pid now names another process.
+// Sample reads the processes' resources now, added up. It fails once one
+// of them has exited, or if its pid now names another process.
 func (s *ProcSampler) Sample() (ProcSample, error) {
-	at := time.Now()
-	st, err := s.readStat()
+	sum := ProcSample{At: time.Now()}
+	for _, p := range s.procs {
+		one, err := p.sample()
+		if err != nil {
+			return ProcSample{}, err
+		}
+		sum.RSS += one.RSS
+		sum.CPUSeconds += one.CPUSeconds
+		sum.Threads += one.Threads
+	}
+	return sum, nil
+}
+
+func (p proc) sample() (ProcSample, error) {
+	st, err := p.readStat()
 	if err != nil {
 		return ProcSample{}, err
 	}
-	if s.start != 0 && st.start != s.start {
-		return ProcSample{}, fmt.Errorf("procstat: process %d has exited (its pid now names another process)", s.pid)
+	if p.start != 0 && st.start != p.start {
+		return ProcSample{}, fmt.Errorf("procstat: process %d has exited (its pid now names another process)", p.pid)
 	}
-	rss, threads, err := s.readStatus()
+	rss, threads, err := p.readStatus()
 	if err != nil {
 		return ProcSample{}, err
 	}
 	return ProcSample{
-		At:         at,
 		RSS:        rss,
 		CPUSeconds: float64(st.utime+st.stime) / float64(clockTicks()),
 		Threads:    threads,
@@ -86,15 +121,17 @@ func (s *ProcSampler) Sample() (ProcSample, error) {
 
 // Stats derives the server's figures of a run from the samples at its
 // start, at the peak of RSS and at its end, the run's connections open at
-// the peak sample, and the messages received during the run:
+// the peak sample, and the messages received and connections opened
+// during the run:
 //
 //   - RSSPerConn = (peak.RSS - start.RSS) / peakConns, 0 without
 //     connections or when RSS did not grow;
 //   - CPUSeconds = end.CPUSeconds - start.CPUSeconds (never negative);
-//   - CPUPerMillion = CPUSeconds per million messages, 0 without messages.
+//   - CPUPerMillion = CPUSeconds per million messages, 0 without messages;
+//   - CPUPerConn = CPU milliseconds per connection opened, 0 without any.
 //
 // Threads is the end sample's.
-func (s *ProcSampler) Stats(start, peak, end ProcSample, peakConns, received uint64) *ServerStats {
+func (s *ProcSampler) Stats(start, peak, end ProcSample, peakConns, received, opened uint64) *ServerStats {
 	st := &ServerStats{
 		RSSStart:   start.RSS,
 		RSSPeak:    peak.RSS,
@@ -103,14 +140,15 @@ func (s *ProcSampler) Stats(start, peak, end ProcSample, peakConns, received uin
 		Threads:    end.Threads,
 		PeakConns:  peakConns,
 	}
-	if s != nil {
-		st.PID = s.pid
-	}
+	st.PIDs = s.PIDs()
 	if peakConns > 0 && peak.RSS > start.RSS {
 		st.RSSPerConn = float64(peak.RSS-start.RSS) / float64(peakConns)
 	}
 	if received > 0 {
 		st.CPUPerMillion = st.CPUSeconds / (float64(received) / 1e6)
+	}
+	if opened > 0 {
+		st.CPUPerConn = st.CPUSeconds * 1e3 / float64(opened)
 	}
 	return st
 }
@@ -122,26 +160,26 @@ type procStat struct {
 
 // readProcFile reads one of the process's /proc files, with an error that
 // says when the process does not exist.
-func (s *ProcSampler) readProcFile(name string) ([]byte, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.pid) + "/" + name)
+func (p proc) readProcFile(name string) ([]byte, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/" + name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("procstat: no process with pid %d: %w", s.pid, err)
+		return nil, fmt.Errorf("procstat: no process with pid %d: %w", p.pid, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("procstat: process %d: %w", s.pid, err)
+		return nil, fmt.Errorf("procstat: process %d: %w", p.pid, err)
 	}
 	return b, nil
 }
 
 // readStat reads the times of /proc/PID/stat.
-func (s *ProcSampler) readStat() (procStat, error) {
-	b, err := s.readProcFile("stat")
+func (p proc) readStat() (procStat, error) {
+	b, err := p.readProcFile("stat")
 	if err != nil {
 		return procStat{}, err
 	}
 	st, err := parseProcStat(b)
 	if err != nil {
-		return procStat{}, fmt.Errorf("procstat: /proc/%d/stat: %w", s.pid, err)
+		return procStat{}, fmt.Errorf("procstat: /proc/%d/stat: %w", p.pid, err)
 	}
 	return st, nil
 }
@@ -175,14 +213,14 @@ func parseProcStat(b []byte) (procStat, error) {
 }
 
 // readStatus reads VmRSS and Threads of /proc/PID/status.
-func (s *ProcSampler) readStatus() (rss uint64, threads int, err error) {
-	b, err := s.readProcFile("status")
+func (p proc) readStatus() (rss uint64, threads int, err error) {
+	b, err := p.readProcFile("status")
 	if err != nil {
 		return 0, 0, err
 	}
 	rss, threads, err = parseProcStatus(b)
 	if err != nil {
-		return 0, 0, fmt.Errorf("procstat: /proc/%d/status: %w", s.pid, err)
+		return 0, 0, fmt.Errorf("procstat: /proc/%d/status: %w", p.pid, err)
 	}
 	return rss, threads, nil
 }

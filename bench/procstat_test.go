@@ -3,6 +3,8 @@ package bench
 import (
 	"encoding/binary"
 	"os"
+	"os/exec"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -39,8 +41,8 @@ func TestProcSamplerSelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.PID() != os.Getpid() {
-		t.Errorf("PID %d", s.PID())
+	if pids := s.PIDs(); len(pids) != 1 || pids[0] != os.Getpid() {
+		t.Errorf("PIDs %v", pids)
 	}
 	before, err := s.Sample()
 	if err != nil {
@@ -75,8 +77,9 @@ func TestProcSamplerSelf(t *testing.T) {
 		t.Errorf("%d threads", after.Threads)
 	}
 
-	st := s.Stats(before, after, after, 10, 2_000_000)
-	if st.PID != os.Getpid() || st.CPUSeconds <= 0 || st.CPUPerMillion != st.CPUSeconds/2 || st.Threads != after.Threads {
+	st := s.Stats(before, after, after, 10, 2_000_000, 4)
+	if len(st.PIDs) != 1 || st.PIDs[0] != os.Getpid() || st.CPUSeconds <= 0 || st.CPUPerMillion != st.CPUSeconds/2 ||
+		st.CPUPerConn != st.CPUSeconds*1e3/4 || st.Threads != after.Threads {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -98,6 +101,62 @@ func TestProcSamplerNoProcess(t *testing.T) {
 		if _, err := NewProcSampler(pid); err == nil {
 			t.Errorf("pid %d: no error", pid)
 		}
+	}
+}
+
+// TestProcSamplerSeveral samples two processes as one server: threads
+// and RSS add up, and the sampler fails once one of them has exited.
+func TestProcSamplerSeveral(t *testing.T) {
+	needProc(t)
+	var cmds []*exec.Cmd
+	var pids []int
+	for range 2 {
+		cmd := exec.Command("sleep", "120")
+		if err := cmd.Start(); err != nil {
+			t.Skip("no sleep command:", err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		cmds = append(cmds, cmd)
+		pids = append(pids, cmd.Process.Pid)
+	}
+	both, err := NewProcSampler(pids...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := both.PIDs(); !reflect.DeepEqual(got, pids) {
+		t.Errorf("PIDs %v, want %v", got, pids)
+	}
+	var rss uint64
+	for _, pid := range pids {
+		one, err := NewProcSampler(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := one.Sample()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rss += s.RSS
+	}
+	sum, err := both.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sleep is single-threaded and its memory does not move while it
+	// sleeps.
+	if sum.Threads != 2 || sum.RSS != rss || sum.RSS == 0 {
+		t.Errorf("sample %+v; want 2 threads and %d bytes", sum, rss)
+	}
+	if st := both.Stats(sum, sum, sum, 1, 0, 0); !reflect.DeepEqual(st.PIDs, pids) {
+		t.Errorf("stats PIDs %v", st.PIDs)
+	}
+	_ = cmds[1].Process.Kill()
+	_ = cmds[1].Wait()
+	if _, err := both.Sample(); err == nil {
+		t.Error("a sampler of an exited process still samples")
+	}
+	if _, err := NewProcSampler(); err == nil {
+		t.Error("a sampler of no process")
 	}
 }
 
@@ -141,19 +200,19 @@ func TestProcStats(t *testing.T) {
 	start := ProcSample{RSS: 10 << 20, CPUSeconds: 2, Threads: 4}
 	peak := ProcSample{RSS: 110 << 20, CPUSeconds: 5, Threads: 8}
 	end := ProcSample{RSS: 20 << 20, CPUSeconds: 7, Threads: 6}
-	st := (&ProcSampler{pid: 9}).Stats(start, peak, end, 10000, 4_000_000)
-	want := ServerStats{PID: 9, RSSStart: 10 << 20, RSSPeak: 110 << 20, RSSEnd: 20 << 20, CPUSeconds: 5, Threads: 6,
-		PeakConns: 10000, RSSPerConn: float64(100<<20) / 10000, CPUPerMillion: 1.25}
-	if *st != want {
+	st := (&ProcSampler{procs: []proc{{pid: 9}}}).Stats(start, peak, end, 10000, 4_000_000, 20000)
+	want := ServerStats{PIDs: []int{9}, RSSStart: 10 << 20, RSSPeak: 110 << 20, RSSEnd: 20 << 20, CPUSeconds: 5, Threads: 6,
+		PeakConns: 10000, RSSPerConn: float64(100<<20) / 10000, CPUPerMillion: 1.25, CPUPerConn: 0.25}
+	if !reflect.DeepEqual(*st, want) {
 		t.Errorf("stats\n%+v\nwant\n%+v", *st, want)
 	}
 	// Zero-safe: no connections, no messages, RSS that shrank, a CPU
 	// count that went back, a nil sampler.
-	st = (*ProcSampler)(nil).Stats(end, start, start, 0, 0)
-	if st.RSSPerConn != 0 || st.CPUPerMillion != 0 || st.CPUSeconds != 0 || st.PID != 0 {
+	st = (*ProcSampler)(nil).Stats(end, start, start, 0, 0, 0)
+	if st.RSSPerConn != 0 || st.CPUPerMillion != 0 || st.CPUPerConn != 0 || st.CPUSeconds != 0 || st.PIDs != nil {
 		t.Errorf("zero: %+v", st)
 	}
-	st = (&ProcSampler{}).Stats(peak, start, end, 5, 0)
+	st = (&ProcSampler{}).Stats(peak, start, end, 5, 0, 0)
 	if st.RSSPerConn != 0 {
 		t.Errorf("shrinking RSS: %v per connection", st.RSSPerConn)
 	}

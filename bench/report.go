@@ -7,7 +7,7 @@ import "time"
 // source addresses) merge exactly with Merge: counts add, histograms merge
 // bucket by bucket, timelines add second by second.
 type Report struct {
-	Scenario string            `json:"scenario"` // connect, echo, ...
+	Scenario string            `json:"scenario"` // connect, echo, handshake, churn
 	URL      string            `json:"url"`
 	Params   map[string]string `json:"params"` // the flags that shaped the run
 	Started  time.Time         `json:"started"`
@@ -17,12 +17,15 @@ type Report struct {
 	Established uint64            `json:"established"` // connections upgraded
 	Failed      uint64            `json:"failed"`      // connections that failed to open
 	Dropped     uint64            `json:"dropped"`     // established connections lost before the end
+	Closed      uint64            `json:"closed"`      // connections the tool closed during the run (handshake, churn)
+	Resumed     uint64            `json:"resumed"`     // TLS handshakes that resumed a session
 	Errors      map[string]uint64 `json:"errors"`      // by reason: "connect: connection refused", "upgrade: 401", ...
 
 	Sent     uint64 `json:"sent"`     // messages sent
 	Received uint64 `json:"received"` // messages received (echoes)
 
 	Connect   *Histogram `json:"connect"`   // TCP connect time
+	TLS       *Histogram `json:"tls"`       // TLS handshake, after connect
 	Handshake *Histogram `json:"handshake"` // TLS handshake and HTTP upgrade, after connect
 	Latency   *Histogram `json:"latency"`   // message round trip (open loop: from the intended send time)
 
@@ -35,21 +38,24 @@ type Report struct {
 type Second struct {
 	At          int     `json:"at"`          // seconds since Started
 	Established uint64  `json:"established"` // connections open at the end of the second
+	Opened      uint64  `json:"opened"`      // connections established during the second
 	Sent        uint64  `json:"sent"`        // messages sent during the second
 	Received    uint64  `json:"received"`    // messages received during the second
 	Errors      uint64  `json:"errors"`      // errors during the second
 	P99         float64 `json:"p99_us"`      // latency p99 of the second, in microseconds
 }
 
-// ServerStats is the server process sampled from /proc during the run.
+// ServerStats is the server sampled from /proc during the run: one
+// process, or several serving one port, added up.
 type ServerStats struct {
-	PID           int     `json:"pid"`
+	PIDs          []int   `json:"pids"`
 	RSSStart      uint64  `json:"rss_start_bytes"`
 	RSSPeak       uint64  `json:"rss_peak_bytes"`
 	RSSEnd        uint64  `json:"rss_end_bytes"`
 	CPUSeconds    float64 `json:"cpu_seconds"`            // user + system during the run
-	Threads       int     `json:"threads"`                // at the end
+	Threads       int     `json:"threads"`                // at the end, all processes
 	PeakConns     uint64  `json:"peak_conns"`             // the run's connections open when RSS peaked
 	RSSPerConn    float64 `json:"rss_per_conn"`           // (RSSPeak - RSSStart) / PeakConns
 	CPUPerMillion float64 `json:"cpu_s_per_million_msgs"` // CPUSeconds per million messages received
+	CPUPerConn    float64 `json:"cpu_ms_per_conn"`        // CPU milliseconds per connection opened (handshake, churn: the cost of a connection)
 }

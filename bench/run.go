@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -18,21 +17,35 @@ import (
 )
 
 // Config is one run of a scenario.
+//
+// The scenarios:
+//   - "connect": open Conns connections at ConnRate and hold them for Hold,
+//     answering pings;
+//   - "echo": open Conns connections, then send Size-byte messages for
+//     Duration, closed loop (Inflight in flight on each) or, with Rate,
+//     open loop at Rate messages a second in all;
+//   - "handshake": for Duration, open connections at ConnRate (0: as fast
+//     as Concurrency dialers go) and close each as soon as it is upgraded;
+//     the report's handshake rate is the connections opened a second;
+//   - "churn": open Conns connections, then for Duration close ChurnRate
+//     of them a second, oldest first, each followed by a new connection, so
+//     the population stays at Conns.
 type Config struct {
-	Scenario    string        // "connect" or "echo"
+	Scenario    string        // "connect", "echo", "handshake" or "churn"
 	Target      *Target       //
-	Conns       int           // connections to open
+	Conns       int           // connections to open (handshake: unused)
 	ConnRate    float64       // connections opened a second; 0: as fast as the dialers go
 	Concurrency int           // dials and TLS handshakes at once; 0: 64
 	Hold        time.Duration // connect: how long to hold the connections
-	Duration    time.Duration // echo: how long to send
+	Duration    time.Duration // echo, handshake, churn: how long the measured part lasts
 	Size        int           // echo: message size in bytes
 	Inflight    int           // echo, closed loop: messages in flight per connection; 0: 1
 	Rate        float64       // echo: total messages a second, open loop; 0: closed loop
+	ChurnRate   float64       // churn: connections closed and opened again a second
 	Loops       int           // event loops; 0: one per CPU
 	SourceIPs   []net.IP      // local addresses to dial from, in turn; none: the kernel's choice
-	Progress    io.Writer     // a line a second; nil: none
-	ServerPID   int           // sample this process from /proc; 0: none
+	Progress    func(Second)  // called once a second with the second just ended; nil: none
+	ServerPIDs  []int         // sample these processes (one server) from /proc; none: no sampling
 	Params      map[string]string
 }
 
@@ -44,14 +57,23 @@ type run struct {
 	epoch    time.Time
 	cli      *gnet.Client
 	stopping atomic.Bool
-	openNow  atomic.Int64 // connections upgraded and not closed
+	openNow  atomic.Int64  // connections upgraded and not closed
+	settled  atomic.Uint64 // connections upgraded or failed
+
+	jobs    chan struct{} // one per connection to dial, taken by the dialers
+	dialers sync.WaitGroup
+	nextIP  atomic.Uint64
+	redial  atomic.Int64  // churn: connections closed and not dialed again yet
+	redialC chan struct{} // nudges the redialer
 
 	mu        sync.Mutex
 	loops     map[gnet.EventLoop]*cloop
 	connect   *Histogram
+	tlsTime   *Histogram
 	failedN   uint64
 	errs      map[string]uint64
 	attempted uint64
+	resumed   uint64
 }
 
 func (r *run) nanos() int64 { return int64(time.Since(r.epoch)) }
@@ -83,9 +105,13 @@ func (r *run) failed(reason string) {
 	r.failedN++
 	r.errs[reason]++
 	r.mu.Unlock()
+	r.settled.Add(1)
 }
 
-func (r *run) opened(*conn) { r.openNow.Add(1) }
+func (r *run) opened(*conn) {
+	r.openNow.Add(1)
+	r.settled.Add(1)
+}
 
 // events are the gnet callbacks of the client.
 type events struct {
@@ -146,8 +172,17 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 
 // Run runs one scenario and returns what it measured.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if cfg.Target == nil || cfg.Conns <= 0 {
-		return nil, errors.New("bench: a target and connections are needed")
+	switch cfg.Scenario {
+	case "connect", "echo", "churn":
+		if cfg.Conns <= 0 {
+			return nil, errors.New("bench: connections are needed")
+		}
+	case "handshake":
+	default:
+		return nil, fmt.Errorf("bench: unknown scenario %q", cfg.Scenario)
+	}
+	if cfg.Target == nil {
+		return nil, errors.New("bench: a target is needed")
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 64
@@ -160,10 +195,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := &run{
 		cfg: cfg, target: cfg.Target, payload: make([]byte, cfg.Size), epoch: time.Now(),
-		loops: map[gnet.EventLoop]*cloop{}, connect: NewHistogram(), errs: map[string]uint64{},
+		jobs: make(chan struct{}), redialC: make(chan struct{}, 1),
+		loops: map[gnet.EventLoop]*cloop{}, connect: NewHistogram(), tlsTime: NewHistogram(), errs: map[string]uint64{},
 	}
 	for i := range r.payload {
 		r.payload[i] = 'a' + byte(i%26)
+	}
+	var sampler *ProcSampler
+	var first, peak ProcSample
+	var peakConns uint64
+	if len(cfg.ServerPIDs) > 0 {
+		var err error
+		if sampler, err = NewProcSampler(cfg.ServerPIDs...); err != nil {
+			return nil, err
+		}
+		if first, err = sampler.Sample(); err != nil {
+			return nil, err
+		}
+		peak = first
 	}
 	cli, err := gnet.NewClient(&events{r: r}, gnet.WithMulticore(true), gnet.WithNumEventLoop(cfg.Loops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogger(quietLogger{}))
@@ -176,28 +225,37 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.cli = cli
 	defer func() { _ = cli.Stop() }()
 
-	var sampler *ProcSampler
-	var first, peak ProcSample
-	var peakConns uint64
-	if cfg.ServerPID > 0 {
-		if sampler, err = NewProcSampler(cfg.ServerPID); err != nil {
-			return nil, err
-		}
-		if first, err = sampler.Sample(); err != nil {
-			return nil, err
-		}
-		peak = first
+	// The dialers, and what feeds them: the ramp, the handshake scenario's
+	// stream, the churn's reconnects. Stopped before the client is.
+	for range cfg.Concurrency {
+		r.dialers.Add(1)
+		go r.dialer(ctx)
 	}
+	stopFeed := make(chan struct{})
+	var feeders sync.WaitGroup
+	var stopOnce sync.Once
+	stopFeeding := func() {
+		stopOnce.Do(func() {
+			close(stopFeed)
+			feeders.Wait()
+			close(r.jobs)
+		})
+	}
+	defer func() {
+		stopFeeding()
+		r.dialers.Wait()
+	}()
 
 	rep := &Report{Scenario: cfg.Scenario, URL: cfg.Target.URL.String(), Params: cfg.Params, Started: r.epoch}
 	var timeline []Second
-	var lastSent, lastRecv, lastErr uint64
+	var lastSent, lastRecv, lastErr, lastOpened uint64
 	tick := func() {
 		snap := r.snapshot(true)
-		sec := Second{At: len(timeline) + 1, Established: uint64(r.openNow.Load()),
-			Sent: snap.sent - lastSent, Received: snap.received - lastRecv, Errors: snap.errors - lastErr,
+		sec := Second{At: len(timeline) + 1, Established: uint64(max(r.openNow.Load(), 0)),
+			Opened: snap.established - lastOpened,
+			Sent:   snap.sent - lastSent, Received: snap.received - lastRecv, Errors: snap.errors - lastErr,
 			P99: float64(snap.second.Quantile(0.99)) / 1e3}
-		lastSent, lastRecv, lastErr = snap.sent, snap.received, snap.errors
+		lastSent, lastRecv, lastErr, lastOpened = snap.sent, snap.received, snap.errors, snap.established
 		timeline = append(timeline, sec)
 		if sampler != nil {
 			if s, err := sampler.Sample(); err == nil && s.RSS >= peak.RSS {
@@ -205,44 +263,44 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 		if cfg.Progress != nil {
-			fmt.Fprintln(cfg.Progress, ProgressLine(time.Duration(len(timeline))*time.Second, sec.Established,
-				float64(sec.Sent), float64(sec.Received), snap.errors, snap.second.Quantile(0.99)))
+			cfg.Progress(sec)
 		}
 	}
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
 
 	// Open the connections, at the rate asked, with a bounded number of
 	// dials at once; the measured part starts once all are settled.
-	ticker := time.NewTicker(time.Second)
-	defer ticker.Stop()
-	dialsDone := make(chan struct{})
-	go r.dialAll(ctx, dialsDone)
-wait:
-	for {
-		select {
-		case <-dialsDone:
-			break wait
-		case <-ticker.C:
-			tick()
-		case <-ctx.Done():
-			break wait
+	if cfg.Scenario != "handshake" {
+		rampDone := make(chan struct{})
+		feeders.Add(1)
+		go func() {
+			defer feeders.Done()
+			defer close(rampDone)
+			r.feed(ctx, cfg.Conns, cfg.ConnRate, stopFeed)
+		}()
+	ramp:
+		for {
+			select {
+			case <-rampDone:
+				break ramp
+			case <-ticker.C:
+				tick()
+			case <-ctx.Done():
+				break ramp
+			}
 		}
-	}
-	// Wait for the upgrades in flight (bounded).
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		snap := r.snapshot(false)
-		r.mu.Lock()
-		settled := snap.established+r.failedN >= r.attempted
-		r.mu.Unlock()
-		if settled || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+		r.settle(ctx, ticker.C, tick)
 	}
 
 	start := r.nanos()
-	measure := cfg.Hold
-	if cfg.Scenario == "echo" {
-		measure = cfg.Duration
+	measure := cfg.Duration
+	var sendC, churnC <-chan time.Time
+	var interval int64
+	switch cfg.Scenario {
+	case "connect":
+		measure = cfg.Hold
+	case "echo":
 		if cfg.Rate == 0 {
 			r.each(func(l *cloop) {
 				for c := l.head; c != nil; c = c.next {
@@ -251,29 +309,44 @@ wait:
 					}
 				}
 			})
+			break
 		}
-	}
-	end := time.NewTimer(measure)
-	defer end.Stop()
-	var sendTick *time.Ticker
-	var interval int64
-	var sendC <-chan time.Time
-	if cfg.Scenario == "echo" && cfg.Rate > 0 {
-		sendTick = time.NewTicker(time.Millisecond)
+		sendTick := time.NewTicker(time.Millisecond)
 		defer sendTick.Stop()
 		sendC = sendTick.C
 		// Each connection's share of the rate: every loop sends, round
 		// robin over its connections, one message per interval/(its
 		// connections).
 		interval = int64(float64(time.Second) * float64(max(r.openNow.Load(), 1)) / cfg.Rate)
+	case "handshake":
+		feeders.Add(1)
+		go func() {
+			defer feeders.Done()
+			r.feed(ctx, -1, cfg.ConnRate, stopFeed)
+		}()
+	case "churn":
+		feeders.Add(1)
+		go func() {
+			defer feeders.Done()
+			r.redialer(ctx, stopFeed)
+		}()
+		if cfg.ChurnRate > 0 {
+			churnTick := time.NewTicker(10 * time.Millisecond)
+			defer churnTick.Stop()
+			churnC = churnTick.C
+		}
 	}
-run:
+	end := time.NewTimer(measure)
+	defer end.Stop()
+	var churned int64
+	var churnNext int
+measured:
 	for {
 		select {
 		case <-end.C:
-			break run
+			break measured
 		case <-ctx.Done():
-			break run
+			break measured
 		case <-ticker.C:
 			tick()
 		case <-sendC:
@@ -284,9 +357,53 @@ run:
 					return nil
 				}))
 			}
+		case <-churnC:
+			// What is due since the start, spread over the loops.
+			due := int64(cfg.ChurnRate*float64(r.nanos()-start)/1e9) - churned
+			loops := r.loopList()
+			if due <= 0 || len(loops) == 0 {
+				break
+			}
+			churned += due
+			for k := range loops {
+				l := loops[(churnNext+k)%len(loops)]
+				n := int(due / int64(len(loops)))
+				if int64(k) < due%int64(len(loops)) {
+					n++
+				}
+				if n == 0 {
+					continue
+				}
+				_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+					if left := l.churn(n); left > 0 {
+						r.redial.Add(int64(left))
+						select {
+						case r.redialC <- struct{}{}:
+						default:
+						}
+					}
+					return nil
+				}))
+			}
+			churnNext++
 		}
 	}
 	elapsed := time.Duration(r.nanos() - start)
+	if cfg.Scenario == "churn" {
+		// The closes posted to the loops are done once a task posted
+		// after them has run; dial again all they closed.
+		r.each(func(*cloop) {})
+		for r.takeRedial() && r.give(ctx, nil) {
+		}
+	}
+	stopFeeding()
+	if cfg.Scenario == "handshake" || cfg.Scenario == "churn" {
+		// The connections handed out before the end: opened or failed.
+		r.settle(ctx, ticker.C, tick)
+		if cfg.Scenario == "handshake" {
+			elapsed = time.Duration(r.nanos() - start)
+		}
+	}
 	r.stopping.Store(true)
 	// Let the messages in flight come back, briefly.
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
@@ -305,17 +422,22 @@ run:
 	r.mu.Lock()
 	rep.Attempted = r.attempted
 	rep.Failed = r.failedN
+	rep.Resumed = r.resumed
 	rep.Errors = map[string]uint64{}
 	for k, v := range r.errs {
 		rep.Errors[k] += v
 	}
 	rep.Connect = r.connect
+	if r.target.TLS != nil {
+		rep.TLS = r.tlsTime
+	}
 	r.mu.Unlock()
 	for k, v := range snap.errs {
 		rep.Errors[k] += v
 	}
 	rep.Established = snap.established
 	rep.Dropped = snap.dropped
+	rep.Closed = snap.closed
 	rep.Sent, rep.Received = snap.sent, snap.received
 	rep.Latency, rep.Handshake = snap.latency, snap.handshake
 	rep.Elapsed = elapsed
@@ -323,10 +445,43 @@ run:
 	if sampler != nil {
 		last, err := sampler.Sample()
 		if err == nil {
-			rep.Server = sampler.Stats(first, peak, last, peakConns, rep.Received)
+			if cfg.Scenario == "handshake" {
+				peakConns = 0 // connections do not stay: no memory per connection
+			}
+			rep.Server = sampler.Stats(first, peak, last, peakConns, rep.Received, rep.Established)
 		}
 	}
 	return rep, ctx.Err()
+}
+
+// settle waits until every connection handed to the dialers has opened or
+// failed, ticking the timeline meanwhile. It gives up after 10 s without
+// progress (a server that never answers an upgrade).
+func (r *run) settle(ctx context.Context, ticker <-chan time.Time, tick func()) {
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	last, since := r.settled.Load(), time.Now()
+	for {
+		r.mu.Lock()
+		attempted := r.attempted
+		r.mu.Unlock()
+		n := r.settled.Load()
+		if n >= attempted || ctx.Err() != nil {
+			return
+		}
+		if n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) > 10*time.Second {
+			return
+		}
+		select {
+		case <-ticker:
+			tick()
+		case <-poll.C:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // each runs f on every loop and waits for all.
@@ -357,6 +512,7 @@ func (r *run) snapshot(second bool) loopStats {
 		s := &l.s
 		sum.established += s.established
 		sum.dropped += s.dropped
+		sum.closed += s.closed
 		sum.sent += s.sent
 		sum.received += s.received
 		sum.errors += s.errors
@@ -376,52 +532,104 @@ func (r *run) snapshot(second bool) loopStats {
 	return sum
 }
 
-// dialAll opens cfg.Conns connections at cfg.ConnRate with
-// cfg.Concurrency dials at once, then closes done.
-func (r *run) dialAll(ctx context.Context, done chan<- struct{}) {
-	defer close(done)
-	cfg := r.cfg
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(cfg.Concurrency, cfg.Conns) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				r.dial(ctx, i)
-			}
-		}()
-	}
-	var pace *time.Ticker
-	if cfg.ConnRate > 0 {
-		pace = time.NewTicker(max(time.Duration(float64(time.Second)/cfg.ConnRate), time.Microsecond))
-		defer pace.Stop()
-	}
-	for i := range cfg.Conns {
-		if pace != nil {
-			select {
-			case <-pace.C:
-			case <-ctx.Done():
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-}
-
-// dial opens connection i: TCP, then TLS for wss://, then hands it to a
-// loop for the upgrade. Called by a dialer goroutine.
-func (r *run) dial(ctx context.Context, i int) {
+// give hands one connection to the dialers and counts it as attempted;
+// false when stop or ctx came first.
+func (r *run) give(ctx context.Context, stop <-chan struct{}) bool {
 	r.mu.Lock()
 	r.attempted++
 	r.mu.Unlock()
+	select {
+	case r.jobs <- struct{}{}:
+		return true
+	case <-ctx.Done():
+	case <-stop:
+	}
+	r.mu.Lock()
+	r.attempted--
+	r.mu.Unlock()
+	return false
+}
+
+// feed hands n connections (n < 0: until stop) to the dialers, rate a
+// second (0: as fast as they take them). Paced, each tick hands out what
+// is due since the start, so the rate holds whatever the timer's
+// granularity, and a stretch where the dialers were all busy is made up
+// after.
+func (r *run) feed(ctx context.Context, n int, rate float64, stop <-chan struct{}) {
+	if rate <= 0 {
+		for i := 0; n < 0 || i < n; i++ {
+			if !r.give(ctx, stop) {
+				return
+			}
+		}
+		return
+	}
+	t := time.NewTicker(max(time.Duration(float64(time.Second)/rate), time.Millisecond))
+	defer t.Stop()
+	t0 := time.Now()
+	given := 0
+	for n < 0 || given < n {
+		due := int(rate*time.Since(t0).Seconds()) + 1
+		for ; given < due && (n < 0 || given < n); given++ {
+			if !r.give(ctx, stop) {
+				return
+			}
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		case <-stop:
+			return
+		}
+	}
+}
+
+// redialer dials again, for the churn, the connections the loops closed.
+func (r *run) redialer(ctx context.Context, stop <-chan struct{}) {
+	for {
+		select {
+		case <-r.redialC:
+		case <-ctx.Done():
+			return
+		case <-stop:
+			return
+		}
+		for r.takeRedial() {
+			if !r.give(ctx, stop) {
+				return
+			}
+		}
+	}
+}
+
+// takeRedial takes one connection to dial again, if there is one.
+func (r *run) takeRedial() bool {
+	for {
+		n := r.redial.Load()
+		if n <= 0 {
+			return false
+		}
+		if r.redial.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// dialer dials the connections handed to it until the jobs are closed.
+func (r *run) dialer(ctx context.Context) {
+	defer r.dialers.Done()
+	for range r.jobs {
+		r.dial(ctx)
+	}
+}
+
+// dial opens a connection: TCP, then TLS for wss://, then hands it to a
+// loop for the upgrade. Called by a dialer goroutine.
+func (r *run) dial(ctx context.Context) {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	if ips := r.cfg.SourceIPs; len(ips) > 0 {
-		d.LocalAddr = &net.TCPAddr{IP: ips[i%len(ips)]}
+		d.LocalAddr = &net.TCPAddr{IP: ips[(r.nextIP.Add(1)-1)%uint64(len(ips))]}
 	}
 	t0 := r.nanos()
 	nc, err := d.DialContext(ctx, "tcp", r.target.Addr)
@@ -444,6 +652,14 @@ func (r *run) dial(ctx context.Context, i int) {
 			return
 		}
 		_ = a.tr.SetDeadline(time.Time{})
+		done := r.nanos()
+		resumed := a.tc.ConnectionState().DidResume
+		r.mu.Lock()
+		r.tlsTime.Record(time.Duration(done - connected))
+		if resumed {
+			r.resumed++
+		}
+		r.mu.Unlock()
 	}
 	if _, err := r.cli.EnrollContext(nc, a); err != nil {
 		r.failed("enroll: " + errText(err))

@@ -22,6 +22,8 @@ import (
 // countingEcho echoes and counts what the server saw.
 type countingEcho struct {
 	opened, closed, msgs atomic.Int64
+	closes               chan struct{} // a nudge on each close; made by waitClosed
+	once                 sync.Once
 }
 
 func (h *countingEcho) OnOpen(*engine.Conn) { h.opened.Add(1) }
@@ -29,7 +31,32 @@ func (h *countingEcho) OnMessage(c *engine.Conn, op codec.OpCode, p []byte) {
 	h.msgs.Add(1)
 	_ = c.Write(op, p)
 }
-func (h *countingEcho) OnClose(*engine.Conn, codec.StatusCode, string) { h.closed.Add(1) }
+func (h *countingEcho) OnClose(*engine.Conn, codec.StatusCode, string) {
+	h.closed.Add(1)
+	select {
+	case h.nudges() <- struct{}{}:
+	default:
+	}
+}
+
+func (h *countingEcho) nudges() chan struct{} {
+	h.once.Do(func() { h.closes = make(chan struct{}, 1) })
+	return h.closes
+}
+
+// waitClosed waits until the server has seen n connections close (it sees
+// the last closes after a run returns), or 10 s.
+func (h *countingEcho) waitClosed(t *testing.T, n int64) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for h.closed.Load() < n {
+		select {
+		case <-h.nudges():
+		case <-timeout:
+			t.Fatalf("the server saw %d connections close, want %d", h.closed.Load(), n)
+		}
+	}
+}
 
 // startWssd starts a wssd engine with h on /echo, over ws:// or wss://, and
 // returns its URL and the CA file clients must trust.
@@ -106,14 +133,83 @@ func TestEchoCountsMatchServer(t *testing.T) {
 			if rep.Latency.Count() != rep.Received || rep.Handshake.Count() != 20 || rep.Connect.Count() != 20 {
 				t.Fatalf("histograms: latency %d, handshake %d, connect %d samples", rep.Latency.Count(), rep.Handshake.Count(), rep.Connect.Count())
 			}
-			deadline := time.Now().Add(5 * time.Second)
-			for h.closed.Load() < 20 && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond) // the server sees the closes after the run returns
-			}
+			h.waitClosed(t, 20)
 			if h.closed.Load() != 20 {
 				t.Errorf("the server saw %d connections close, want 20", h.closed.Load())
 			}
 		})
+	}
+}
+
+// TestHandshakeScenario: the handshake scenario opens and closes
+// connections for its duration; every one it counts the server saw open
+// and close, each TLS handshake is timed, and with resumption the
+// reconnects resume their session (the first ones, made before any
+// session ticket came, cannot).
+func TestHandshakeScenario(t *testing.T) {
+	for _, resume := range []bool{false, true} {
+		t.Run(map[bool]string{false: "full", true: "resume"}[resume], func(t *testing.T) {
+			h := &countingEcho{}
+			url, ca := startWssd(t, engine.Config{}, h, true)
+			tg, err := NewTarget(url, TargetOptions{CAFile: ca, Resume: resume})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Run(context.Background(), Config{
+				Scenario: "handshake", Target: tg, Duration: 700 * time.Millisecond, Concurrency: 4, Loops: 2,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := rep.Established
+			if n < 5 || rep.Failed != 0 || rep.Attempted != n || rep.Dropped != 0 {
+				t.Fatalf("attempted %d, established %d, failed %d (%v), dropped %d", rep.Attempted, n, rep.Failed, rep.Errors, rep.Dropped)
+			}
+			if rep.Closed != n || rep.TLS.Count() != n || rep.Handshake.Count() != n || rep.Connect.Count() != n {
+				t.Fatalf("closed %d, tls %d, handshake %d, connect %d; want %d each",
+					rep.Closed, rep.TLS.Count(), rep.Handshake.Count(), rep.Connect.Count(), n)
+			}
+			h.waitClosed(t, int64(n))
+			if h.opened.Load() != int64(n) || h.closed.Load() != int64(n) {
+				t.Fatalf("the server saw %d open and %d close; the tool counted %d", h.opened.Load(), h.closed.Load(), n)
+			}
+			if resume && (rep.Resumed == 0 || rep.Resumed >= n) {
+				t.Fatalf("%d of %d handshakes resumed; want all but the first few", rep.Resumed, n)
+			}
+			if !resume && rep.Resumed != 0 {
+				t.Fatalf("%d handshakes resumed without a session cache", rep.Resumed)
+			}
+			if got := rep.handshakeRate(); got != float64(n)/rep.Elapsed.Seconds() || got <= 0 {
+				t.Fatalf("handshake rate %v", got)
+			}
+		})
+	}
+}
+
+// TestChurnScenario: connections leave at the churn rate and each is
+// replaced, so every connection the tool closed was opened again and the
+// server saw exactly the connections counted.
+func TestChurnScenario(t *testing.T) {
+	h := &countingEcho{}
+	url, _ := startWssd(t, engine.Config{}, h, false)
+	const conns = 20
+	rep, err := Run(context.Background(), Config{
+		Scenario: "churn", Target: mustTarget(t, url, ""), Conns: conns, ChurnRate: 100,
+		Duration: 600 * time.Millisecond, Loops: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Closed < 10 || rep.Failed != 0 || rep.Dropped != 0 {
+		t.Fatalf("closed %d, failed %d (%v), dropped %d; want about 60 closed at 100/s for 0.6 s",
+			rep.Closed, rep.Failed, rep.Errors, rep.Dropped)
+	}
+	if rep.Established != conns+rep.Closed || rep.Attempted != rep.Established {
+		t.Fatalf("established %d of %d attempted; want the %d and one per close (%d)", rep.Established, rep.Attempted, conns, rep.Closed)
+	}
+	h.waitClosed(t, int64(rep.Established))
+	if h.opened.Load() != int64(rep.Established) || h.closed.Load() != int64(rep.Established) {
+		t.Fatalf("the server saw %d open and %d close; the tool counted %d", h.opened.Load(), h.closed.Load(), rep.Established)
 	}
 }
 

@@ -3,7 +3,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,12 @@ Scenarios:
             --duration: closed loop (--inflight messages in flight on each
             connection) or, with --msg-rate, open loop at a fixed total rate
             (latency measured from when each message was meant to be sent)
+  handshake for --duration, open connections (TLS handshake and upgrade) at
+            --rate a second, or as fast as --concurrency dialers go, and close
+            each once upgraded; report handshakes a second and their times
+            (--resume: resumed TLS sessions, as reconnecting clients have)
+  churn     open --conns connections, then for --duration close --churn-rate
+            of them a second, oldest first, each followed by a new one
 
 The last line printed is a summary of key=value pairs for scripts.
 
@@ -58,11 +65,12 @@ type options struct {
 	size        int
 	inflight    int
 	msgRate     float64
+	churnRate   float64
 	concurrency int
 	resume      bool
 	procs       int
 	sourceIPs   []net.IP
-	serverPID   int
+	serverPIDs  []int
 	jsonFile    string
 	htmlFile    string
 	loops       int
@@ -80,11 +88,13 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	var o options
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, usage)
-		return o, errors.New("give a scenario: connect or echo")
+		return o, errors.New("give a scenario: connect, echo, handshake or churn")
 	}
 	o.scenario, o.args = args[0], args[1:]
-	if o.scenario != "connect" && o.scenario != "echo" {
-		return o, fmt.Errorf("unknown scenario %q: connect or echo", o.scenario)
+	switch o.scenario {
+	case "connect", "echo", "handshake", "churn":
+	default:
+		return o, fmt.Errorf("unknown scenario %q: connect, echo, handshake or churn", o.scenario)
 	}
 	fs := flag.NewFlagSet("wssbench "+o.scenario, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -97,16 +107,18 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.conns, "conns", 100, "connections")
 	fs.Float64Var(&o.rate, "rate", 0, "connections opened a second (0: as fast as --concurrency allows)")
 	fs.DurationVar(&o.hold, "hold", 10*time.Second, "connect: how long to hold the connections")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "echo: how long to send")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "echo, handshake, churn: how long the measured part lasts")
 	fs.IntVar(&o.size, "size", 32, "echo: message size in bytes")
 	fs.IntVar(&o.inflight, "inflight", 1, "echo, closed loop: messages in flight per connection")
 	fs.Float64Var(&o.msgRate, "msg-rate", 0, "echo: total messages a second, open loop (0: closed loop)")
+	fs.Float64Var(&o.churnRate, "churn-rate", 10, "churn: connections closed and opened again a second")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "dials and TLS handshakes at once")
 	fs.BoolVar(&o.resume, "resume", false, "resume TLS sessions (reconnects skip the full handshake)")
 	fs.IntVar(&o.procs, "procs", 1, "processes to shard the connections over (each may open ~19,000 files here)")
 	ips := ""
 	fs.StringVar(&ips, "source-ips", "", "local `addresses` to dial from, e.g. 127.0.0.2-127.0.0.40 or a comma list (loopback has 2^24)")
-	fs.IntVar(&o.serverPID, "server-pid", 0, "sample this server process's RSS and CPU from /proc")
+	pids := ""
+	fs.StringVar(&pids, "server-pid", "", "sample the server's RSS and CPU from /proc: a `pid`, or a comma list of the processes sharing a port")
 	fs.StringVar(&o.jsonFile, "json", "", "write the report as JSON to `file` (- for stdout)")
 	fs.StringVar(&o.htmlFile, "html", "", "write the report as a self-contained HTML page to `file`")
 	fs.IntVar(&o.loops, "loops", 0, "event loops (0: one per CPU)")
@@ -119,14 +131,33 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if o.conns <= 0 || o.procs <= 0 || o.size < 0 || o.inflight <= 0 || o.concurrency <= 0 || o.rate < 0 || o.msgRate < 0 {
-		return o, errors.New("--conns, --procs, --inflight and --concurrency must be positive; --size, --rate and --msg-rate not negative")
+	if o.conns <= 0 || o.procs <= 0 || o.size < 0 || o.inflight <= 0 || o.concurrency <= 0 || o.rate < 0 || o.msgRate < 0 || o.churnRate < 0 {
+		return o, errors.New("--conns, --procs, --inflight and --concurrency must be positive; --size, --rate, --msg-rate and --churn-rate not negative")
 	}
 	var err error
+	if o.serverPIDs, err = parsePIDs(pids); err != nil {
+		return o, fmt.Errorf("--server-pid: %w", err)
+	}
 	if o.sourceIPs, err = parseIPs(ips); err != nil {
 		return o, fmt.Errorf("--source-ips: %w", err)
 	}
 	return o, nil
+}
+
+// parsePIDs parses "412" or "412,413,414".
+func parsePIDs(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("%q is not a process id", part)
+		}
+		out = append(out, pid)
+	}
+	return out, nil
 }
 
 // parseIPs parses "a-b" (an IPv4 range) or "a,b,c".
@@ -190,13 +221,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.procs > 1 && o.shard < 0 {
 		rep, err = runShards(ctx, o, stderr)
 	} else {
-		rep, err = runOne(ctx, o, stderr)
+		rep, err = runOne(ctx, o, stdout, stderr)
 	}
 	if err != nil && rep == nil {
 		fmt.Fprintln(stderr, "wssbench:", err)
 		return 1
 	}
 	if o.shard >= 0 {
+		fmt.Fprintln(stdout, shardReportLine)
 		if err := rep.WriteJSON(stdout); err != nil {
 			fmt.Fprintln(stderr, "wssbench:", err)
 			return 1
@@ -213,23 +245,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// A shard writes a line "second {JSON}" on its standard output as each
+// second of its run ends, then the line "report" and its report as JSON.
+const (
+	shardSecondPrefix = "second "
+	shardReportLine   = "report"
+)
+
 // runOne runs the scenario in this process (all of it, or its shard).
-func runOne(ctx context.Context, o options, stderr io.Writer) (*bench.Report, error) {
+func runOne(ctx context.Context, o options, stdout, stderr io.Writer) (*bench.Report, error) {
 	t, err := bench.NewTarget(o.url, bench.TargetOptions{CAFile: o.ca, Insecure: o.insecure, Headers: o.headers, Origin: o.origin, Resume: o.resume})
 	if err != nil {
 		return nil, err
 	}
 	cfg := bench.Config{
 		Scenario: o.scenario, Target: t, Conns: o.conns, ConnRate: o.rate, Concurrency: o.concurrency,
-		Hold: o.hold, Duration: o.duration, Size: o.size, Inflight: o.inflight, Rate: o.msgRate,
-		Loops: o.loops, SourceIPs: o.sourceIPs, ServerPID: o.serverPID, Params: params(o),
+		Hold: o.hold, Duration: o.duration, Size: o.size, Inflight: o.inflight, Rate: o.msgRate, ChurnRate: o.churnRate,
+		Loops: o.loops, SourceIPs: o.sourceIPs, ServerPIDs: o.serverPIDs, Params: params(o),
 	}
 	if o.shard >= 0 {
 		cfg.Conns = share(o.conns, o.shard, o.procs)
 		cfg.ConnRate = o.rate / float64(o.procs)
 		cfg.Rate = o.msgRate / float64(o.procs)
+		cfg.ChurnRate = o.churnRate / float64(o.procs)
 		cfg.Concurrency = max(o.concurrency/o.procs, 1)
-		cfg.ServerPID = 0 // the parent samples the server
+		cfg.ServerPIDs = nil // the parent samples the server
 		if len(o.sourceIPs) >= o.procs {
 			var mine []net.IP
 			for i := o.shard; i < len(o.sourceIPs); i += o.procs {
@@ -237,79 +277,73 @@ func runOne(ctx context.Context, o options, stderr io.Writer) (*bench.Report, er
 			}
 			cfg.SourceIPs = mine
 		}
+		var mu sync.Mutex
+		cfg.Progress = func(s bench.Second) {
+			b, err := json.Marshal(s)
+			if err == nil {
+				mu.Lock()
+				fmt.Fprintf(stdout, "%s%s\n", shardSecondPrefix, b)
+				mu.Unlock()
+			}
+		}
 	} else if !o.quiet {
-		cfg.Progress = stderr
+		var errs uint64
+		cfg.Progress = func(s bench.Second) {
+			errs += s.Errors
+			fmt.Fprintln(stderr, bench.ProgressLine(s, errs))
+		}
 	}
 	return bench.Run(ctx, cfg)
 }
 
 // runShards runs --procs children, each with its share of the
-// connections and rates, and merges their reports (histograms merge
-// exactly).
+// connections and rates, adds up their seconds into one progress line
+// (sampling the server on each), and merges their reports (histograms
+// merge exactly).
 func runShards(ctx context.Context, o options, stderr io.Writer) (*bench.Report, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
+	prog := &shardProgress{live: o.procs, pending: map[int]*pendingSecond{}}
+	if !o.quiet {
+		prog.out = stderr
+	}
 	var sampler *bench.ProcSampler
-	var first bench.ProcSample
-	if o.serverPID > 0 {
-		if sampler, err = bench.NewProcSampler(o.serverPID); err != nil {
+	var first, peak bench.ProcSample
+	var peakConns uint64
+	if len(o.serverPIDs) > 0 {
+		if sampler, err = bench.NewProcSampler(o.serverPIDs...); err != nil {
 			return nil, err
 		}
-		first, _ = sampler.Sample()
+		if first, err = sampler.Sample(); err != nil {
+			return nil, err
+		}
+		peak = first
+		prog.onSecond = func(s bench.Second) {
+			if smp, err := sampler.Sample(); err == nil && smp.RSS >= peak.RSS {
+				peak, peakConns = smp, s.Established
+			}
+		}
 	}
-	fmt.Fprintf(stderr, "wssbench: %d processes, %d connections\n", o.procs, o.conns)
+	fmt.Fprintf(stderr, "wssbench: %d processes\n", o.procs)
 	reports := make([]*bench.Report, o.procs)
 	errs := make([]error, o.procs)
 	var wg sync.WaitGroup
-	peak := first
-	var peakMu sync.Mutex
-	done := make(chan struct{})
-	if sampler != nil {
-		go func() {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					if s, err := sampler.Sample(); err == nil {
-						peakMu.Lock()
-						if s.RSS >= peak.RSS {
-							peak = s
-						}
-						peakMu.Unlock()
-					}
-				}
-			}
-		}()
-	}
 	for k := range o.procs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer prog.done()
 			args := append([]string{o.scenario}, o.args...)
 			args = append(args, "--shard", strconv.Itoa(k), "--quiet")
-			cmd := exec.CommandContext(ctx, self, args...)
-			var out bytes.Buffer
-			cmd.Stdout = &out
-			cmd.Stderr = stderr
-			if err := cmd.Run(); err != nil {
-				errs[k] = fmt.Errorf("shard %d: %w", k, err)
-				return
+			reports[k], errs[k] = runShard(ctx, self, args, prog, stderr)
+			if errs[k] != nil {
+				errs[k] = fmt.Errorf("shard %d: %w", k, errs[k])
 			}
-			var r bench.Report
-			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-				errs[k] = fmt.Errorf("shard %d: %w", k, err)
-				return
-			}
-			reports[k] = &r
 		}()
 	}
 	wg.Wait()
-	close(done)
 	var merged *bench.Report
 	for k, r := range reports {
 		if r == nil {
@@ -328,10 +362,125 @@ func runShards(ctx context.Context, o options, stderr io.Writer) (*bench.Report,
 	merged.Params = params(o)
 	if sampler != nil {
 		if last, err := sampler.Sample(); err == nil {
-			merged.Server = sampler.Stats(first, peak, last, merged.Established, merged.Received)
+			prog.mu.Lock()
+			if o.scenario == "handshake" {
+				peakConns = 0 // connections do not stay: no memory per connection
+			}
+			merged.Server = sampler.Stats(first, peak, last, peakConns, merged.Received, merged.Established)
+			prog.mu.Unlock()
 		}
 	}
 	return merged, errors.Join(errs...)
+}
+
+// runShard runs one child and reads what it writes: its seconds, then its
+// report.
+func runShard(ctx context.Context, self string, args []string, prog *shardProgress, stderr io.Writer) (*bench.Report, error) {
+	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(out)
+	var rep *bench.Report
+	var readErr error
+	for {
+		line, err := br.ReadString('\n')
+		line = strings.TrimSuffix(line, "\n")
+		if after, ok := strings.CutPrefix(line, shardSecondPrefix); ok {
+			var s bench.Second
+			if json.Unmarshal([]byte(after), &s) == nil {
+				prog.add(s)
+			}
+		} else if line == shardReportLine {
+			var r bench.Report
+			if readErr = json.NewDecoder(br).Decode(&r); readErr == nil {
+				rep = &r
+			}
+			_, _ = io.Copy(io.Discard, br)
+			break
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, err
+	}
+	if rep == nil {
+		return nil, errors.Join(errors.New("no report"), readErr)
+	}
+	return rep, nil
+}
+
+// shardProgress adds up the seconds of the shards: a second is complete
+// once every shard still running has reported it; it is then printed, and
+// handed to onSecond.
+type shardProgress struct {
+	mu       sync.Mutex
+	live     int // shards still running
+	pending  map[int]*pendingSecond
+	errors   uint64 // so far, for the progress line
+	out      io.Writer
+	onSecond func(bench.Second)
+}
+
+type pendingSecond struct {
+	s      bench.Second
+	shards int
+}
+
+func (p *shardProgress) add(s bench.Second) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ps := p.pending[s.At]
+	if ps == nil {
+		ps = &pendingSecond{s: bench.Second{At: s.At}}
+		p.pending[s.At] = ps
+	}
+	t := &ps.s
+	t.Established += s.Established
+	t.Opened += s.Opened
+	t.Sent += s.Sent
+	t.Received += s.Received
+	t.Errors += s.Errors
+	t.P99 = max(t.P99, s.P99) // an upper bound: the seconds' histograms stay with the shards
+	ps.shards++
+	p.flush()
+}
+
+// done notes that a shard has ended: it reports no more seconds.
+func (p *shardProgress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.live--
+	p.flush()
+}
+
+// flush emits the complete seconds, in order. Called with mu held.
+func (p *shardProgress) flush() {
+	ats := make([]int, 0, len(p.pending))
+	for at, ps := range p.pending {
+		if ps.shards >= p.live {
+			ats = append(ats, at)
+		}
+	}
+	slices.Sort(ats)
+	for _, at := range ats {
+		s := p.pending[at].s
+		delete(p.pending, at)
+		p.errors += s.Errors
+		if p.onSecond != nil {
+			p.onSecond(s)
+		}
+		if p.out != nil {
+			fmt.Fprintln(p.out, bench.ProgressLine(s, p.errors))
+		}
+	}
 }
 
 // params are the flags of the run, for the report.
@@ -349,6 +498,18 @@ func params(o options) map[string]string {
 		} else {
 			p["inflight"] = strconv.Itoa(o.inflight)
 		}
+	case "handshake":
+		delete(p, "conns")
+		p["duration"] = o.duration.String()
+		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
+		p["concurrency"] = strconv.Itoa(o.concurrency)
+	case "churn":
+		p["duration"] = o.duration.String()
+		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
+		p["churn_rate"] = strconv.FormatFloat(o.churnRate, 'g', -1, 64)
+	}
+	if o.resume {
+		p["resume"] = "true"
 	}
 	if len(o.sourceIPs) > 0 {
 		p["source_ips"] = strconv.Itoa(len(o.sourceIPs))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,11 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"echo", "--source-ips", "127.0.0.4-127.0.0.2"}, false},
 		{[]string{"echo", "--source-ips", "nope"}, false},
 		{[]string{"echo", "extra"}, false},
+		{[]string{"handshake", "--resume", "--rate", "500"}, true},
+		{[]string{"churn", "--churn-rate", "-1"}, false},
+		{[]string{"churn", "--churn-rate", "50", "--server-pid", "12,13"}, true},
+		{[]string{"connect", "--server-pid", "12,x"}, false},
+		{[]string{"connect", "--server-pid", "0"}, false},
 	} {
 		_, err := parseArgs(tc.args, io.Discard)
 		if (err == nil) != tc.ok {
@@ -46,6 +52,9 @@ func TestParseArgs(t *testing.T) {
 	}
 	if len(o.sourceIPs) != 4 || o.sourceIPs[2].String() != "127.0.0.4" || o.sourceIPs[3].String() != "10.0.0.1" || len(o.headers) != 2 {
 		t.Errorf("source IPs %v, headers %v", o.sourceIPs, o.headers)
+	}
+	if o, err := parseArgs([]string{"churn", "--server-pid", "12, 13"}, io.Discard); err != nil || len(o.serverPIDs) != 2 || o.serverPIDs[1] != 13 {
+		t.Errorf("server pids %v, %v", o.serverPIDs, err)
 	}
 	total := 0
 	for k := range 3 {
@@ -65,16 +74,20 @@ func (h *counting) OnMessage(c *engine.Conn, op codec.OpCode, p []byte) {
 }
 func (h *counting) OnClose(*engine.Conn, codec.StatusCode, string) {}
 
-// TestShardedRun runs the built wssbench with --procs 2 and two source
-// addresses against a server that counts: the merged report's counts are
-// the server's, its histogram holds every sample, and the last line is
-// the summary.
-func TestShardedRun(t *testing.T) {
+// buildWssbench builds the command, for the tests that run it.
+func buildWssbench(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "wssbench")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	h := &counting{}
+	return bin
+}
+
+// countingServer starts a ws:// engine whose /echo counts, and returns its
+// URL.
+func countingServer(t *testing.T, h *counting) string {
+	t.Helper()
 	srv, err := engine.New(engine.Config{ListenPlain: "127.0.0.1:0", Routes: map[string]engine.Handler{"/echo": h},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -83,11 +96,39 @@ func TestShardedRun(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown(context.Background())
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	_, port, _ := net.SplitHostPort(srv.PlainAddr().String())
+	return "ws://127.0.0.1:" + port + "/echo"
+}
+
+// summaryOf is the summary (the last line) of a run's output, as a map.
+func summaryOf(t *testing.T, out string) map[string]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	m := map[string]string{}
+	for _, kv := range strings.Fields(lines[len(lines)-1]) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			t.Fatalf("last line %q is not the summary", lines[len(lines)-1])
+		}
+		m[k] = v
+	}
+	return m
+}
+
+// TestShardedRun runs the built wssbench with --procs 2 and two source
+// addresses against a server that counts: the merged report's counts are
+// the server's, its histogram holds every sample, and the last line is
+// the summary.
+func TestShardedRun(t *testing.T) {
+	bin := buildWssbench(t)
+	h := &counting{}
+	url := countingServer(t, h)
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
-	cmd := exec.Command(bin, "echo", "--url", "ws://127.0.0.1:"+port+"/echo", "--conns", "11", "--procs", "2",
-		"--source-ips", "127.0.0.2,127.0.0.3", "--duration", "400ms", "--size", "20", "--json", jsonFile)
+	// The server is this process: --server-pid samples it.
+	cmd := exec.Command(bin, "echo", "--url", url, "--conns", "11", "--procs", "2",
+		"--source-ips", "127.0.0.2,127.0.0.3", "--duration", "1500ms", "--size", "20", "--json", jsonFile,
+		"--server-pid", strconv.Itoa(os.Getpid()))
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
@@ -114,5 +155,37 @@ func TestShardedRun(t *testing.T) {
 		rep.Latency.Count() != rep.Received || rep.Handshake.Count() != 11 {
 		t.Fatalf("report: established %d, received %d, latency samples %d, handshakes %d; server: opened %d, echoed %d",
 			rep.Established, rep.Received, rep.Latency.Count(), rep.Handshake.Count(), h.opened.Load(), h.msgs.Load())
+	}
+	// One progress line a second for the whole run: both shards' seconds
+	// added up (each holds 5 or 6 of the connections).
+	if !strings.Contains(errOut.String(), "s] conns=11 ") {
+		t.Errorf("no progress line with the 11 connections of both shards:\n%s", errOut.String())
+	}
+	// The server was sampled by the parent, with the connections of both
+	// shards when its memory peaked (or none, if it never grew).
+	if rep.Server == nil || len(rep.Server.PIDs) != 1 || rep.Server.PIDs[0] != os.Getpid() ||
+		(rep.Server.PeakConns != 11 && rep.Server.PeakConns != 0) {
+		t.Errorf("server stats %+v", rep.Server)
+	}
+}
+
+// TestShardedHandshake runs the handshake scenario over two processes:
+// every connection the merged report counts was opened on the server, and
+// the summary has the rate.
+func TestShardedHandshake(t *testing.T) {
+	bin := buildWssbench(t)
+	h := &counting{}
+	url := countingServer(t, h)
+	cmd := exec.Command(bin, "handshake", "--url", url, "--procs", "2", "--concurrency", "4", "--duration", "500ms", "--quiet")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("wssbench: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	m := summaryOf(t, out.String())
+	est, _ := strconv.ParseInt(m["established"], 10, 64)
+	rate, _ := strconv.ParseFloat(m["handshakes_per_s"], 64)
+	if m["scenario"] != "handshake" || est == 0 || est != h.opened.Load() || m["closed"] != m["established"] || m["failed"] != "0" || rate <= 0 {
+		t.Fatalf("summary %v; the server saw %d connections", m, h.opened.Load())
 	}
 }
