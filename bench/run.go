@@ -375,8 +375,8 @@ measured:
 					continue
 				}
 				_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-					if left := l.churn(n); left > 0 {
-						r.redial.Add(int64(left))
+					if closed := l.churn(n); closed > 0 {
+						r.redial.Add(int64(closed))
 						select {
 						case r.redialC <- struct{}{}:
 						default:
