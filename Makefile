@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzClassRun$$' -fuzztime $(FUZZTIME) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenExtraction$$' -fuzztime $(FUZZTIME) ./security
+	$(GO) test -run '^$$' -fuzz '^FuzzTopicPattern$$' -fuzztime $(FUZZTIME) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./security
 
 # Starts wssd (ws:// and wss://) on loopback and runs the standard

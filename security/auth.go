@@ -228,6 +228,19 @@ type Identity struct {
 	// stops being accepted at Expires plus Leeway: that is when the engine
 	// closes the connection it opened.
 	Expires time.Time
+
+	// Topics is what the token's "topics" claim allows (see
+	// TopicPermissions); nil when the token has no such claim.
+	Topics *TopicPermissions
+}
+
+// claims are the claims Verify reads: the registered ones and "topics".
+type claims struct {
+	jwt.RegisteredClaims
+	Topics *struct {
+		Subscribe []string `json:"subscribe"`
+		Publish   []string `json:"publish"`
+	} `json:"topics,omitempty"`
 }
 
 // NewAuthenticator returns an Authenticator for cfg, or an error saying
@@ -437,17 +450,30 @@ func (a *Authenticator) Verify(token []byte) (Identity, error) {
 			return Identity{}, ErrTokenMalformed
 		}
 	}
-	var claims jwt.RegisteredClaims
-	t, err := a.parser.ParseWithClaims(string(token), &claims, a.keyFor)
+	var cl claims
+	t, err := a.parser.ParseWithClaims(string(token), &cl, a.keyFor)
 	if err != nil {
-		return Identity{}, a.classify(t, &claims, err)
+		return Identity{}, a.classify(t, &cl.RegisteredClaims, err)
 	}
 	if _, ok := t.Header["crit"]; ok {
 		return Identity{}, ErrTokenMalformed
 	}
-	id := Identity{Subject: claims.Subject}
-	if claims.ExpiresAt != nil {
-		id.Expires = claims.ExpiresAt.Time
+	id := Identity{Subject: cl.Subject}
+	if cl.ExpiresAt != nil {
+		id.Expires = cl.ExpiresAt.Time
+	}
+	if cl.Topics != nil {
+		// A signed claim wssd cannot read is a token it does not
+		// understand: refused like one that does not parse.
+		sub, err := ParseTopicPatterns(cl.Topics.Subscribe)
+		if err != nil {
+			return Identity{}, ErrTokenMalformed
+		}
+		pub, err := ParseTopicPatterns(cl.Topics.Publish)
+		if err != nil {
+			return Identity{}, ErrTokenMalformed
+		}
+		id.Topics = &TopicPermissions{Subscribe: sub, Publish: pub}
 	}
 	return id, nil
 }

@@ -293,6 +293,117 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestVerifyTopicsClaim checks the "topics" claim: its patterns become
+// Identity.Topics, its absence leaves Topics nil, and a claim that is not
+// a valid list of patterns refuses the token.
+func TestVerifyTopicsClaim(t *testing.T) {
+	k := keys()
+	a := newAuth(t, k.secret, nil)
+	verify := func(t *testing.T, changes ...func(jwt.MapClaims)) (Identity, error) {
+		t.Helper()
+		return a.Verify([]byte(sign(t, jwt.SigningMethodHS256, k.secret, validClaims(changes...))))
+	}
+
+	t.Run("patterns", func(t *testing.T) {
+		id, err := verify(t, set("topics", map[string]any{"subscribe": []string{"news.*"}, "publish": []string{"chat.>"}}))
+		if err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		if id.Subject != "alice" || !id.Expires.Equal(testNow.Add(time.Hour)) {
+			t.Errorf("Verify = %+v; want subject alice, expires an hour after testNow", id)
+		}
+		if id.Topics == nil {
+			t.Fatal("Verify: Topics nil; want the claim's patterns")
+		}
+		for _, c := range []struct {
+			list  string
+			ps    TopicPatterns
+			topic string
+			want  bool
+		}{
+			{"subscribe", id.Topics.Subscribe, "news.x", true},
+			{"subscribe", id.Topics.Subscribe, "news", false},
+			{"subscribe", id.Topics.Subscribe, "news.x.y", false},
+			{"subscribe", id.Topics.Subscribe, "chat.x", false},
+			{"subscribe", id.Topics.Subscribe, "chat.a.b", false},
+			{"publish", id.Topics.Publish, "chat.a.b", true},
+			{"publish", id.Topics.Publish, "chat.x", true},
+			{"publish", id.Topics.Publish, "chat", false},
+			{"publish", id.Topics.Publish, "news.x", false},
+		} {
+			if got := c.ps.Allow(c.topic); got != c.want {
+				t.Errorf("Topics.%s.Allow(%q) = %v; want %v", c.list, c.topic, got, c.want)
+			}
+		}
+	})
+
+	t.Run("absent", func(t *testing.T) {
+		for name, change := range map[string]func(jwt.MapClaims){
+			"no claim":   del("topics"),
+			"null claim": set("topics", nil),
+		} {
+			id, err := verify(t, change)
+			if err != nil {
+				t.Fatalf("%s: Verify: %v", name, err)
+			}
+			if id.Topics != nil {
+				t.Errorf("%s: Topics = %+v; want nil", name, *id.Topics)
+			}
+		}
+	})
+
+	t.Run("empty", func(t *testing.T) {
+		for name, claim := range map[string]any{
+			"{}":          map[string]any{},
+			"empty lists": map[string]any{"subscribe": []string{}, "publish": []string{}},
+			"null lists":  map[string]any{"subscribe": nil, "publish": nil},
+		} {
+			id, err := verify(t, set("topics", claim))
+			if err != nil {
+				t.Fatalf("%s: Verify: %v", name, err)
+			}
+			if id.Topics == nil {
+				t.Fatalf("%s: Topics nil; want permissions that allow nothing", name)
+			}
+			for _, topic := range []string{"a", "news.x", "chat.a.b"} {
+				if id.Topics.Subscribe.Allow(topic) || id.Topics.Publish.Allow(topic) {
+					t.Errorf("%s: %q allowed", name, topic)
+				}
+			}
+		}
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		for _, c := range []struct {
+			name  string
+			claim any
+		}{
+			{"empty token in subscribe", map[string]any{"subscribe": []string{"a..b"}}},
+			{"empty token in publish", map[string]any{"subscribe": []string{"news.*"}, "publish": []string{"a..b"}}},
+			{"> not last", map[string]any{"subscribe": []string{"a.>.b"}}},
+			{"> first", map[string]any{"publish": []string{">.a"}}},
+			{"a bad pattern after good ones", map[string]any{"subscribe": []string{"news.*", "chat.>", "a.b*"}}},
+			{"empty pattern", map[string]any{"publish": []string{""}}},
+			{"pattern too long", map[string]any{"subscribe": []string{strings.Repeat("a", MaxTopicLen+1)}}},
+			{"claim a string", "news.*"},
+			{"claim a list", []string{"news.*"}},
+			{"claim a number", 1},
+			{"subscribe a number", map[string]any{"subscribe": 5}},
+			{"subscribe a string", map[string]any{"subscribe": "news.*"}},
+			{"publish an object", map[string]any{"publish": map[string]any{}}},
+			{"a pattern a number", map[string]any{"subscribe": []any{"news.*", 5}}},
+		} {
+			id, err := verify(t, set("topics", c.claim))
+			if err != ErrTokenMalformed {
+				t.Errorf("%s: Verify: %v; want %v", c.name, err, ErrTokenMalformed)
+			}
+			if id != (Identity{}) {
+				t.Errorf("%s: refused token, but Identity %+v", c.name, id)
+			}
+		}
+	})
+}
+
 // TestVerifyReasons pins the reason of each error, as metrics labels
 // depend on it.
 func TestVerifyReasons(t *testing.T) {

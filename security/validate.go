@@ -77,7 +77,8 @@ type Validator struct {
 	root     *schemaNode // nil: no schema
 	maxDepth int
 	p        fastjson.Parser
-	num      []byte // text of the number being checked for "integer"
+	last     *fastjson.Value // what the last Validate parsed
+	num      []byte          // text of the number being checked for "integer"
 
 	invalidJSON *Invalid
 	tooDeep     *Invalid
@@ -109,6 +110,7 @@ func NewValidator(s *Schema, maxDepth int) *Validator {
 // Validate checks one message. It returns nil if the message is valid, and
 // otherwise why not. The message is not retained.
 func (v *Validator) Validate(msg []byte) *Invalid {
+	v.last = nil
 	s := jsonScanner{b: msg, max: v.maxDepth}
 	if !s.document() {
 		if s.deep {
@@ -128,8 +130,19 @@ func (v *Validator) Validate(msg []byte) *Invalid {
 		// Unreachable: the scan accepts less than the parser does.
 		return v.invalidJSON
 	}
-	return v.check(n, val)
+	if bad := v.check(n, val); bad != nil {
+		return bad
+	}
+	v.last = val
+	return nil
 }
+
+// Value returns the document the last call to Validate parsed, for the
+// caller to read what it has just validated without parsing it again. It
+// is nil when that call did not parse the message (it was refused before,
+// or there is no schema, or one every document meets), and it is valid
+// only until the next call to Validate.
+func (v *Validator) Value() *fastjson.Value { return v.last }
 
 // check returns the first violation of n by val, in the order type, const,
 // enum, then the keywords of val's type.
