@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"time"
 
@@ -73,10 +74,16 @@ type Config struct {
 	// with 431 and a close. 0 means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
 	// MaxOutbound bounds the bytes queued for a connection that does not
-	// read: a message that finds more than this queued closes the
-	// connection with 1008. 0 means twice MaxMessageSize plus 1 MiB, so
-	// that any one message can always be queued behind a full socket.
+	// read: a message that finds more than this queued gets SlowConsumer's
+	// policy. 0 means twice MaxMessageSize plus 1 MiB, so that any one
+	// message can always be queued behind a full socket.
 	MaxOutbound int
+	// SlowConsumer is what a message to a connection past MaxOutbound
+	// gets: SlowClose (the default) closes the connection with 1008 "slow
+	// consumer"; SlowDrop drops the message and counts it. Either way the
+	// memory a client that stops reading holds stays under MaxOutbound
+	// plus one message.
+	SlowConsumer SlowPolicy
 	// CloseTimeout is how long a closing connection has to answer the
 	// server's close frame and to take the bytes queued for it before its
 	// socket is closed anyway. 0 means DefaultCloseTimeout.
@@ -155,6 +162,10 @@ type Config struct {
 	// InvalidReply answers an error message and keeps it.
 	InvalidMessage InvalidPolicy
 
+	// PubSub, when set, serves the pub/sub protocol (see the README) on
+	// its route, and connects its broker.
+	PubSub *PubSubConfig
+
 	// Metrics, when set, receives the server's metrics (see the README
 	// for the list): a scrape should call Server.FlushMetrics, then write
 	// the set (Server.AdminHandler does both). nil: no metrics.
@@ -177,6 +188,16 @@ const (
 	RateDrop
 )
 
+// SlowPolicy is what a message to a connection that does not read gets.
+type SlowPolicy uint8
+
+const (
+	// SlowClose closes the connection with 1008 "slow consumer".
+	SlowClose SlowPolicy = iota
+	// SlowDrop drops the message and counts it; the connection stays.
+	SlowDrop
+)
+
 // InvalidPolicy is what a message that fails validation gets.
 type InvalidPolicy uint8
 
@@ -197,6 +218,29 @@ func (c Config) withDefaults() (Config, error) {
 	if (c.Listen != "") != (c.TLS != nil) {
 		return c, errors.New("engine: the wss:// listener needs a TLS config, and a TLS config a listener")
 	}
+	if c.PubSub != nil {
+		ps := *c.PubSub
+		if ps.Route == "" {
+			ps.Route = DefaultPubSubRoute
+		}
+		if ps.MaxSubscriptions < 0 {
+			return c, errors.New("engine: negative limit in config")
+		}
+		if ps.MaxSubscriptions == 0 {
+			ps.MaxSubscriptions = DefaultMaxSubscriptions
+		}
+		if len(ps.Route) == 0 || ps.Route[0] != '/' || c.Routes[ps.Route] != nil {
+			return c, fmt.Errorf("engine: the pub/sub route %q is not a path, or is taken", ps.Route)
+		}
+		c.PubSub = &ps
+		c.Routes = maps.Clone(c.Routes)
+		c.Routes[ps.Route] = pubsubHandler{}
+		c.JSONRoutes = maps.Clone(c.JSONRoutes)
+		if c.JSONRoutes == nil {
+			c.JSONRoutes = map[string]*security.Schema{}
+		}
+		c.JSONRoutes[ps.Route] = pubsubSchema
+	}
 	if len(c.Routes) == 0 {
 		return c, errors.New("engine: no routes configured")
 	}
@@ -215,7 +259,7 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("engine: JSON route %q is not a route", path)
 		}
 	}
-	if c.RatePolicy > RateDrop || c.InvalidMessage > InvalidReply {
+	if c.RatePolicy > RateDrop || c.InvalidMessage > InvalidReply || c.SlowConsumer > SlowDrop {
 		return c, errors.New("engine: unknown policy in config")
 	}
 	if c.Loops == 0 {

@@ -74,12 +74,15 @@ type Conn struct {
 	closeReason string
 
 	// The gates (gates.go).
-	adm        security.Admission  // what the accept gate counted
-	subject    string              // the token's subject
-	expires    int64               // the token expires at this tick; 0: never
-	msgBucket  security.Bucket     // messages a second
-	byteBucket security.Bucket     // bytes a second
-	validator  *security.Validator // the loop's, for a JSON route; nil otherwise
+	adm        security.Admission         // what the accept gate counted
+	subject    string                     // the token's subject
+	expires    int64                      // the token expires at this tick; 0: never
+	msgBucket  security.Bucket            // messages a second
+	byteBucket security.Bucket            // bytes a second
+	validator  *security.Validator        // the loop's, for a JSON route; nil otherwise
+	topicPerms *security.TopicPermissions // the token's "topics" claim
+
+	topics []string // subscribed to (hub.go)
 
 	// For the metrics and the log lines (metrics.go, logs.go).
 	born                               int64  // server nanos: reached the loop, then upgraded
@@ -216,12 +219,17 @@ func (c *Conn) writeData(op codec.OpCode, data []byte) error {
 	return c.writeFrame(op, data)
 }
 
-// slowConsumer fails the connection with 1008 if more than MaxOutbound
-// bytes wait to be written to it, and reports whether it did. Called on
-// the loop.
+// slowConsumer reports whether a message to the connection is to be
+// dropped because more than MaxOutbound bytes wait to be written to it:
+// with SlowClose the connection fails with 1008 as well; with SlowDrop
+// the message is counted and the connection stays. Called on the loop.
 func (c *Conn) slowConsumer() bool {
 	if c.gc.OutboundBuffered() <= c.loop.srv.cfg.MaxOutbound {
 		return false
+	}
+	if c.loop.srv.cfg.SlowConsumer == SlowDrop {
+		c.refused(refSlowDrop)
+		return true
 	}
 	c.refused(refSlowConsumer)
 	c.fail(codec.StatusPolicyViolation, "slow consumer")
@@ -370,6 +378,9 @@ func (c *Conn) onClosed() {
 	if lim := l.srv.limits; lim != nil {
 		lim.Release(c.adm, l.now())
 		c.adm = security.Admission{}
+	}
+	if len(c.topics) > 0 {
+		l.srv.hub.dropConn(c)
 	}
 	if c.handler == nil {
 		return

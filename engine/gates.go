@@ -104,6 +104,7 @@ func (c *Conn) authenticate() bool {
 		return false
 	}
 	c.subject = id.Subject
+	c.topicPerms = id.Topics
 	if !id.Expires.IsZero() {
 		c.expires = l.srv.tickAt(id.Expires.Add(a.Leeway()))
 	}

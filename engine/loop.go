@@ -40,6 +40,10 @@ type loop struct {
 	refused    refusalCounts                  // added to the server's each tick
 	rlog       refusalLog
 
+	// Pub/sub (hub.go, pubsub.go).
+	subs map[string]map[*Conn]struct{} // the loop's subscribers, by topic
+	pubsubScratch
+
 	// Metrics (metrics.go).
 	index              int          // in the order loops were created
 	counts             loopCounts   // added to the server's metrics each tick

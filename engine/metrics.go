@@ -83,6 +83,7 @@ type loopCounts struct {
 	msgsIn, msgsOut, bytesIn, bytesOut uint64
 	opened, closed                     [numListeners]uint64
 	closeSent, closeRecv               [numCloses]uint64
+	published, delivered               uint64 // pub/sub: publications received from clients, messages written to subscribers
 }
 
 // serverMetrics are the server's metrics in its Config.Metrics set.
@@ -97,6 +98,7 @@ type serverMetrics struct {
 	tlsDuration, upgradeDuration       *histogram
 	upgrades                           map[int]*metrics.Counter
 	upgradeOther                       *metrics.Counter
+	published, delivered               *metrics.Counter
 }
 
 // TLS handshake results.
@@ -145,6 +147,9 @@ func (s *Server) initMetrics(set *metrics.Set) {
 		m.upgrades[st] = set.NewCounter(`wssd_upgrade_responses_total{status="` + strconv.Itoa(st) + `"}`)
 	}
 	m.upgradeOther = set.NewCounter(`wssd_upgrade_responses_total{status="other"}`)
+	m.published = set.NewCounter("wssd_pubsub_published_total")
+	m.delivered = set.NewCounter("wssd_pubsub_delivered_total")
+	set.NewGauge("wssd_pubsub_topics", func() float64 { return float64(s.hub.Topics()) })
 	set.NewGauge("wssd_tls_queue_depth", func() float64 { return float64(len(s.tlsQueue)) })
 	set.NewGauge("wssd_outbound_queued_bytes", func() float64 {
 		var n int64
@@ -242,6 +247,8 @@ func (l *loop) flush() {
 		addCount(m.closeSent[i], &c.closeSent[i])
 		addCount(m.closeRecv[i], &c.closeRecv[i])
 	}
+	addCount(m.published, &c.published)
+	addCount(m.delivered, &c.delivered)
 }
 
 func addCount(c *metrics.Counter, n *uint64) {

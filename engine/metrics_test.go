@@ -260,7 +260,11 @@ func TestMetricsDocumented(t *testing.T) {
 	for _, m := range regexp.MustCompile("(?m)^\\| `(wssd_[a-z_]+)`").FindAllStringSubmatch(string(readme), -1) {
 		documented[m[1]] = true
 	}
-	srv, err := New(Config{ListenPlain: "127.0.0.1:0", Routes: map[string]Handler{"/echo": Echo{}}, Metrics: metrics.NewSet()})
+	// The server's series, and the broker's, which wssd registers in the
+	// same set.
+	set := metrics.NewSet()
+	NewNATSBroker(NATSConfig{Metrics: set})
+	srv, err := New(Config{ListenPlain: "127.0.0.1:0", Routes: map[string]Handler{"/echo": Echo{}}, Metrics: set})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,8 @@ const (
 	refJSONDepth
 	refSchema
 	refSlowConsumer
+	refSlowDrop
+	refTopicForbidden
 	numRefusals
 )
 
@@ -63,6 +65,8 @@ var refusalNames = [numRefusals]string{
 	refJSONDepth:       "json_depth",
 	refSchema:          "schema",
 	refSlowConsumer:    "slow_consumer",
+	refSlowDrop:        "slow_consumer_drop",
+	refTopicForbidden:  "topic_forbidden",
 }
 
 func (r refusal) String() string { return refusalNames[r] }

@@ -22,6 +22,7 @@ import (
 // Server is a WebSocket server on gnet event loops.
 type Server struct {
 	cfg Config
+	hub *Hub // pub/sub
 
 	// The gates' limits, compiled by New (nil: none), and the refusals
 	// counted so far.
@@ -88,6 +89,11 @@ func New(cfg Config) (*Server, error) {
 	if err := s.initGates(); err != nil {
 		return nil, err
 	}
+	var broker Broker
+	if cfg.PubSub != nil {
+		broker = cfg.PubSub.Broker
+	}
+	s.hub = newHub(s, broker)
 	if cfg.Metrics != nil {
 		s.initMetrics(cfg.Metrics)
 	}
@@ -169,6 +175,11 @@ func (s *Server) Start() error {
 	}
 	if err == nil {
 		err = cli.Start()
+	}
+	if err == nil {
+		if err = s.hub.start(); err != nil {
+			_ = cli.Stop()
+		}
 	}
 	if err != nil {
 		for _, ln := range lns {
@@ -282,6 +293,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			drainErr = ctx.Err()
 		}
 		s.runErr = s.cli.Stop()
+		s.hub.stop()
 		close(s.done)
 	})
 	<-s.done

@@ -1,0 +1,372 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/security"
+)
+
+// The hub: topics, and their subscribers on each event loop.
+//
+// A loop keeps its own subscribers, topic by topic (loop.subs), touched
+// only on the loop. The hub keeps, for each topic, the loops that have
+// subscribers to it; that table changes only when a loop gains its first
+// subscriber to a topic or loses its last, under a mutex no message takes
+// but to read it.
+//
+// A publication is encoded once, into the frame every subscriber gets,
+// and handed to each loop with subscribers by one task; each loop writes
+// the frame to its own connections (DESIGN rule 6). Tasks to one loop run
+// in the order they were posted, so a loop's subscribers get one
+// publisher's messages to a topic in the order they were published.
+//
+// With a Broker, publications go through it, this process's own included,
+// and arrive back by deliver: a process receives a topic's publications
+// only while it has subscribers to the topic (the broker is told each time
+// the first one comes and the last one goes), and each exactly once.
+
+// Broker carries publications between the hubs of several processes or
+// hosts (NATSBroker). A hub calls Subscribe and Unsubscribe from one
+// goroutine at a time, in order; Publish from any goroutine.
+type Broker interface {
+	// Start connects, and from then on calls deliver for each publication
+	// to a topic this process has subscribed to, from the broker's own
+	// goroutines: for one topic, in the order the broker received them.
+	Start(deliver func(topic string, data []byte)) error
+	// Publish sends data, one JSON value, to every hub subscribed to
+	// topic, this one included. It must not block on the network.
+	Publish(topic string, data []byte) error
+	// Subscribe registers this process's interest in topic and returns
+	// once publications to it will be delivered.
+	Subscribe(topic string) error
+	// Unsubscribe withdraws the interest.
+	Unsubscribe(topic string) error
+	// Close disconnects.
+	Close() error
+}
+
+// Hub is a server's pub/sub. Publish is safe from any goroutine; the
+// methods that take a connection are called on its event loop.
+type Hub struct {
+	srv    *Server
+	broker Broker // nil: this process only
+
+	mu     sync.RWMutex
+	topics map[string]*topicState
+
+	// The broker's interest changes, applied in order by one goroutine.
+	imu      sync.Mutex
+	interest []interestChange
+	iwake    chan struct{}
+	idone    chan struct{}
+}
+
+// topicState is what the hub knows of a topic with subscribers here.
+type topicState struct {
+	loops   []*loop // with subscribers; replaced, never changed in place
+	ready   bool    // the broker has this process's interest (always, without one)
+	failed  error   // the broker refused it
+	waiting []waiter
+}
+
+// waiter is a subscription that waits for the broker before it is
+// acknowledged.
+type waiter struct {
+	c    *Conn
+	done func(c *Conn, err error) // called on c's loop
+}
+
+type interestChange struct {
+	topic string
+	st    *topicState // nil: withdraw
+}
+
+// ErrBroker is what a subscription gets when the broker could not take
+// this process's interest in its topic.
+var ErrBroker = errors.New("engine: the message broker is not available")
+
+func newHub(s *Server, b Broker) *Hub {
+	return &Hub{srv: s, broker: b, topics: map[string]*topicState{}, iwake: make(chan struct{}, 1), idone: make(chan struct{})}
+}
+
+// start connects the broker, if any, and starts applying interest changes.
+func (h *Hub) start() error {
+	if h.broker == nil {
+		close(h.idone)
+		return nil
+	}
+	if err := h.broker.Start(h.deliver); err != nil {
+		close(h.idone)
+		return err
+	}
+	go h.applyInterest()
+	return nil
+}
+
+// stop ends the interest goroutine and disconnects the broker.
+func (h *Hub) stop() {
+	if h.broker == nil {
+		return
+	}
+	h.imu.Lock()
+	h.interest = append(h.interest, interestChange{}) // the end
+	h.imu.Unlock()
+	h.nudge()
+	<-h.idone
+	_ = h.broker.Close()
+}
+
+func (h *Hub) nudge() {
+	select {
+	case h.iwake <- struct{}{}:
+	default:
+	}
+}
+
+// applyInterest tells the broker, in order, where this process's interest
+// has changed, and acknowledges the subscriptions that waited for it.
+func (h *Hub) applyInterest() {
+	defer close(h.idone)
+	for range h.iwake {
+		for {
+			h.imu.Lock()
+			if len(h.interest) == 0 {
+				h.imu.Unlock()
+				break
+			}
+			ch := h.interest[0]
+			h.interest = h.interest[1:]
+			h.imu.Unlock()
+			switch {
+			case ch.topic == "":
+				return
+			case ch.st == nil:
+				_ = h.broker.Unsubscribe(ch.topic)
+			default:
+				err := h.broker.Subscribe(ch.topic)
+				h.mu.Lock()
+				ws := ch.st.waiting
+				ch.st.waiting = nil
+				if err != nil {
+					ch.st.failed = ErrBroker
+				} else {
+					ch.st.ready = true
+				}
+				h.mu.Unlock()
+				for _, w := range ws {
+					h.srv.onLoop(w.c, func() { w.done(w.c, ch.st.failed) })
+				}
+			}
+		}
+	}
+}
+
+func (h *Hub) changeInterest(ch interestChange) {
+	h.imu.Lock()
+	h.interest = append(h.interest, ch)
+	h.imu.Unlock()
+	h.nudge()
+}
+
+// Subscribe subscribes c to topic, a valid topic name, and calls done on
+// c's loop once the subscription is in force: at once, or, with a broker,
+// when it has taken this process's first interest in the topic (err is
+// then ErrBroker if it could not). Subscribing again to a topic is a
+// no-op that succeeds. It returns ErrTooManyTopics when c already has
+// PubSubConfig.MaxSubscriptions topics, and ErrClosed when c is not open.
+// Called on c's loop.
+func (h *Hub) Subscribe(c *Conn, topic string, done func(c *Conn, err error)) error {
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	if !security.ValidTopic(topic) {
+		return ErrTopic
+	}
+	if slices.Contains(c.topics, topic) {
+		done(c, nil)
+		return nil
+	}
+	if len(c.topics) >= h.srv.maxSubscriptions() {
+		return ErrTooManyTopics
+	}
+	l := c.loop
+	subs := l.subs[topic]
+	if subs == nil {
+		if l.subs == nil {
+			l.subs = map[string]map[*Conn]struct{}{}
+		}
+		subs = map[*Conn]struct{}{}
+		l.subs[topic] = subs
+	}
+	subs[c] = struct{}{}
+	c.topics = append(c.topics, topic)
+
+	h.mu.Lock()
+	st := h.topics[topic]
+	if st == nil {
+		st = &topicState{ready: h.broker == nil}
+		h.topics[topic] = st
+		if h.broker != nil {
+			h.changeInterest(interestChange{topic: topic, st: st})
+		}
+	}
+	if len(subs) == 1 {
+		st.loops = append(slices.Clip(st.loops), l)
+	}
+	ready, failed := st.ready, st.failed
+	if !ready && failed == nil {
+		st.waiting = append(st.waiting, waiter{c: c, done: done})
+	}
+	h.mu.Unlock()
+	if ready || failed != nil {
+		done(c, failed)
+	}
+	return nil
+}
+
+// Unsubscribe ends c's subscription to topic, if it has one. Called on c's
+// loop.
+func (h *Hub) Unsubscribe(c *Conn, topic string) {
+	i := slices.Index(c.topics, topic)
+	if i < 0 {
+		return
+	}
+	c.topics = slices.Delete(c.topics, i, i+1)
+	h.leave(c, topic)
+}
+
+// dropConn ends every subscription of a connection that has closed.
+// Called on its loop.
+func (h *Hub) dropConn(c *Conn) {
+	for _, t := range c.topics {
+		h.leave(c, t)
+	}
+	c.topics = nil
+}
+
+// leave takes c out of the loop's subscribers to topic, and the loop out
+// of the topic's loops if it was the last. Called on the loop.
+func (h *Hub) leave(c *Conn, topic string) {
+	l := c.loop
+	subs := l.subs[topic]
+	delete(subs, c)
+	if len(subs) > 0 {
+		return
+	}
+	delete(l.subs, topic)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.topics[topic]
+	if st == nil {
+		return
+	}
+	st.loops = slices.DeleteFunc(slices.Clone(st.loops), func(x *loop) bool { return x == l })
+	if len(st.loops) > 0 {
+		return
+	}
+	delete(h.topics, topic)
+	if h.broker != nil {
+		h.changeInterest(interestChange{topic: topic})
+	}
+	// Subscriptions still waiting were all on this loop's connections,
+	// and have gone with them.
+}
+
+// Publish publishes data, which must be one JSON value (it is sent as
+// is), to topic, a valid topic name: every connection subscribed to it,
+// here or, through the broker, in other processes, gets
+// {"op":"message","topic":topic,"data":data}. Safe for concurrent use;
+// data may be reused when Publish returns.
+func (h *Hub) Publish(topic string, data []byte) error {
+	if !security.ValidTopic(topic) {
+		return ErrTopic
+	}
+	if m := h.srv.metrics; m != nil {
+		m.published.Inc() // from outside the loops: the loops count theirs in loopCounts
+	}
+	return h.publish(topic, data)
+}
+
+func (h *Hub) publish(topic string, data []byte) error {
+	if h.broker != nil {
+		if err := h.broker.Publish(topic, data); err != nil {
+			return ErrBroker
+		}
+		return nil
+	}
+	h.deliver(topic, data)
+	return nil
+}
+
+// deliver hands a publication to the loops with subscribers to its topic:
+// the frame is encoded once and shared by all of them. Safe for concurrent
+// use.
+func (h *Hub) deliver(topic string, data []byte) {
+	h.mu.RLock()
+	var loops []*loop
+	if st := h.topics[topic]; st != nil {
+		loops = st.loops
+	}
+	h.mu.RUnlock()
+	if len(loops) == 0 {
+		return
+	}
+	body := messageBody(topic, data)
+	frame := codec.AppendFrame(make([]byte, 0, codec.HeaderLen(len(body))+len(body)), true, codec.OpText, body)
+	n := len(body)
+	for _, l := range loops {
+		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			l.fanOut(topic, frame, n)
+			return nil
+		}))
+	}
+}
+
+// messageBody is {"op":"message","topic":topic,"data":data}; topic, a
+// valid name, needs no escaping.
+func messageBody(topic string, data []byte) []byte {
+	b := make([]byte, 0, len(`{"op":"message","topic":"","data":}`)+len(topic)+len(data))
+	b = append(b, `{"op":"message","topic":"`...)
+	b = append(b, topic...)
+	b = append(b, `","data":`...)
+	b = append(b, data...)
+	return append(b, '}')
+}
+
+// fanOut writes a publication's frame to the loop's subscribers to topic.
+// Called on the loop.
+func (l *loop) fanOut(topic string, frame []byte, n int) {
+	for c := range l.subs[topic] {
+		if c.state == stateOpen && c.writeEncoded(frame, n) == nil {
+			l.counts.delivered++
+		}
+	}
+}
+
+// Topics returns how many topics have subscribers in this process. Safe
+// for concurrent use.
+func (h *Hub) Topics() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.topics)
+}
+
+// onLoop runs f on c's loop.
+func (s *Server) onLoop(c *Conn, f func()) {
+	_ = c.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		f()
+		return nil
+	}))
+}
+
+// Errors of the hub.
+var (
+	ErrTopic         = errors.New("engine: not a topic name")
+	ErrTooManyTopics = errors.New("engine: too many subscriptions on the connection")
+)

@@ -1,0 +1,166 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	gws "github.com/gorilla/websocket"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+)
+
+// startNATS starts a NATS server in this process on port (-1: any free
+// one) and returns it; it is shut down when the test ends.
+func startNATS(t *testing.T, port int) *natsserver.Server {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the NATS server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// waitFor waits, polling, until cond holds; what it waits on happens on
+// other goroutines (NATS's, the hub's) with no event to wait on here.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(psWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPubSubNATS: three servers share topics through NATS. Subscribers
+// spread over them get every message published on any of them exactly
+// once, in order per publisher; a server subscribes to a subject only
+// while it has subscribers to the topic.
+func TestPubSubNATS(t *testing.T) {
+	ns := startNATS(t, -1)
+	base := ns.NumSubscriptions()
+	const servers, subsEach, each = 3, 8, 120
+	addrs := make([]string, servers)
+	for i := range addrs {
+		_, addrs[i] = startServer(t, Config{PubSub: &PubSubConfig{AnonymousPublish: true,
+			Broker: NewNATSBroker(NATSConfig{URL: ns.ClientURL(), Logger: quietLog()})}})
+	}
+	var subs []*gws.Conn
+	for _, addr := range addrs {
+		for range subsEach {
+			c := psDial(t, addr, nil)
+			psSend(t, c, `{"op":"subscribe","topic":"room.1","id":1}`)
+			psExpect(t, c, `{"op":"ack","id":1}`)
+			subs = append(subs, c)
+		}
+	}
+	if n := ns.NumSubscriptions(); n != base+servers {
+		t.Fatalf("%d subscriptions on NATS, want %d: one per server", n-base, servers)
+	}
+
+	var wg sync.WaitGroup
+	for p, addr := range addrs {
+		pc := psDial(t, addr, nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range each {
+				if err := pc.WriteMessage(gws.TextMessage, fmt.Appendf(nil, `{"op":"publish","topic":"room.1","data":{"p":%d,"n":%d}}`, p, n)); err != nil {
+					t.Errorf("publisher %d: %v", p, err)
+					return
+				}
+			}
+		}()
+	}
+	var rg sync.WaitGroup
+	for i, c := range subs {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			next := make([]int, servers)
+			for range servers * each {
+				_ = c.SetReadDeadline(time.Now().Add(psWait))
+				_, p, err := c.ReadMessage()
+				if err != nil {
+					t.Errorf("subscriber %d: %v after %v", i, err, next)
+					return
+				}
+				var m struct {
+					Op   string
+					Data struct{ P, N int }
+				}
+				if err := json.Unmarshal(p, &m); err != nil || m.Op != "message" {
+					t.Errorf("subscriber %d: %q", i, p)
+					return
+				}
+				if m.Data.N != next[m.Data.P] {
+					t.Errorf("subscriber %d: publisher %d's message %d, want %d", i, m.Data.P, m.Data.N, next[m.Data.P])
+					return
+				}
+				next[m.Data.P]++
+			}
+		}()
+	}
+	wg.Wait()
+	rg.Wait()
+	if t.Failed() {
+		return
+	}
+	// Exactly once: the next thing each gets is its unsubscribe's ack.
+	for i, c := range subs {
+		psSend(t, c, `{"op":"unsubscribe","topic":"room.1","id":2}`)
+		if m := psRead(t, c); m["op"] != "ack" {
+			t.Fatalf("subscriber %d: %v after all the messages; want the ack", i, m)
+		}
+	}
+	waitFor(t, "the servers to unsubscribe from NATS", func() bool { return ns.NumSubscriptions() == base })
+}
+
+// TestNATSReconnect: when the NATS server goes away and comes back, the
+// broker reconnects, counts it, restores its subscriptions, and messages
+// flow again.
+func TestNATSReconnect(t *testing.T) {
+	ns := startNATS(t, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	set := metrics.NewSet()
+	broker := NewNATSBroker(NATSConfig{URL: ns.ClientURL(), Logger: quietLog(), Metrics: set})
+	_, addr := startServer(t, Config{PubSub: &PubSubConfig{AnonymousPublish: true, Broker: broker}})
+	sub := psDial(t, addr, nil)
+	psSend(t, sub, `{"op":"subscribe","topic":"t","id":1}`)
+	psExpect(t, sub, `{"op":"ack","id":1}`)
+	pub := psDial(t, addr, nil)
+	psSend(t, pub, `{"op":"publish","topic":"t","data":"before","id":1}`)
+	psExpect(t, pub, `{"op":"ack","id":1}`)
+	psExpect(t, sub, `{"op":"message","topic":"t","data":"before"}`)
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	again := startNATS(t, port)
+	waitFor(t, "the broker to reconnect", func() bool {
+		return set.GetOrCreateCounter("wssd_broker_reconnects_total").Get() == 1 && again.NumSubscriptions() > 0
+	})
+	if d := set.GetOrCreateCounter("wssd_broker_disconnects_total").Get(); d < 1 {
+		t.Errorf("%d disconnects counted", d)
+	}
+	for i := range 3 {
+		psSend(t, pub, `{"op":"publish","topic":"t","data":"after `+strconv.Itoa(i)+`"}`)
+	}
+	for i := range 3 {
+		psExpect(t, sub, `{"op":"message","topic":"t","data":"after `+strconv.Itoa(i)+`"}`)
+	}
+}
