@@ -77,6 +77,13 @@ type options struct {
 	pprof          bool
 	logFormat      string
 	reusePort      bool
+
+	anonPublish      bool
+	maxSubscriptions int
+	maxOutbound      int
+	slowConsumer     engine.SlowPolicy
+	broker           string
+	brokerPrefix     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -126,8 +133,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&invalid, "invalid-message", invalid, "a message that fails --schema: close (1007/1008 with the reason) or reply (an error message; the connection stays)")
 	fs.IntVar(&o.maxJSONDepth, "max-json-depth", security.DefaultMaxDepth, "with --schema, deepest nesting of a JSON message, checked before parsing")
 	fs.Int64Var(&o.maxJSONSize, "max-json-size", engine.DefaultMaxJSONSize, "with --schema, largest JSON message in `bytes` (at most --max-message-size); larger ones are refused with 1009")
+	fs.BoolVar(&o.anonPublish, "anonymous-publish", false, "without auth, let clients publish on /ws (they may always subscribe); with auth, the token's topics claim decides")
+	fs.IntVar(&o.maxSubscriptions, "max-subscriptions", engine.DefaultMaxSubscriptions, "topics one connection may subscribe to on /ws")
+	fs.IntVar(&o.maxOutbound, "max-outbound", 0, "`bytes` that may wait to be written to a client that reads slower than it is sent to; past them --slow-consumer applies. 0: twice --max-message-size plus 1 MiB")
+	slow := "close"
+	fs.StringVar(&slow, "slow-consumer", slow, "a message to a client past --max-outbound: close (1008 \"slow consumer\") or drop (the message, counted)")
+	fs.StringVar(&o.broker, "broker", "", "NATS `URL` (nats://host:4222, or a comma list of a cluster's) through which wssd processes and hosts share topics; empty: topics stay in this process")
+	fs.StringVar(&o.brokerPrefix, "broker-prefix", engine.DefaultNATSPrefix, "subject `prefix` of topics on the broker; processes that share topics share it")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections; /echo echoes every message.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections: /ws is a pub/sub server (see the README), /echo echoes every message.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -164,6 +178,20 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.ratePolicy = engine.RateDrop
 	default:
 		return o, fmt.Errorf("--rate-policy: %q is not close or drop", ratePolicy)
+	}
+	switch slow {
+	case "close":
+		o.slowConsumer = engine.SlowClose
+	case "drop":
+		o.slowConsumer = engine.SlowDrop
+	default:
+		return o, fmt.Errorf("--slow-consumer: %q is not close or drop", slow)
+	}
+	if o.maxSubscriptions <= 0 || o.maxOutbound < 0 {
+		return o, errors.New("--max-subscriptions must be positive; --max-outbound not negative")
+	}
+	if o.broker != "" && !strings.HasPrefix(o.broker, "nats://") && !strings.HasPrefix(o.broker, "tls://") {
+		return o, fmt.Errorf("--broker: %q is not a nats:// or tls:// URL", o.broker)
 	}
 	switch invalid {
 	case "close":
@@ -278,6 +306,10 @@ func run(args []string, stderr io.Writer) int {
 	// read them.
 	metrics.ExposeMetadata(true)
 	set := metrics.NewSet()
+	var broker engine.Broker
+	if o.broker != "" {
+		broker = engine.NewNATSBroker(engine.NATSConfig{URL: o.broker, Prefix: o.brokerPrefix, Logger: log, Metrics: set})
+	}
 	auth, jsonRoutes, err := gates(o)
 	if err != nil {
 		log.Error("bad configuration", "err", err)
@@ -318,6 +350,9 @@ func run(args []string, stderr io.Writer) int {
 		MaxJSONDepth:       o.maxJSONDepth,
 		MaxJSONSize:        o.maxJSONSize,
 		InvalidMessage:     o.invalidMessage,
+		MaxOutbound:        o.maxOutbound,
+		SlowConsumer:       o.slowConsumer,
+		PubSub:             &engine.PubSubConfig{AnonymousPublish: o.anonPublish, MaxSubscriptions: o.maxSubscriptions, Broker: broker},
 		Metrics:            set,
 		Routes:             map[string]engine.Handler{"/echo": engine.Echo{}},
 		Logger:             log,

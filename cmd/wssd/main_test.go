@@ -24,6 +24,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/common/expfmt"
 	"golang.org/x/sys/unix"
 
@@ -56,6 +57,9 @@ func TestParseFlags(t *testing.T) {
 		maxJSONSize:    engine.DefaultMaxJSONSize,
 		admin:          "127.0.0.1:9090",
 		logFormat:      "text",
+
+		maxSubscriptions: engine.DefaultMaxSubscriptions,
+		brokerPrefix:     engine.DefaultNATSPrefix,
 	}
 	// with returns the defaults changed by set.
 	with := func(set func(o *options)) options {
@@ -84,7 +88,9 @@ func TestParseFlags(t *testing.T) {
 				"--max-connections", "100000", "--max-conns-per-ip", "50", "--handshake-rate-per-ip", "5:20",
 				"--rate-messages", "100", "--rate-bytes", "65536", "--rate-burst", "2s", "--rate-policy", "drop",
 				"--schema", "s.json", "--invalid-message", "reply", "--max-json-depth", "8", "--max-json-size", "4096",
-				"--admin", "127.0.0.1:9191", "--pprof", "--log-format", "json", "--reuseport"},
+				"--admin", "127.0.0.1:9191", "--pprof", "--log-format", "json", "--reuseport",
+				"--anonymous-publish", "--max-subscriptions", "9", "--max-outbound", "100000", "--slow-consumer", "drop",
+				"--broker", "nats://127.0.0.1:4222", "--broker-prefix", "app."},
 			want: options{
 				listen:         "127.0.0.1:9443",
 				listenPlain:    "127.0.0.1:9000",
@@ -122,6 +128,13 @@ func TestParseFlags(t *testing.T) {
 				pprof:          true,
 				logFormat:      "json",
 				reusePort:      true,
+
+				anonPublish:      true,
+				maxSubscriptions: 9,
+				maxOutbound:      100000,
+				slowConsumer:     engine.SlowDrop,
+				broker:           "nats://127.0.0.1:4222",
+				brokerPrefix:     "app.",
 			},
 		},
 		{
@@ -135,6 +148,10 @@ func TestParseFlags(t *testing.T) {
 		{name: "both auth keys", args: []string{"--auth-secret-file", "a", "--auth-public-key", "b"}, wantErr: true},
 		{name: "issuer without a key", args: []string{"--auth-issuer", "x"}, wantErr: true},
 		{name: "unknown rate policy", args: []string{"--rate-policy", "ignore"}, wantErr: true},
+		{name: "unknown slow-consumer policy", args: []string{"--slow-consumer", "wait"}, wantErr: true},
+		{name: "zero subscriptions", args: []string{"--max-subscriptions", "0"}, wantErr: true},
+		{name: "negative outbound", args: []string{"--max-outbound", "-1"}, wantErr: true},
+		{name: "broker not a NATS URL", args: []string{"--broker", "http://x"}, wantErr: true},
 		{name: "unknown invalid-message policy", args: []string{"--invalid-message", "log"}, wantErr: true},
 		{name: "negative rate", args: []string{"--rate-messages", "-1"}, wantErr: true},
 		{name: "zero rate burst", args: []string{"--rate-burst", "0s"}, wantErr: true},
@@ -703,5 +720,55 @@ func TestCheckFileLimit(t *testing.T) {
 		if got := strings.Contains(out.String(), "level=WARN"); got != tc.warn {
 			t.Errorf("max connections %d, limit %d: warned %v, want %v: %s", tc.maxConns, lim.Cur, got, tc.warn, out.String())
 		}
+	}
+}
+
+// TestBinaryPubSub runs two wssd processes that share topics through a
+// NATS server: a client of one receives what a client of the other
+// publishes on /ws.
+func TestBinaryPubSub(t *testing.T) {
+	bin := buildBinary(t)
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(wait) {
+		t.Fatal("the NATS server did not start")
+	}
+	defer ns.Shutdown()
+	var urls []string
+	for range 2 {
+		p := start(t, bin, "--listen", "", "--listen-plain", "127.0.0.1:0", "--loops", "1",
+			"--anonymous-publish", "--broker", ns.ClientURL())
+		urls = append(urls, strings.TrimSuffix(p.waitListening(t), "/echo")+"/ws")
+		if !strings.Contains(p.stderr(), "msg=\"broker connected\"") {
+			t.Errorf("no broker line in the log:\n%s", p.stderr())
+		}
+	}
+	d := websocket.Dialer{HandshakeTimeout: wait}
+	dial := func(url string) *websocket.Conn {
+		c, _, err := d.Dial(url, nil)
+		if err != nil {
+			t.Fatalf("dial %s: %v", url, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetReadDeadline(time.Now().Add(wait))
+		return c
+	}
+	roundTrip := func(c *websocket.Conn, req, want string) {
+		t.Helper()
+		if err := c.WriteMessage(websocket.TextMessage, []byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := c.ReadMessage(); err != nil || string(got) != want {
+			t.Fatalf("%s: %q, %v; want %s", req, got, err, want)
+		}
+	}
+	sub, pub := dial(urls[0]), dial(urls[1])
+	roundTrip(sub, `{"op":"subscribe","topic":"greetings","id":1}`, `{"op":"ack","id":1}`)
+	roundTrip(pub, `{"op":"publish","topic":"greetings","data":{"text":"hello"},"id":"p1"}`, `{"op":"ack","id":"p1"}`)
+	if _, got, err := sub.ReadMessage(); err != nil || string(got) != `{"op":"message","topic":"greetings","data":{"text":"hello"}}` {
+		t.Fatalf("subscriber read %q, %v", got, err)
 	}
 }
