@@ -126,24 +126,32 @@ func TestProcSamplerSeveral(t *testing.T) {
 	if got := both.PIDs(); !reflect.DeepEqual(got, pids) {
 		t.Errorf("PIDs %v, want %v", got, pids)
 	}
-	var rss uint64
-	for _, pid := range pids {
-		one, err := NewProcSampler(pid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := one.Sample()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rss += s.RSS
-	}
-	sum, err := both.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// sleep is single-threaded and its memory does not move while it
-	// sleeps.
+	// sleeps; until then (the exec, the loader) it does: sample again
+	// until the samples agree, or give up after a while.
+	var sum ProcSample
+	var rss uint64
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		rss = 0
+		for _, pid := range pids {
+			one, err := NewProcSampler(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := one.Sample()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rss += s.RSS
+		}
+		if sum, err = both.Sample(); err != nil {
+			t.Fatal(err)
+		}
+		if sum.RSS == rss || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if sum.Threads != 2 || sum.RSS != rss || sum.RSS == 0 {
 		t.Errorf("sample %+v; want 2 threads and %d bytes", sum, rss)
 	}
