@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/fastjson"
 
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
@@ -27,7 +28,8 @@ import (
 type connState uint8
 
 const (
-	cUpgrading connState = iota
+	cUpgrading   connState = iota
+	cSubscribing           // pubsub: upgraded, the subscription not acknowledged yet
 	cOpen
 	cClosing // a close frame was sent
 	cClosed
@@ -35,20 +37,22 @@ const (
 
 // conn is one client connection. Touched only on its loop, after OnOpen.
 type conn struct {
-	gc        gnet.Conn
-	loop      *cloop
-	tls       *tls.Conn
-	tr        *engine.TLSTransport
-	state     connState
-	accept    string // the Sec-WebSocket-Accept expected
-	connected int64  // run nanos when TCP connected
-	tail      []byte // decrypted bytes not parsed yet (wss://)
-	scanned   int
-	inText    bool    // inside a fragmented message
-	sendAt    []int64 // run nanos each unanswered message was (meant to be) sent, oldest first
-	mask      uint32
-	prev      *conn
-	next      *conn
+	gc         gnet.Conn
+	loop       *cloop
+	tls        *tls.Conn
+	tr         *engine.TLSTransport
+	state      connState
+	accept     string // the Sec-WebSocket-Accept expected
+	connected  int64  // run nanos when TCP connected
+	upgradedAt int64  // run nanos when the 101 came
+	tail       []byte // decrypted bytes not parsed yet (wss://)
+	scanned    int
+	inText     bool    // inside a fragmented message
+	sendAt     []int64 // run nanos each unanswered message was (meant to be) sent, oldest first
+	mask       uint32
+	ps         *psConn // pubsub: the connection's part in it; nil in the other scenarios
+	prev       *conn
+	next       *conn
 }
 
 // arrival is what a dialer hands to a loop with a socket.
@@ -56,6 +60,9 @@ type arrival struct {
 	tr        *engine.TLSTransport
 	tc        *tls.Conn
 	connected int64
+	pubsub    bool   // the pubsub scenario
+	publisher bool   // pubsub: a publisher, not a subscriber
+	pubID     uint64 // pubsub: the publisher's id
 }
 
 // cloop is the per-loop state of the client.
@@ -69,6 +76,14 @@ type cloop struct {
 	next    int64 // open-loop: run nanos the next message is meant for
 	scratch []byte
 	s       loopStats
+
+	// pubsub
+	pubs    []*conn // open publishers
+	pubRR   int     // the next of pubs to publish on
+	pubNext int64   // run nanos the next publication is meant for
+	body    []byte  // a request being built
+	parser  fastjson.Parser
+	fan     [][]fanEntry // by publisher id, then sequence number
 }
 
 // loopStats is what a loop counts; read by snapshot tasks on the loop.
@@ -76,11 +91,18 @@ type loopStats struct {
 	established, dropped, closed, sent, received, errors uint64
 	errs                                                 map[string]uint64
 	latency, handshake, second                           *Histogram
+
+	// pubsub
+	publishers, subscribers, published, duplicates uint64
+	ends                                           uint64 // end markers the subscribers got
+	endSent, endReplied, endAcked                  uint64 // the publishers' end markers
+	subscribe                                      *Histogram
 }
 
 func newCloop(r *run, el gnet.EventLoop) *cloop {
 	return &cloop{run: r, el: el, s: loopStats{
 		errs: map[string]uint64{}, latency: NewHistogram(), handshake: NewHistogram(), second: NewHistogram(),
+		subscribe: NewHistogram(),
 	}}
 }
 
@@ -198,7 +220,7 @@ func (c *conn) parse(b []byte) int {
 		}
 		used = n
 	}
-	for c.state == cOpen || c.state == cClosing {
+	for c.state == cSubscribing || c.state == cOpen || c.state == cClosing {
 		h, hn, err := codec.ParseHeader(b[used:])
 		if err != nil || h.Masked || h.Rsv != 0 {
 			c.lost("protocol: bad frame from the server")
@@ -215,7 +237,9 @@ func (c *conn) parse(b []byte) int {
 }
 
 // upgraded checks the response head; it counts the connection as
-// established, or as failed and closes it. Called on the loop.
+// established (a subscriber: sends its subscription, and is established
+// when it is acknowledged), or as failed and closes it. Called on the
+// loop.
 func (c *conn) upgraded(head []byte) bool {
 	l := c.loop
 	status := head
@@ -234,16 +258,38 @@ func (c *conn) upgraded(head []byte) bool {
 		c.refused("upgrade: wrong Sec-WebSocket-Accept")
 		return false
 	}
+	c.upgradedAt = l.run.nanos()
+	if c.ps != nil && !c.ps.publisher {
+		c.state = cSubscribing
+		c.subscribe()
+		return true
+	}
+	c.ready(c.upgradedAt)
+	return true
+}
+
+// ready counts a connection as established, at run nanos now: upgraded,
+// and for a subscriber subscribed. Called on the loop.
+func (c *conn) ready(now int64) {
+	l := c.loop
 	c.state = cOpen
-	now := l.run.nanos()
 	l.s.established++
-	l.s.handshake.Record(time.Duration(now - c.connected))
+	l.s.handshake.Record(time.Duration(c.upgradedAt - c.connected))
 	l.add(c)
+	if ps := c.ps; ps != nil {
+		if ps.publisher {
+			l.s.publishers++
+			l.pubs = append(l.pubs, c)
+			l.run.publishers.Add(1)
+		} else {
+			l.s.subscribers++
+			l.s.subscribe.Record(time.Duration(now - c.upgradedAt))
+		}
+	}
 	l.run.opened(c)
 	if l.run.cfg.Scenario == "handshake" {
 		c.leave()
 	}
-	return true
 }
 
 // refused ends a connection that did not upgrade: a failed connection.
@@ -260,6 +306,10 @@ func (c *conn) lost(reason string) {
 		c.refused(reason)
 		return
 	}
+	if c.state == cSubscribing {
+		c.refused("subscribe: " + reason)
+		return
+	}
 	if c.state == cOpen && !l.run.stopping.Load() {
 		l.s.dropped++
 		l.fail(reason)
@@ -271,9 +321,13 @@ func (c *conn) end() {
 	if c.state == cClosed {
 		return
 	}
-	if c.state != cUpgrading {
-		c.loop.remove(c)
-		c.loop.run.openNow.Add(-1)
+	if c.state == cOpen || c.state == cClosing {
+		l := c.loop
+		l.remove(c)
+		l.run.openNow.Add(-1)
+		if c.ps != nil && c.ps.publisher {
+			l.pubs = slices.DeleteFunc(l.pubs, func(p *conn) bool { return p == c })
+		}
 	}
 	c.state = cClosed
 	_ = c.gc.Close()
@@ -284,6 +338,10 @@ func (c *conn) frame(h codec.Header, p []byte) {
 	l := c.loop
 	switch h.OpCode {
 	case codec.OpText, codec.OpBinary, codec.OpContinuation:
+		if c.ps != nil {
+			c.pubsubFrame(h, p)
+			return
+		}
 		if !h.Fin {
 			c.inText = true
 			return
@@ -304,7 +362,7 @@ func (c *conn) frame(h codec.Header, p []byte) {
 	case codec.OpPing:
 		c.control(codec.OpPong, p)
 	case codec.OpClose:
-		if c.state == cOpen {
+		if c.state == cOpen || c.state == cSubscribing {
 			code, _, _ := codec.ParseClose(p)
 			c.control(codec.OpClose, p[:min(len(p), 2)])
 			c.lost("closed by the server: " + strconv.Itoa(int(code)))

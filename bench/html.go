@@ -18,8 +18,9 @@ import (
 //
 //   - a header with the scenario, the URL, the params, when the run
 //     started and how long it was measured, then the key figures;
-//   - the latency percentiles of each non-empty histogram (round trip,
-//     connect, handshake) in a table, and for each a percentile spectrum
+//   - the latency percentiles of each non-empty histogram (round trip or,
+//     in pubsub, delivery and fan-out; connect, handshake, subscribe) in a
+//     table, and for each a percentile spectrum
 //     (latency by percentile, on a scale of 1/(1-q) from 0 to 99.999%)
 //     and the distribution of its samples (bars over a log time scale);
 //   - the run over time, from Timeline: messages sent and received per
@@ -108,15 +109,33 @@ func (r *Report) htmlPage() *htmlPage {
 		{"failed to connect", u(r.Failed), ""},
 		{"dropped", u(r.Dropped), "established, then lost"},
 		{"errors", u(r.errorCount()), ""},
-		{"messages received", u(r.Received), "of " + u(r.Sent) + " sent"},
-		{"messages per second", strconv.FormatFloat(r.messageRate(), 'f', 1, 64), "received"},
+	}
+	if r.Scenario == "pubsub" {
+		p.Figures = append(p.Figures,
+			htmlFigure{"subscribers ready", u(r.Subscribers), u(r.Publishers) + " publishers"},
+			htmlFigure{"publications", u(r.Published), "acknowledged, of " + u(r.Sent) + " sent"},
+			htmlFigure{"deliveries", u(r.Received), "of " + u(r.Expected) + " expected"},
+			htmlFigure{"deliveries per second", strconv.FormatFloat(r.messageRate(), 'f', 1, 64), "received"},
+			htmlFigure{"missing", u(r.Missing), "expected, not delivered"},
+			htmlFigure{"duplicates", u(r.Duplicates), "repeated or out of order"})
+		if n := histCount(r.Fanout); n > 0 {
+			p.Figures = append(p.Figures,
+				htmlFigure{"fan-out p99", durationText(r.Fanout.Quantile(0.99)), "until the last subscriber had it"},
+				htmlFigure{"fan-out max", durationText(r.Fanout.Max()), "until the last subscriber had it"},
+				htmlFigure{"reached every subscriber", u(r.FanoutComplete), "of " + u(n) + " publications tracked"})
+		}
+	} else {
+		p.Figures = append(p.Figures,
+			htmlFigure{"messages received", u(r.Received), "of " + u(r.Sent) + " sent"},
+			htmlFigure{"messages per second", strconv.FormatFloat(r.messageRate(), 'f', 1, 64), "received"})
 	}
 	if histCount(r.Latency) > 0 {
+		name := r.latencyName()
 		p.Figures = append(p.Figures,
-			htmlFigure{"latency p50", durationText(r.Latency.Quantile(0.5)), "round trip"},
-			htmlFigure{"latency p99", durationText(r.Latency.Quantile(0.99)), "round trip"},
-			htmlFigure{"latency p99.9", durationText(r.Latency.Quantile(0.999)), "round trip"},
-			htmlFigure{"latency max", durationText(r.Latency.Max()), "round trip"})
+			htmlFigure{"latency p50", durationText(r.Latency.Quantile(0.5)), name},
+			htmlFigure{"latency p99", durationText(r.Latency.Quantile(0.99)), name},
+			htmlFigure{"latency p99.9", durationText(r.Latency.Quantile(0.999)), name},
+			htmlFigure{"latency max", durationText(r.Latency.Max()), name})
 	}
 	if histCount(r.Connect) > 0 {
 		p.Figures = append(p.Figures, htmlFigure{"connect p99", durationText(r.Connect.Quantile(0.99)), "TCP"})
@@ -652,8 +671,13 @@ func (r *Report) timelineCharts() []*svgChart {
 	recv, topRecv := series(func(s Second) float64 { return float64(s.Received) })
 	y, yTicks := countTicks(math.Max(topSent, topRecv))
 	msgs.setAxes(x, xTicks, y, yTicks)
-	msgs.addSeries("s1", "sent", at, sent)
-	msgs.addSeries("s0", "received", at, recv)
+	if r.Scenario == "pubsub" {
+		msgs.addSeries("s1", "published", at, sent)
+		msgs.addSeries("s0", "delivered", at, recv)
+	} else {
+		msgs.addSeries("s1", "sent", at, sent)
+		msgs.addSeries("s0", "received", at, recv)
+	}
 
 	open, topOpen := series(func(s Second) float64 { return float64(s.Established) })
 	opened, topOpened := series(func(s Second) float64 { return float64(s.Opened) })

@@ -26,7 +26,13 @@ import (
 //     included; the result is sorted by At;
 //   - Elapsed is the longest of the two, Started the earliest;
 //   - Server is r's if r has one, else o's (one shard samples the server);
-//   - Scenario, URL and Params fill in what r lacks.
+//   - Scenario, URL and Params fill in what r lacks;
+//   - pubsub: the FanoutTables merge publication by publication (their
+//     deliveries add, the latest last delivery stays), and what follows
+//     from the sums is computed again: Expected (all the publications
+//     times all the subscribers, every shard's subscribers getting every
+//     shard's publications), Missing, and Fanout and FanoutComplete from
+//     the merged table.
 //
 // Everything is exact but the P99 of a merged second, which is the larger
 // of the shards' P99s: an upper bound of the true figure, as the seconds'
@@ -68,11 +74,22 @@ func (r *Report) Merge(o *Report) {
 	}
 	r.Sent += o.Sent
 	r.Received += o.Received
+	r.Publishers += o.Publishers
+	r.Subscribers += o.Subscribers
+	r.Published += o.Published
+	r.Duplicates += o.Duplicates
 
 	r.Connect = mergeHistogram(r.Connect, o.Connect)
 	r.TLS = mergeHistogram(r.TLS, o.TLS)
 	r.Handshake = mergeHistogram(r.Handshake, o.Handshake)
 	r.Latency = mergeHistogram(r.Latency, o.Latency)
+	r.Subscribe = mergeHistogram(r.Subscribe, o.Subscribe)
+	if o.FanoutTable != nil {
+		r.FanoutTable = mergeFanout(r.FanoutTable, o.FanoutTable)
+	}
+	if r.Scenario == "pubsub" {
+		r.derivePubSub()
+	}
 
 	if len(o.Timeline) > 0 {
 		at := make(map[int]int, len(r.Timeline))
@@ -185,7 +202,18 @@ func (r *Report) messageRate() float64 {
 //
 // then server_rss_per_conn (bytes), server_cpu_s_per_million (CPU
 // seconds per million messages received) and server_cpu_ms_per_conn (CPU
-// milliseconds per connection opened) when Server is set. Values carry
+// milliseconds per connection opened) when Server is set, and last, in
+// every scenario (0 but in pubsub), the pubsub figures:
+//
+//	publishers subscribers published expected missing duplicates
+//	fanout_count fanout_complete fanout_p50_us fanout_p99_us fanout_max_us
+//	subscribe_p99_us
+//
+// (fanout_count: the publications of the fan-out table; fanout_complete:
+// those of them that reached every ready subscriber; the fanout_ figures
+// are of Fanout, subscribe_p99_us of Subscribe). In pubsub, sent counts
+// publications, received deliveries, msgs_per_s deliveries a second, and
+// the latency figures are delivery latencies. Values carry
 // no units: counts and microseconds (rounded) are integers, msgs_per_s,
 // handshakes_per_s (of the handshake scenario; 0 for the others) and
 // server_rss_per_conn have one decimal, elapsed_s two and
@@ -233,6 +261,18 @@ func (r *Report) SummaryLine() string {
 		kv("server_cpu_s_per_million", f(s.CPUPerMillion, 3))
 		kv("server_cpu_ms_per_conn", f(s.CPUPerConn, 3))
 	}
+	kv("publishers", u(r.Publishers))
+	kv("subscribers", u(r.Subscribers))
+	kv("published", u(r.Published))
+	kv("expected", u(r.Expected))
+	kv("missing", u(r.Missing))
+	kv("duplicates", u(r.Duplicates))
+	kv("fanout_count", u(histCount(r.Fanout)))
+	kv("fanout_complete", u(r.FanoutComplete))
+	kv("fanout_p50_us", us(histQuantile(r.Fanout, 0.50)))
+	kv("fanout_p99_us", us(histQuantile(r.Fanout, 0.99)))
+	kv("fanout_max_us", us(histMax(r.Fanout)))
+	kv("subscribe_p99_us", us(histQuantile(r.Subscribe, 0.99)))
 	return b.String()
 }
 
@@ -354,14 +394,26 @@ type namedHistogram struct {
 	Hist *Histogram
 }
 
-// histograms is the report's non-empty histograms, latency first.
+// latencyName is what Latency measures: a round trip, or in pubsub a
+// delivery.
+func (r *Report) latencyName() string {
+	if r.Scenario == "pubsub" {
+		return "delivery"
+	}
+	return "round trip"
+}
+
+// histograms is the report's non-empty histograms, latency first (pubsub:
+// delivery, then fan-out).
 func (r *Report) histograms() []namedHistogram {
 	var out []namedHistogram
 	for _, h := range []namedHistogram{
-		{"round trip", r.Latency},
+		{r.latencyName(), r.Latency},
+		{"fan-out", r.Fanout},
 		{"connect", r.Connect},
 		{"tls", r.TLS},
 		{"handshake", r.Handshake},
+		{"subscribe", r.Subscribe},
 	} {
 		if histCount(h.Hist) > 0 {
 			out = append(out, h)
@@ -383,7 +435,8 @@ func tableText(s string) string {
 
 // WriteTable writes the report as a fixed-width table, for people: the
 // run, the connections, the errors by reason (most frequent first), the
-// messages, the latency percentiles of each non-empty histogram and the
+// messages (pubsub: the publications and their deliveries, and the
+// fan-out), the latency percentiles of each non-empty histogram and the
 // server's figures if sampled.
 func (r *Report) WriteTable(w io.Writer) error {
 	bw := bufio.NewWriter(w)
@@ -435,8 +488,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	blank()
 
-	row("messages", "sent", "received", "received/s")
-	row("", u(r.Sent), u(r.Received), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))
+	if r.Scenario == "pubsub" {
+		row("pub/sub", "publishers", "subscribers", "published", "of sent", "deliveries", "expected", "missing", "duplicates", "deliveries/s")
+		row("", u(r.Publishers), u(r.Subscribers), u(r.Published), u(r.Sent), u(r.Received), u(r.Expected),
+			u(r.Missing), u(r.Duplicates), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))
+		if n := histCount(r.Fanout); n > 0 {
+			row("fan-out", "publications", "to all", "p50", "p99", "max")
+			row("", u(n), u(r.FanoutComplete)+" ("+percentText(r.FanoutComplete, n)+")",
+				durationText(r.Fanout.Quantile(0.5)), durationText(r.Fanout.Quantile(0.99)), durationText(r.Fanout.Max()))
+		}
+	} else {
+		row("messages", "sent", "received", "received/s")
+		row("", u(r.Sent), u(r.Received), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))
+	}
 	blank()
 
 	if hs := r.histograms(); len(hs) == 0 {
@@ -467,23 +531,30 @@ func (r *Report) WriteTable(w io.Writer) error {
 	return bw.Flush()
 }
 
-// WriteJSON writes the whole report as indented JSON, each histogram on
-// one line (its buckets would take four lines each); HTML characters in
-// strings are left as they are.
+// WriteJSON writes the whole report as indented JSON, each histogram, and
+// the fan-out table, on one line (a histogram's buckets would take four
+// lines each); HTML characters in strings are left as they are.
 func (r *Report) WriteJSON(w io.Writer) error {
-	// The report without its histograms, indented, then each histogram,
+	// The report without its histograms and table, indented, then each,
 	// compact, in place of its null.
 	c := *r
-	c.Connect, c.TLS, c.Handshake, c.Latency = nil, nil, nil, nil
+	c.Connect, c.TLS, c.Handshake, c.Latency, c.Subscribe, c.Fanout = nil, nil, nil, nil, nil, nil
+	c.FanoutTable = nil
 	out, err := marshalJSON(&c, "  ")
 	if err != nil {
 		return err
 	}
 	for _, h := range []struct {
 		field string
-		hist  *Histogram
-	}{{"Connect", r.Connect}, {"TLS", r.TLS}, {"Handshake", r.Handshake}, {"Latency", r.Latency}} {
-		if h.hist == nil {
+		value any
+		none  bool
+	}{
+		{"Connect", r.Connect, r.Connect == nil}, {"TLS", r.TLS, r.TLS == nil},
+		{"Handshake", r.Handshake, r.Handshake == nil}, {"Latency", r.Latency, r.Latency == nil},
+		{"Subscribe", r.Subscribe, r.Subscribe == nil}, {"Fanout", r.Fanout, r.Fanout == nil},
+		{"FanoutTable", r.FanoutTable, r.FanoutTable == nil},
+	} {
+		if h.none {
 			continue
 		}
 		f, _ := reflect.TypeFor[Report]().FieldByName(h.field)
@@ -497,7 +568,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 			}
 			break
 		}
-		compact, err := marshalJSON(h.hist, "")
+		compact, err := marshalJSON(h.value, "")
 		if err != nil {
 			return err
 		}

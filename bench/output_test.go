@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -230,12 +231,25 @@ func TestMergeOwnsItsData(t *testing.T) {
 	}
 }
 
-// summaryKeys are the keys of a summary line, in order.
-var summaryKeys = []string{
+// baseSummaryKeys are the first keys of a summary line, in order; the
+// server's keys come next when it was sampled, then pubsubSummaryKeys.
+var baseSummaryKeys = []string{
 	"scenario", "attempted", "established", "failed", "dropped", "closed", "resumed", "errors",
 	"sent", "received", "msgs_per_s", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us",
 	"connect_p99_us", "tls_p99_us", "handshake_p99_us", "handshakes_per_s", "elapsed_s",
 }
+
+var (
+	serverSummaryKeys = []string{"server_rss_per_conn", "server_cpu_s_per_million", "server_cpu_ms_per_conn"}
+	pubsubSummaryKeys = []string{
+		"publishers", "subscribers", "published", "expected", "missing", "duplicates",
+		"fanout_count", "fanout_complete", "fanout_p50_us", "fanout_p99_us", "fanout_max_us", "subscribe_p99_us",
+	}
+	// summaryKeys are the keys of a summary line without the server's.
+	summaryKeys = slices.Concat(baseSummaryKeys, pubsubSummaryKeys)
+	// serverKeys are the keys of a summary line with the server's.
+	serverKeys = slices.Concat(baseSummaryKeys, serverSummaryKeys, pubsubSummaryKeys)
+)
 
 // parseSummary splits a summary line into its pairs, checking their form
 // and the keys' order.
@@ -261,7 +275,8 @@ func parseSummary(t *testing.T, line string, keys []string) map[string]string {
 		var err error
 		switch {
 		case strings.HasSuffix(k, "_us") || k == "attempted" || k == "established" || k == "failed" ||
-			k == "dropped" || k == "errors" || k == "sent" || k == "received":
+			k == "dropped" || k == "errors" || k == "sent" || k == "received" ||
+			slices.Contains(pubsubSummaryKeys, k):
 			_, err = strconv.ParseUint(v, 10, 64)
 		default:
 			_, err = strconv.ParseFloat(v, 64)
@@ -307,7 +322,7 @@ func TestSummaryLine(t *testing.T) {
 	// With the server: three more keys.
 	r.Server = &ServerStats{RSSPerConn: 10240.25, CPUPerMillion: 0.3456, CPUPerConn: 0.5}
 	r.Scenario = "echo with\tspaces"
-	m = parseSummary(t, r.SummaryLine(), append(summaryKeys, "server_rss_per_conn", "server_cpu_s_per_million", "server_cpu_ms_per_conn"))
+	m = parseSummary(t, r.SummaryLine(), serverKeys)
 	if m["server_cpu_ms_per_conn"] != "0.500" {
 		t.Errorf("server_cpu_ms_per_conn=%s", m["server_cpu_ms_per_conn"])
 	}

@@ -7,7 +7,7 @@ import "time"
 // source addresses) merge exactly with Merge: counts add, histograms merge
 // bucket by bucket, timelines add second by second.
 type Report struct {
-	Scenario string            `json:"scenario"` // connect, echo, handshake, churn
+	Scenario string            `json:"scenario"` // connect, echo, handshake, churn, pubsub
 	URL      string            `json:"url"`
 	Params   map[string]string `json:"params"` // the flags that shaped the run
 	Started  time.Time         `json:"started"`
@@ -21,13 +21,31 @@ type Report struct {
 	Resumed     uint64            `json:"resumed"`     // TLS handshakes that resumed a session
 	Errors      map[string]uint64 `json:"errors"`      // by reason: "connect: connection refused", "upgrade: 401", ...
 
-	Sent     uint64 `json:"sent"`     // messages sent
-	Received uint64 `json:"received"` // messages received (echoes)
+	Sent     uint64 `json:"sent"`     // messages sent (pubsub: publications)
+	Received uint64 `json:"received"` // messages received (echoes; pubsub: deliveries to the subscribers)
+
+	// The pubsub scenario. Established and Attempted count publishers and
+	// subscribers together; a subscriber is established once its
+	// subscription is acknowledged.
+	Publishers     uint64 `json:"publishers"`      // publisher connections established
+	Subscribers    uint64 `json:"subscribers"`     // subscribers ready: their subscription acknowledged
+	Published      uint64 `json:"published"`       // publications the server acknowledged
+	Expected       uint64 `json:"expected"`        // deliveries expected: Published × Subscribers
+	Missing        uint64 `json:"missing"`         // Expected less the deliveries that were not Duplicates, if more
+	Duplicates     uint64 `json:"duplicates"`      // deliveries that came after a later publication of the same publisher: repeats, or out of order
+	FanoutComplete uint64 `json:"fanout_complete"` // publications of FanoutTable that reached every ready subscriber
 
 	Connect   *Histogram `json:"connect"`   // TCP connect time
 	TLS       *Histogram `json:"tls"`       // TLS handshake, after connect
 	Handshake *Histogram `json:"handshake"` // TLS handshake and HTTP upgrade, after connect
-	Latency   *Histogram `json:"latency"`   // message round trip (open loop: from the intended send time)
+	Latency   *Histogram `json:"latency"`   // message round trip (open loop: from the intended send time); pubsub: from a publication's intended send time to its delivery
+	Subscribe *Histogram `json:"subscribe"` // pubsub: from the upgrade to the subscription's acknowledgement
+	Fanout    *Histogram `json:"fanout"`    // pubsub: for each publication of FanoutTable, from its intended send time to its last delivery
+
+	// FanoutTable is, for the first publications (at most MaxFanoutTracked
+	// in all), how many subscribers got each and when the last did; shards
+	// merge it publication by publication.
+	FanoutTable FanoutTable `json:"fanout_table"`
 
 	Timeline []Second `json:"timeline"` // one entry per second of the run
 

@@ -14,6 +14,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/security"
 )
 
 // Config is one run of a scenario.
@@ -29,24 +30,41 @@ import (
 //     the report's handshake rate is the connections opened a second;
 //   - "churn": open Conns connections, then for Duration close ChurnRate
 //     of them a second, oldest first, each followed by a new connection, so
-//     the population stays at Conns.
+//     the population stays at Conns;
+//   - "pubsub": open Pubs publishers and Conns subscribers to Topic on a
+//     server speaking wssd's pub/sub protocol, then publish Rate
+//     publications a second in all, open loop, for Duration, each of about
+//     Size bytes; measure each delivery's latency from its publication's
+//     intended send time, and each publication's fan-out (see pubsub.go).
 type Config struct {
-	Scenario    string        // "connect", "echo", "handshake" or "churn"
+	Scenario    string        // "connect", "echo", "handshake", "churn" or "pubsub"
 	Target      *Target       //
 	Conns       int           // connections to open (handshake: unused)
 	ConnRate    float64       // connections opened a second; 0: as fast as the dialers go
 	Concurrency int           // dials and TLS handshakes at once; 0: 64
 	Hold        time.Duration // connect: how long to hold the connections
-	Duration    time.Duration // echo, handshake, churn: how long the measured part lasts
-	Size        int           // echo: message size in bytes
+	Duration    time.Duration // echo, handshake, churn, pubsub: how long the measured part lasts
+	Size        int           // echo: message size in bytes; pubsub: publish request size
 	Inflight    int           // echo, closed loop: messages in flight per connection; 0: 1
-	Rate        float64       // echo: total messages a second, open loop; 0: closed loop
+	Rate        float64       // echo: total messages a second, open loop; 0: closed loop; pubsub: publications a second of this run's publishers
 	ChurnRate   float64       // churn: connections closed and opened again a second
 	Loops       int           // event loops; 0: one per CPU
 	SourceIPs   []net.IP      // local addresses to dial from, in turn; none: the kernel's choice
 	Progress    func(Second)  // called once a second with the second just ended; nil: none
 	ServerPIDs  []int         // sample these processes (one server) from /proc; none: no sampling
 	Params      map[string]string
+
+	// pubsub
+	Topic     string // the topic; "": "bench"
+	Pubs      int    // publisher connections of this run
+	PubBase   int    // the id of this run's first publisher (shards: those of the shards before)
+	PubsTotal int    // publishers of all the shards of the run; less than PubBase+Pubs: PubBase+Pubs
+
+	// Barrier, when set, is called once the connections are settled, and
+	// the measured part starts when it returns: shards of one run use it
+	// to start together (pubsub: no publication before every subscriber
+	// of every shard is ready). The timeline goes on meanwhile.
+	Barrier func(context.Context) error
 }
 
 // run is the state of a run.
@@ -59,6 +77,11 @@ type run struct {
 	stopping atomic.Bool
 	openNow  atomic.Int64  // connections upgraded and not closed
 	settled  atomic.Uint64 // connections upgraded or failed
+
+	epochUnix  int64         // epoch in Unix nanoseconds
+	dialSeq    atomic.Uint64 // pubsub: connections handed to the dialers; the first Pubs are publishers
+	publishers atomic.Int64  // pubsub: publishers established
+	fanCap     uint64        // pubsub: publications of each publisher whose fan-out is kept
 
 	jobs    chan struct{} // one per connection to dial, taken by the dialers
 	dialers sync.WaitGroup
@@ -126,6 +149,9 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	l := e.r.loopOf(gc.EventLoop())
 	c := &conn{gc: gc, loop: l, tls: a.tc, tr: a.tr, connected: a.connected}
+	if a.pubsub {
+		c.ps = &psConn{publisher: a.publisher, pubID: a.pubID}
+	}
 	if a.tr != nil {
 		a.tr.Attach(gc)
 	}
@@ -158,6 +184,12 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 			reason = "upgrade: " + errText(err)
 		}
 		c.refused(reason)
+	case cSubscribing:
+		reason := "subscribe: connection closed"
+		if err != nil {
+			reason = "subscribe: network: " + errText(err)
+		}
+		c.refused(reason)
 	case cOpen:
 		reason := "closed by the network"
 		if err != nil {
@@ -178,6 +210,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, errors.New("bench: connections are needed")
 		}
 	case "handshake":
+	case "pubsub":
+		if cfg.Conns < 0 || cfg.Pubs < 0 || cfg.PubBase < 0 || cfg.Conns+cfg.Pubs == 0 {
+			return nil, errors.New("bench: subscribers or publishers are needed")
+		}
+		if cfg.Topic == "" {
+			cfg.Topic = "bench"
+		}
+		if !security.ValidTopic(cfg.Topic) {
+			return nil, fmt.Errorf("bench: %q is not a topic: 1 to 16 dot-separated names of letters, digits, '_' and '-'", cfg.Topic)
+		}
+		cfg.PubsTotal = max(cfg.PubsTotal, cfg.PubBase+cfg.Pubs)
+		if cfg.PubsTotal > maxPublisherID {
+			return nil, fmt.Errorf("bench: %d publishers at most", maxPublisherID)
+		}
 	default:
 		return nil, fmt.Errorf("bench: unknown scenario %q", cfg.Scenario)
 	}
@@ -198,6 +244,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		jobs: make(chan struct{}), redialC: make(chan struct{}, 1),
 		loops: map[gnet.EventLoop]*cloop{}, connect: NewHistogram(), tlsTime: NewHistogram(), errs: map[string]uint64{},
 	}
+	r.epochUnix = r.epoch.UnixNano()
+	r.fanCap = uint64(fanoutTracked / max(cfg.PubsTotal, 1))
 	for i := range r.payload {
 		r.payload[i] = 'a' + byte(i%26)
 	}
@@ -272,12 +320,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Open the connections, at the rate asked, with a bounded number of
 	// dials at once; the measured part starts once all are settled.
 	if cfg.Scenario != "handshake" {
+		conns := cfg.Conns
+		if cfg.Scenario == "pubsub" {
+			conns += cfg.Pubs // the publishers first
+		}
 		rampDone := make(chan struct{})
 		feeders.Add(1)
 		go func() {
 			defer feeders.Done()
 			defer close(rampDone)
-			r.feed(ctx, cfg.Conns, cfg.ConnRate, stopFeed)
+			r.feed(ctx, conns, cfg.ConnRate, stopFeed)
 		}()
 	ramp:
 		for {
@@ -291,6 +343,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 		r.settle(ctx, ticker.C, tick)
+	}
+	if cfg.Barrier != nil && ctx.Err() == nil {
+		passed := make(chan struct{})
+		go func() {
+			defer close(passed)
+			_ = cfg.Barrier(ctx) // failed: start anyway, as alone
+		}()
+	barrier:
+		for {
+			select {
+			case <-passed:
+				break barrier
+			case <-ticker.C:
+				tick()
+			case <-ctx.Done():
+				break barrier
+			}
+		}
 	}
 
 	start := r.nanos()
@@ -318,6 +388,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// robin over its connections, one message per interval/(its
 		// connections).
 		interval = int64(float64(time.Second) * float64(max(r.openNow.Load(), 1)) / cfg.Rate)
+	case "pubsub":
+		if cfg.Rate <= 0 || r.publishers.Load() == 0 {
+			break
+		}
+		sendTick := time.NewTicker(time.Millisecond)
+		defer sendTick.Stop()
+		sendC = sendTick.C
+		// Each publisher's share of the rate, as for echo's open loop.
+		interval = int64(float64(time.Second) * float64(r.publishers.Load()) / cfg.Rate)
 	case "handshake":
 		feeders.Add(1)
 		go func() {
@@ -351,9 +430,14 @@ measured:
 			tick()
 		case <-sendC:
 			now := r.nanos()
+			pubsub := cfg.Scenario == "pubsub"
 			for _, l := range r.loopList() {
 				_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-					l.sendDue(now, interval/int64(max(l.nOpen, 1)))
+					if pubsub {
+						l.publishDue(now, interval/int64(max(len(l.pubs), 1)), start+int64(measure))
+					} else {
+						l.sendDue(now, interval/int64(max(l.nOpen, 1)))
+					}
 					return nil
 				}))
 			}
@@ -405,13 +489,21 @@ measured:
 		}
 	}
 	r.stopping.Store(true)
-	// Let the messages in flight come back, briefly.
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
-		snap := r.snapshot(false)
-		if snap.received >= snap.sent {
-			break
+	var fanout FanoutTable
+	if cfg.Scenario == "pubsub" {
+		// The publications in flight, until every subscriber has had all
+		// it will get.
+		r.drainPubSub(ctx)
+		fanout = r.fanoutTable()
+	} else {
+		// Let the messages in flight come back, briefly.
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+			snap := r.snapshot(false)
+			if snap.received >= snap.sent {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	snap := r.snapshot(false)
 	r.each(func(l *cloop) { l.closeAll() })
@@ -440,6 +532,13 @@ measured:
 	rep.Closed = snap.closed
 	rep.Sent, rep.Received = snap.sent, snap.received
 	rep.Latency, rep.Handshake = snap.latency, snap.handshake
+	if cfg.Scenario == "pubsub" {
+		rep.Publishers, rep.Subscribers = snap.publishers, snap.subscribers
+		rep.Published, rep.Duplicates = snap.published, snap.duplicates
+		rep.Subscribe = snap.subscribe
+		rep.FanoutTable = fanout
+		rep.derivePubSub()
+	}
 	rep.Elapsed = elapsed
 	rep.Timeline = timeline
 	if sampler != nil {
@@ -505,7 +604,8 @@ func (r *run) each(f func(l *cloop)) {
 // per-second histograms are taken and restarted.
 func (r *run) snapshot(second bool) loopStats {
 	var mu sync.Mutex
-	sum := loopStats{errs: map[string]uint64{}, latency: NewHistogram(), handshake: NewHistogram(), second: NewHistogram()}
+	sum := loopStats{errs: map[string]uint64{}, latency: NewHistogram(), handshake: NewHistogram(), second: NewHistogram(),
+		subscribe: NewHistogram()}
 	r.each(func(l *cloop) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -519,9 +619,14 @@ func (r *run) snapshot(second bool) loopStats {
 		for k, v := range s.errs {
 			sum.errs[k] += v
 		}
+		sum.publishers += s.publishers
+		sum.subscribers += s.subscribers
+		sum.published += s.published
+		sum.duplicates += s.duplicates
 		sum.latency.Merge(s.latency)
 		sum.handshake.Merge(s.handshake)
 		sum.second.Merge(s.second)
+		sum.subscribe.Merge(s.subscribe)
 		if second {
 			s.second.Reset()
 		}
@@ -627,6 +732,13 @@ func (r *run) dialer(ctx context.Context) {
 // dial opens a connection: TCP, then TLS for wss://, then hands it to a
 // loop for the upgrade. Called by a dialer goroutine.
 func (r *run) dial(ctx context.Context) {
+	a := &arrival{}
+	if r.cfg.Scenario == "pubsub" {
+		a.pubsub = true
+		if i := r.dialSeq.Add(1) - 1; i < uint64(r.cfg.Pubs) {
+			a.publisher, a.pubID = true, uint64(r.cfg.PubBase)+i
+		}
+	}
 	d := net.Dialer{Timeout: 10 * time.Second}
 	if ips := r.cfg.SourceIPs; len(ips) > 0 {
 		d.LocalAddr = &net.TCPAddr{IP: ips[(r.nextIP.Add(1)-1)%uint64(len(ips))]}
@@ -641,7 +753,7 @@ func (r *run) dial(ctx context.Context) {
 	r.mu.Lock()
 	r.connect.Record(time.Duration(connected - t0))
 	r.mu.Unlock()
-	a := &arrival{connected: connected}
+	a.connected = connected
 	if r.target.TLS != nil {
 		a.tr = engine.NewTLSTransport(nc)
 		a.tc = tls.Client(a.tr, r.target.TLS)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wssd/wssd/bench"
+	"github.com/wssd/wssd/security"
 )
 
 func main() {
@@ -44,6 +45,15 @@ Scenarios:
             (--resume: resumed TLS sessions, as reconnecting clients have)
   churn     open --conns connections, then for --duration close --churn-rate
             of them a second, oldest first, each followed by a new one
+  pubsub    on a server of wssd's pub/sub protocol (--url wss://HOST/ws): open
+            --conns subscribers to --topic (each ready once its subscription
+            is acknowledged) and --pubs publishers, then publish --msg-rate
+            publications a second in all (default 1), open loop, for
+            --duration, each request about --size bytes (default 128); report
+            each delivery's latency from the publication's intended send time,
+            deliveries a second, missing and duplicate deliveries, and each
+            publication's fan-out: the time until its last subscriber had it.
+            "sent" counts publications, "received" deliveries.
 
 The last line printed is a summary of key=value pairs for scripts.
 
@@ -76,6 +86,8 @@ type options struct {
 	loops       int
 	quiet       bool
 	shard       int // this process is shard shard of procs (a child)
+	pubs        int
+	topic       string
 	args        []string
 }
 
@@ -88,17 +100,17 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	var o options
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, usage)
-		return o, errors.New("give a scenario: connect, echo, handshake or churn")
+		return o, errors.New("give a scenario: connect, echo, handshake, churn or pubsub")
 	}
 	o.scenario, o.args = args[0], args[1:]
 	switch o.scenario {
-	case "connect", "echo", "handshake", "churn":
+	case "connect", "echo", "handshake", "churn", "pubsub":
 	default:
-		return o, fmt.Errorf("unknown scenario %q: connect, echo, handshake or churn", o.scenario)
+		return o, fmt.Errorf("unknown scenario %q: connect, echo, handshake, churn or pubsub", o.scenario)
 	}
 	fs := flag.NewFlagSet("wssbench "+o.scenario, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.url, "url", "wss://localhost:8443/echo", "the server's `URL`, ws:// or wss://")
+	fs.StringVar(&o.url, "url", "wss://localhost:8443/echo", "the server's `URL`, ws:// or wss:// (pubsub: default wss://localhost:8443/ws)")
 	fs.StringVar(&o.ca, "ca", "", "PEM `file` of a CA to trust (wssd's dev-ca.pem, say)")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server's certificate")
 	var headers headerList
@@ -107,10 +119,12 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.conns, "conns", 100, "connections")
 	fs.Float64Var(&o.rate, "rate", 0, "connections opened a second (0: as fast as --concurrency allows)")
 	fs.DurationVar(&o.hold, "hold", 10*time.Second, "connect: how long to hold the connections")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "echo, handshake, churn: how long the measured part lasts")
-	fs.IntVar(&o.size, "size", 32, "echo: message size in bytes")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "echo, handshake, churn, pubsub: how long the measured part lasts")
+	fs.IntVar(&o.size, "size", 32, "echo: message size in bytes; pubsub: publish request size (default 128)")
 	fs.IntVar(&o.inflight, "inflight", 1, "echo, closed loop: messages in flight per connection")
-	fs.Float64Var(&o.msgRate, "msg-rate", 0, "echo: total messages a second, open loop (0: closed loop)")
+	fs.Float64Var(&o.msgRate, "msg-rate", 0, "echo: total messages a second, open loop (0: closed loop); pubsub: publications a second in all (default 1)")
+	fs.IntVar(&o.pubs, "pubs", 1, "pubsub: publisher connections, besides the --conns subscribers")
+	fs.StringVar(&o.topic, "topic", "bench", "pubsub: the `topic` to subscribe and publish to")
 	fs.Float64Var(&o.churnRate, "churn-rate", 10, "churn: connections closed and opened again a second")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "dials and TLS handshakes at once")
 	fs.BoolVar(&o.resume, "resume", false, "resume TLS sessions (reconnects skip the full handshake)")
@@ -130,6 +144,25 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	o.headers = headers
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.scenario == "pubsub" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["url"] {
+			o.url = "wss://localhost:8443/ws"
+		}
+		if !set["size"] {
+			o.size = 128
+		}
+		if !set["msg-rate"] {
+			o.msgRate = 1
+		}
+		if o.pubs < 0 || o.pubs > 1<<16 {
+			return o, errors.New("--pubs: 0 to 65536 publishers")
+		}
+		if !security.ValidTopic(o.topic) {
+			return o, fmt.Errorf("--topic %q: 1 to 16 dot-separated names of letters, digits, '_' and '-', 128 bytes at most", o.topic)
+		}
 	}
 	if o.conns <= 0 || o.procs <= 0 || o.size < 0 || o.inflight <= 0 || o.concurrency <= 0 || o.rate < 0 || o.msgRate < 0 || o.churnRate < 0 {
 		return o, errors.New("--conns, --procs, --inflight and --concurrency must be positive; --size, --rate, --msg-rate and --churn-rate not negative")
@@ -221,7 +254,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.procs > 1 && o.shard < 0 {
 		rep, err = runShards(ctx, o, stderr)
 	} else {
-		rep, err = runOne(ctx, o, stdout, stderr)
+		rep, err = runOne(ctx, o, os.Stdin, stdout, stderr)
 	}
 	if err != nil && rep == nil {
 		fmt.Fprintln(stderr, "wssbench:", err)
@@ -247,13 +280,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // A shard writes a line "second {JSON}" on its standard output as each
 // second of its run ends, then the line "report" and its report as JSON.
+// In pubsub, a shard also writes "ready" once its connections are settled,
+// and starts its measured part when it reads "go" on its standard input:
+// the parent sends that once every shard is ready (or has ended), so that
+// no publication goes before every subscriber is ready.
 const (
 	shardSecondPrefix = "second "
 	shardReportLine   = "report"
+	shardReadyLine    = "ready"
+	shardGoLine       = "go"
 )
 
 // runOne runs the scenario in this process (all of it, or its shard).
-func runOne(ctx context.Context, o options, stdout, stderr io.Writer) (*bench.Report, error) {
+func runOne(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) (*bench.Report, error) {
 	t, err := bench.NewTarget(o.url, bench.TargetOptions{CAFile: o.ca, Insecure: o.insecure, Headers: o.headers, Origin: o.origin, Resume: o.resume})
 	if err != nil {
 		return nil, err
@@ -262,6 +301,7 @@ func runOne(ctx context.Context, o options, stdout, stderr io.Writer) (*bench.Re
 		Scenario: o.scenario, Target: t, Conns: o.conns, ConnRate: o.rate, Concurrency: o.concurrency,
 		Hold: o.hold, Duration: o.duration, Size: o.size, Inflight: o.inflight, Rate: o.msgRate, ChurnRate: o.churnRate,
 		Loops: o.loops, SourceIPs: o.sourceIPs, ServerPIDs: o.serverPIDs, Params: params(o),
+		Topic: o.topic, Pubs: o.pubs, PubsTotal: o.pubs,
 	}
 	if o.shard >= 0 {
 		cfg.Conns = share(o.conns, o.shard, o.procs)
@@ -286,6 +326,25 @@ func runOne(ctx context.Context, o options, stdout, stderr io.Writer) (*bench.Re
 				mu.Unlock()
 			}
 		}
+		if o.scenario == "pubsub" {
+			// The publishers split as the subscribers do, each shard's
+			// rate in proportion to its publishers; ids follow on.
+			cfg.Pubs = share(o.pubs, o.shard, o.procs)
+			cfg.PubBase = 0
+			for k := range o.shard {
+				cfg.PubBase += share(o.pubs, k, o.procs)
+			}
+			cfg.Rate = 0
+			if o.pubs > 0 {
+				cfg.Rate = o.msgRate * float64(cfg.Pubs) / float64(o.pubs)
+			}
+			cfg.Barrier = func(ctx context.Context) error {
+				mu.Lock()
+				fmt.Fprintln(stdout, shardReadyLine)
+				mu.Unlock()
+				return waitGo(ctx, stdin)
+			}
+		}
 	} else if !o.quiet {
 		var errs uint64
 		cfg.Progress = func(s bench.Second) {
@@ -294,6 +353,45 @@ func runOne(ctx context.Context, o options, stdout, stderr io.Writer) (*bench.Re
 		}
 	}
 	return bench.Run(ctx, cfg)
+}
+
+// waitGo waits for the line "go" on in.
+func waitGo(ctx context.Context, in io.Reader) error {
+	got := make(chan error, 1)
+	go func() {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		if err == nil && strings.TrimSpace(line) != shardGoLine {
+			err = fmt.Errorf("%q on the standard input, want %q", line, shardGoLine)
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// startBarrier opens once every shard has said it is ready or has ended.
+type startBarrier struct {
+	mu      sync.Mutex
+	waiting int
+	open    chan struct{}
+}
+
+func newStartBarrier(shards int) *startBarrier {
+	return &startBarrier{waiting: shards, open: make(chan struct{})}
+}
+
+// arrive notes a shard ready or ended; once per shard.
+func (b *startBarrier) arrive() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waiting--
+	if b.waiting == 0 {
+		close(b.open)
+	}
 }
 
 // runShards runs --procs children, each with its share of the
@@ -327,6 +425,10 @@ func runShards(ctx context.Context, o options, stderr io.Writer) (*bench.Report,
 		}
 	}
 	fmt.Fprintf(stderr, "wssbench: %d processes\n", o.procs)
+	var barrier *startBarrier
+	if o.scenario == "pubsub" {
+		barrier = newStartBarrier(o.procs)
+	}
 	reports := make([]*bench.Report, o.procs)
 	errs := make([]error, o.procs)
 	var wg sync.WaitGroup
@@ -337,7 +439,7 @@ func runShards(ctx context.Context, o options, stderr io.Writer) (*bench.Report,
 			defer prog.done()
 			args := append([]string{o.scenario}, o.args...)
 			args = append(args, "--shard", strconv.Itoa(k), "--quiet")
-			reports[k], errs[k] = runShard(ctx, self, args, prog, stderr)
+			reports[k], errs[k] = runShard(ctx, self, args, prog, barrier, stderr)
 			if errs[k] != nil {
 				errs[k] = fmt.Errorf("shard %d: %w", k, errs[k])
 			}
@@ -374,16 +476,40 @@ func runShards(ctx context.Context, o options, stderr io.Writer) (*bench.Report,
 }
 
 // runShard runs one child and reads what it writes: its seconds, then its
-// report.
-func runShard(ctx context.Context, self string, args []string, prog *shardProgress, stderr io.Writer) (*bench.Report, error) {
+// report. With a barrier, it tells the child to start its measured part
+// once the barrier opens, and arrives at it when the child is ready or
+// ends.
+func runShard(ctx context.Context, self string, args []string, prog *shardProgress, barrier *startBarrier, stderr io.Writer) (*bench.Report, error) {
+	arrive := func() {}
+	if barrier != nil {
+		arrive = sync.OnceFunc(barrier.arrive)
+	}
+	defer arrive() // whatever happens, the other shards do not wait for this one
 	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
+	var stdin io.WriteCloser
+	if barrier != nil {
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return nil, err
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
+	}
+	if barrier != nil {
+		ended := make(chan struct{})
+		defer close(ended)
+		go func() {
+			select {
+			case <-barrier.open:
+				_, _ = io.WriteString(stdin, shardGoLine+"\n")
+			case <-ended:
+			}
+		}()
 	}
 	br := bufio.NewReader(out)
 	var rep *bench.Report
@@ -396,6 +522,8 @@ func runShard(ctx context.Context, self string, args []string, prog *shardProgre
 			if json.Unmarshal([]byte(after), &s) == nil {
 				prog.add(s)
 			}
+		} else if line == shardReadyLine {
+			arrive()
 		} else if line == shardReportLine {
 			var r bench.Report
 			if readErr = json.NewDecoder(br).Decode(&r); readErr == nil {
@@ -408,6 +536,7 @@ func runShard(ctx context.Context, self string, args []string, prog *shardProgre
 			break
 		}
 	}
+	arrive()
 	if err := cmd.Wait(); err != nil {
 		return nil, err
 	}
@@ -507,6 +636,13 @@ func params(o options) map[string]string {
 		p["duration"] = o.duration.String()
 		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
 		p["churn_rate"] = strconv.FormatFloat(o.churnRate, 'g', -1, 64)
+	case "pubsub":
+		p["duration"] = o.duration.String()
+		p["size"] = strconv.Itoa(o.size)
+		p["msg_rate"] = strconv.FormatFloat(o.msgRate, 'g', -1, 64)
+		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
+		p["pubs"] = strconv.Itoa(o.pubs)
+		p["topic"] = o.topic
 	}
 	if o.resume {
 		p["resume"] = "true"

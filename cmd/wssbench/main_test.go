@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/wssd/wssd/bench"
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
@@ -40,6 +42,11 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"churn", "--churn-rate", "50", "--server-pid", "12,13"}, true},
 		{[]string{"connect", "--server-pid", "12,x"}, false},
 		{[]string{"connect", "--server-pid", "0"}, false},
+		{[]string{"pubsub"}, true},
+		{[]string{"pubsub", "--pubs", "0", "--topic", "a.b-c"}, true},
+		{[]string{"pubsub", "--pubs", "-1"}, false},
+		{[]string{"pubsub", "--topic", "a..b"}, false},
+		{[]string{"pubsub", "--topic", "a b"}, false},
 	} {
 		_, err := parseArgs(tc.args, io.Discard)
 		if (err == nil) != tc.ok {
@@ -55,6 +62,18 @@ func TestParseArgs(t *testing.T) {
 	}
 	if o, err := parseArgs([]string{"churn", "--server-pid", "12, 13"}, io.Discard); err != nil || len(o.serverPIDs) != 2 || o.serverPIDs[1] != 13 {
 		t.Errorf("server pids %v, %v", o.serverPIDs, err)
+	}
+	// pubsub's own defaults, unless given.
+	if o, err := parseArgs([]string{"pubsub"}, io.Discard); err != nil || o.size != 128 || o.msgRate != 1 || o.pubs != 1 ||
+		o.topic != "bench" || o.url != "wss://localhost:8443/ws" {
+		t.Errorf("pubsub defaults: size %d, msg-rate %v, pubs %d, topic %q, url %q (%v)", o.size, o.msgRate, o.pubs, o.topic, o.url, err)
+	}
+	if o, err := parseArgs([]string{"pubsub", "--size", "64", "--msg-rate", "0", "--url", "ws://h/ws"}, io.Discard); err != nil ||
+		o.size != 64 || o.msgRate != 0 || o.url != "ws://h/ws" {
+		t.Errorf("pubsub: size %d, msg-rate %v, url %q (%v)", o.size, o.msgRate, o.url, err)
+	}
+	if o, err := parseArgs([]string{"echo"}, io.Discard); err != nil || o.size != 32 || o.msgRate != 0 {
+		t.Errorf("echo defaults: size %d, msg-rate %v (%v)", o.size, o.msgRate, err)
 	}
 	total := 0
 	for k := range 3 {
@@ -187,5 +206,73 @@ func TestShardedHandshake(t *testing.T) {
 	rate, _ := strconv.ParseFloat(m["handshakes_per_s"], 64)
 	if m["scenario"] != "handshake" || est == 0 || est != h.opened.Load() || m["closed"] != m["established"] || m["failed"] != "0" || rate <= 0 {
 		t.Fatalf("summary %v; the server saw %d connections", m, h.opened.Load())
+	}
+}
+
+// TestShardedPubSub runs the built wssbench's pubsub scenario over three
+// processes, with subscribers and publishers split over them, against an
+// engine that counts: the merged report has every publication of every
+// publisher delivered to every subscriber of every shard exactly once,
+// and the publications the server counted.
+func TestShardedPubSub(t *testing.T) {
+	bin := buildWssbench(t)
+	set := metrics.NewSet()
+	srv, err := engine.New(engine.Config{ListenPlain: "127.0.0.1:0", Routes: map[string]engine.Handler{"/echo": engine.Echo{}},
+		PubSub: &engine.PubSubConfig{AnonymousPublish: true}, Loops: 2, Metrics: set,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	_, port, _ := net.SplitHostPort(srv.PlainAddr().String())
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	const subs, pubs = 10, 2
+	cmd := exec.Command(bin, "pubsub", "--url", "ws://127.0.0.1:"+port+"/ws", "--conns", strconv.Itoa(subs), "--pubs", strconv.Itoa(pubs),
+		"--procs", "3", "--msg-rate", "100", "--duration", "1s", "--size", "100", "--topic", "room.7", "--json", jsonFile, "--loops", "2")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("wssbench: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	m := summaryOf(t, out.String())
+	if m["scenario"] != "pubsub" || m["subscribers"] != "10" || m["publishers"] != "2" || m["missing"] != "0" || m["duplicates"] != "0" ||
+		m["published"] != m["sent"] || m["received"] != m["expected"] || m["fanout_complete"] != m["published"] {
+		t.Fatalf("summary %v", m)
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent == 0 || rep.Published != rep.Sent || rep.Received != rep.Published*subs || rep.Latency.Count() != rep.Received ||
+		rep.Established != subs+pubs || rep.Failed != 0 || len(rep.Errors) != 0 {
+		t.Fatalf("report: sent %d, published %d, received %d, latency samples %d, established %d, failed %d, errors %v",
+			rep.Sent, rep.Published, rep.Received, rep.Latency.Count(), rep.Established, rep.Failed, rep.Errors)
+	}
+	// Both publishers, whichever shard they were on, with all their
+	// publications, each reaching all the subscribers.
+	perPub := map[uint64]uint64{}
+	for _, row := range rep.FanoutTable {
+		if row.Deliveries != subs || row.Seq != perPub[row.Publisher] {
+			t.Fatalf("publication %d/%d: %d deliveries", row.Publisher, row.Seq, row.Deliveries)
+		}
+		perPub[row.Publisher]++
+	}
+	if len(perPub) != pubs || perPub[0]+perPub[1] != rep.Published || rep.Fanout.Count() != rep.Published {
+		t.Fatalf("fan-out of publishers %v; %d published, %d fan-out samples", perPub, rep.Published, rep.Fanout.Count())
+	}
+	// The server counted the publications, and one end marker a publisher.
+	srv.FlushMetrics()
+	if got := set.GetOrCreateCounter("wssd_pubsub_published_total").Get(); got != rep.Published+pubs {
+		t.Errorf("the server counted %d publications; the report %d, and %d end markers", got, rep.Published, pubs)
+	}
+	if rep.Params["topic"] != "room.7" || rep.Params["pubs"] != "2" || rep.Params["msg_rate"] != "100" || rep.Params["procs"] != "3" {
+		t.Errorf("params %v", rep.Params)
 	}
 }
