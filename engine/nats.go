@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -47,6 +48,7 @@ type NATSBroker struct {
 	deliver func(topic string, data []byte)
 
 	reconnects, disconnects, dropped *metrics.Counter
+	announced                        atomic.Bool
 }
 
 // NewNATSBroker returns a broker for cfg; Start (called by the server)
@@ -78,11 +80,16 @@ func NewNATSBroker(cfg NATSConfig) *NATSBroker {
 	return b
 }
 
-// Start connects to NATS. It fails if no server of the URL answers.
+// Start connects to NATS. When no server answers yet it does not fail:
+// it goes on trying in the background, as after a disconnect, so that
+// wssd and NATS may start in any order; subscriptions and publications
+// wait for the connection meanwhile. It fails on a URL it cannot use.
 func (b *NATSBroker) Start(deliver func(topic string, data []byte)) error {
 	b.deliver = deliver
 	nc, err := nats.Connect(b.cfg.URL,
 		nats.Name(b.cfg.Name),
+		nats.RetryOnFailedConnect(true),
+		nats.ConnectHandler(b.connected),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
@@ -110,8 +117,20 @@ func (b *NATSBroker) Start(deliver func(topic string, data []byte)) error {
 		return err
 	}
 	b.nc = nc
-	b.log.Info("broker connected", "broker", "nats", "server", nc.ConnectedUrlRedacted(), "prefix", b.cfg.Prefix)
+	if nc.IsConnected() {
+		b.connected(nc)
+	} else {
+		b.log.Warn("broker not reachable yet; retrying", "broker", "nats", "url", b.cfg.URL)
+	}
 	return nil
+}
+
+// connected logs the first connection, once: nats.go reports it from its
+// own goroutine too.
+func (b *NATSBroker) connected(nc *nats.Conn) {
+	if b.announced.CompareAndSwap(false, true) {
+		b.log.Info("broker connected", "broker", "nats", "server", nc.ConnectedUrlRedacted(), "prefix", b.cfg.Prefix)
+	}
 }
 
 // Publish sends data on topic's subject. nats.go buffers it, and while

@@ -164,3 +164,29 @@ func TestNATSReconnect(t *testing.T) {
 		psExpect(t, sub, `{"op":"message","topic":"t","data":"after `+strconv.Itoa(i)+`"}`)
 	}
 }
+
+// TestNATSStartsLater: wssd starts before NATS does. It serves at once,
+// takes subscriptions and publications meanwhile, and delivers them when
+// NATS comes up.
+func TestNATSStartsLater(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	set := metrics.NewSet()
+	broker := NewNATSBroker(NATSConfig{URL: "nats://127.0.0.1:" + strconv.Itoa(port), Logger: quietLog(), Metrics: set})
+	_, addr := startServer(t, Config{PubSub: &PubSubConfig{AnonymousPublish: true, Broker: broker}})
+	sub := psDial(t, addr, nil)
+	psSend(t, sub, `{"op":"subscribe","topic":"t","id":1}`)
+	psExpect(t, sub, `{"op":"ack","id":1}`)
+	pub := psDial(t, addr, nil)
+	psSend(t, pub, `{"op":"publish","topic":"t","data":"early","id":2}`)
+	psExpect(t, pub, `{"op":"ack","id":2}`)
+	if set.GetOrCreateGauge("wssd_broker_connected", nil).Get() != 0 {
+		t.Fatal("connected to a NATS server that does not run")
+	}
+	startNATS(t, port)
+	psExpect(t, sub, `{"op":"message","topic":"t","data":"early"}`)
+}
