@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -339,13 +340,25 @@ func messageBody(topic string, data []byte) []byte {
 	return append(b, '}')
 }
 
-// fanOut writes a publication's frame to the loop's subscribers to topic.
-// Called on the loop.
+// fanOut writes a publication's frame to the loop's subscribers to topic,
+// and times it. Called on the loop.
 func (l *loop) fanOut(topic string, frame []byte, n int) {
-	for c := range l.subs[topic] {
+	subs := l.subs[topic]
+	if len(subs) == 0 {
+		return
+	}
+	m := l.srv.metrics
+	var start time.Time
+	if m != nil {
+		start = time.Now()
+	}
+	for c := range subs {
 		if c.state == stateOpen && c.writeEncoded(frame, n) == nil {
 			l.counts.delivered++
 		}
+	}
+	if m != nil {
+		m.fanout.observe(time.Since(start).Seconds())
 	}
 }
 

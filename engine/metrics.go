@@ -99,6 +99,7 @@ type serverMetrics struct {
 	upgrades                           map[int]*metrics.Counter
 	upgradeOther                       *metrics.Counter
 	published, delivered               *metrics.Counter
+	fanout                             *histogram
 }
 
 // TLS handshake results.
@@ -167,9 +168,11 @@ func (s *Server) initMetrics(set *metrics.Set) {
 	})
 	m.tlsDuration = newHistogram("wssd_tls_handshake_duration_seconds", "", durationBuckets)
 	m.upgradeDuration = newHistogram("wssd_upgrade_duration_seconds", "", durationBuckets)
+	m.fanout = newHistogram("wssd_pubsub_fanout_seconds", "", lagBuckets)
 	set.RegisterMetricsWriter(func(w io.Writer) {
 		m.tlsDuration.write(w, true)
 		m.upgradeDuration.write(w, true)
+		m.fanout.write(w, true)
 		for i, l := range s.loopList() {
 			l.lag.write(w, i == 0)
 		}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/golang-jwt/jwt/v5"
 	gws "github.com/gorilla/websocket"
 	"github.com/panjf2000/gnet/v2"
@@ -364,5 +366,53 @@ func waitRefusalsAtLeast(t *testing.T, srv *Server, reason string, n uint64) {
 			t.Fatalf("%d %s refusals, want at least %d", srv.Refusals()[reason], reason, n)
 		}
 		time.Sleep(10 * time.Millisecond) // loops add theirs each tick
+	}
+}
+
+// TestPubSubMetrics: a publication from a client and one from the library
+// move the pub/sub series by exactly what they did.
+func TestPubSubMetrics(t *testing.T) {
+	srv, addr := startServer(t, Config{Metrics: metrics.NewSet(), PubSub: &PubSubConfig{AnonymousPublish: true}})
+	admin := httptest.NewServer(srv.AdminHandler(AdminOptions{}))
+	defer admin.Close()
+	before := scrape(t, admin.URL)
+	const subscribers = 3
+	for range subscribers {
+		c := psDial(t, addr, nil)
+		psSend(t, c, `{"op":"subscribe","topic":"t","id":1}`)
+		psExpect(t, c, `{"op":"ack","id":1}`)
+		defer func() {
+			psExpect(t, c, `{"op":"message","topic":"t","data":1}`)
+			psExpect(t, c, `{"op":"message","topic":"t","data":2}`)
+		}()
+	}
+	pub := psDial(t, addr, nil)
+	psSend(t, pub, `{"op":"publish","topic":"t","data":1,"id":1}`)
+	psExpect(t, pub, `{"op":"ack","id":1}`)
+	if err := srv.Hub().Publish("t", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	srv.hub.mu.RLock()
+	loops := len(srv.hub.topics["t"].loops)
+	srv.hub.mu.RUnlock()
+	// Both publications have been written once every loop with
+	// subscribers has run a task posted after them.
+	for _, l := range srv.loopList() {
+		done := make(chan struct{})
+		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { close(done); return nil }))
+		<-done
+	}
+	after := scrape(t, admin.URL)
+	for name, want := range map[string]float64{
+		"wssd_pubsub_published_total": 2,
+		"wssd_pubsub_delivered_total": 2 * subscribers,
+		"wssd_pubsub_fanout_seconds":  float64(2 * loops),
+	} {
+		if got := after[name] - before[name]; got != want {
+			t.Errorf("%s moved by %v, want %v", name, got, want)
+		}
+	}
+	if after["wssd_pubsub_topics"] != 1 {
+		t.Errorf("wssd_pubsub_topics = %v, want 1", after["wssd_pubsub_topics"])
 	}
 }

@@ -38,6 +38,7 @@ var dashboardMetrics = map[string]bool{
 	"wssd_pubsub_published_total":         true,
 	"wssd_pubsub_delivered_total":         true,
 	"wssd_pubsub_topics":                  true,
+	"wssd_pubsub_fanout_seconds":          true,
 	"wssd_broker_connected":               true,
 	"wssd_broker_disconnects_total":       true,
 	"wssd_broker_reconnects_total":        true,
@@ -56,13 +57,7 @@ var dashboardHistograms = map[string]bool{
 	"wssd_tls_handshake_duration_seconds": true,
 	"wssd_upgrade_duration_seconds":       true,
 	"wssd_loop_lag_seconds":               true,
-	"wssd_pubsub_published_total":         true,
-	"wssd_pubsub_delivered_total":         true,
-	"wssd_pubsub_topics":                  true,
-	"wssd_broker_connected":               true,
-	"wssd_broker_disconnects_total":       true,
-	"wssd_broker_reconnects_total":        true,
-	"wssd_broker_dropped_total":           true,
+	"wssd_pubsub_fanout_seconds":          true,
 	"go_gc_duration_seconds":              true,
 }
 
