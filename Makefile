@@ -44,7 +44,7 @@ BENCHFLAGS ?=
 bench: build
 	@mkdir -p $(BENCHDIR)
 	@bin/wssd --listen 127.0.0.1:18443 --listen-plain 127.0.0.1:18080 --admin 127.0.0.1:19099 \
-		--data-dir $(BENCHDIR)/certs --log-level warn $(BENCHFLAGS) 2> $(BENCHDIR)/wssd.log & pid=$$!; \
+		--data-dir $(BENCHDIR)/certs --log-level warn --anonymous-publish $(BENCHFLAGS) 2> $(BENCHDIR)/wssd.log & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null' EXIT; \
 	ready=; for i in $$(seq 100); do \
 		if bin/wssbench connect --url ws://127.0.0.1:18080/echo --conns 1 --hold 0s --quiet >/dev/null 2>&1; then ready=1; break; fi; \
@@ -62,6 +62,7 @@ bench: build
 	run handshake-wss handshake --url wss://localhost:18443/echo --ca $$ca --duration 10s --concurrency 16 --quiet && \
 	run handshake-wss-resume handshake --url wss://localhost:18443/echo --ca $$ca --duration 10s --concurrency 16 --resume --quiet && \
 	run churn-wss churn --url wss://localhost:18443/echo --ca $$ca --conns 2000 --rate 1000 --churn-rate 200 --duration 10s --resume --quiet && \
+	run pubsub-wss pubsub --url wss://localhost:18443/ws --ca $$ca --conns 5000 --rate 1000 --pubs 2 --msg-rate 20 --size 128 --duration 10s --quiet && \
 	echo "reports in $(BENCHDIR)"
 
 # The Go benchmarks, with allocation counts.
