@@ -57,8 +57,10 @@ type Config struct {
 	// DefaultHandshakeTime.
 	HandshakeTimeout time.Duration
 	// TLSWorkers bounds the TLS handshakes that run at once: each runs in
-	// one of this many goroutines, so that a handshake flood takes at most
-	// this much CPU and memory. 0 means DefaultTLSWorkers.
+	// one of at most this many goroutines, so that a handshake flood takes
+	// at most this much CPU and memory. The goroutines start as sockets
+	// come and end after a second with nothing to do. 0 means
+	// DefaultTLSWorkers.
 	TLSWorkers int
 	// TLSQueue bounds the accepted connections that wait for a TLS worker.
 	// One that finds the queue full is closed at once. 0 means

@@ -45,6 +45,8 @@ type Server struct {
 	secure     net.Listener // wss://, if configured; set by Start
 	accepts    sync.WaitGroup
 	tlsQueue   chan *pendingTLS // accepted wss:// sockets for the TLS workers
+	tlsRunning atomic.Int64     // TLS workers running (at most TLSWorkers)
+	tlsCtx     context.Context  // cancelled when the server stops
 	hsMu       sync.Mutex
 	hsWheel    wheel // handshake deadlines of the sockets not on a loop yet
 	tlsWorkers sync.WaitGroup
@@ -191,12 +193,7 @@ func (s *Server) Start() error {
 	if secure != nil {
 		s.hsWheel.init(s.clock())
 		s.tlsQueue = make(chan *pendingTLS, s.cfg.TLSQueue)
-		ctx, cancel := context.WithCancel(context.Background())
-		s.tlsCancel = cancel
-		for range s.cfg.TLSWorkers {
-			s.tlsWorkers.Add(1)
-			go s.handshakes(ctx)
-		}
+		s.tlsCtx, s.tlsCancel = context.WithCancel(context.Background())
 	}
 	go s.ticker()
 	for range s.cfg.Loops {
@@ -276,6 +273,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			// are closed by the workers, which then stop.
 			s.tlsCancel()
 			close(s.tlsQueue)
+			// One more worker, in case sockets wait with none left
+			// to close them.
+			s.tlsRunning.Add(1)
+			s.tlsWorkers.Add(1)
+			go s.handshakes(s.tlsCtx)
 			s.tlsWorkers.Wait()
 		}
 		if s.active.Load() == 0 {

@@ -51,6 +51,7 @@ func (s *Server) queueTLS(nc net.Conn, adm security.Admission, rlog *refusalLog)
 	s.hsMu.Unlock()
 	select {
 	case s.tlsQueue <- p:
+		s.startTLSWorker()
 	default:
 		s.settle(p)
 		s.release(adm)
@@ -66,13 +67,55 @@ func (s *Server) settle(p *pendingTLS) bool {
 	return s.hsWheel.cancel(&p.timer)
 }
 
-// handshakes runs TLS handshakes, one at a time, until the queue is closed,
-// and hands each connection that completes one to an event loop.
+// tlsIdle is how long a TLS worker with nothing to do waits before it
+// ends (a variable for the tests).
+var tlsIdle = time.Second
+
+// startTLSWorker starts a TLS worker if fewer than TLSWorkers run. Workers
+// start as sockets are queued and end when the queue has been empty for
+// tlsIdle: a server runs as many as its handshakes need, and an idle one
+// has none, nor their stacks for the collector to scan. Safe for
+// concurrent use.
+func (s *Server) startTLSWorker() {
+	for {
+		n := s.tlsRunning.Load()
+		if n >= int64(s.cfg.TLSWorkers) {
+			return
+		}
+		if s.tlsRunning.CompareAndSwap(n, n+1) {
+			s.tlsWorkers.Add(1)
+			go s.handshakes(s.tlsCtx)
+			return
+		}
+	}
+}
+
+// handshakes runs TLS handshakes, one at a time, and hands each connection
+// that completes one to an event loop, until the queue is closed or has
+// been empty for tlsIdle.
 func (s *Server) handshakes(ctx context.Context) {
 	defer s.tlsWorkers.Done()
 	log := &sampledLog{l: s.cfg.Logger}
-	for p := range s.tlsQueue {
-		s.handshake(ctx, p, log)
+	idle := time.NewTimer(tlsIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case p, ok := <-s.tlsQueue:
+			if !ok {
+				s.tlsRunning.Add(-1)
+				return
+			}
+			s.handshake(ctx, p, log)
+			idle.Reset(tlsIdle)
+		case <-idle.C:
+			s.tlsRunning.Add(-1)
+			// A socket queued while this worker was deciding to end
+			// may have found every worker busy and started none.
+			if len(s.tlsQueue) > 0 {
+				s.startTLSWorker()
+			}
+			return
+		}
 	}
 }
 

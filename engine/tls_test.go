@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -311,4 +312,53 @@ func TestTransportClient(t *testing.T) {
 	if string(got) != "from the server" {
 		t.Fatalf("client read %q", got)
 	}
+}
+
+// TestTLSWorkersOnDemand: the TLS workers start as connections come, never
+// more than TLSWorkers, and end once idle: a server with no handshake to
+// do runs none.
+func TestTLSWorkersOnDemand(t *testing.T) {
+	old := tlsIdle
+	t.Cleanup(func() { tlsIdle = old }) // after the server has stopped
+	tlsIdle = 50 * time.Millisecond
+	srv, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 3})
+	if n := srv.tlsRunning.Load(); n != 0 {
+		t.Fatalf("%d TLS workers before any connection", n)
+	}
+	var wg sync.WaitGroup
+	var most atomic.Int64
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: 10 * time.Second}
+			c, _, err := d.Dial("wss://"+addr+"/echo", nil)
+			if n := srv.tlsRunning.Load(); n > most.Load() {
+				most.Store(n)
+			}
+			if err != nil {
+				t.Errorf("dial: %v", err)
+				return
+			}
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	if m := most.Load(); m > 3 {
+		t.Errorf("%d TLS workers seen running; want at most 3", m)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.tlsRunning.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d TLS workers still running after the handshakes", srv.tlsRunning.Load())
+		}
+		time.Sleep(5 * time.Millisecond) // they end on their own timers
+	}
+	// And they start again.
+	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: 10 * time.Second}
+	c, _, err := d.Dial("wss://"+addr+"/echo", nil)
+	if err != nil {
+		t.Fatalf("dial after the workers ended: %v", err)
+	}
+	c.Close()
 }
