@@ -20,7 +20,6 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/wssd/wssd/engine"
-	"github.com/wssd/wssd/security"
 )
 
 // pubsubServer is a wssd engine serving the pub/sub protocol on /ws.
@@ -35,41 +34,11 @@ type pubsubServer struct {
 func startPubSub(t *testing.T, ps *engine.PubSubConfig, secure bool) *pubsubServer {
 	t.Helper()
 	s := &pubsubServer{set: metrics.NewSet()}
-	cfg := engine.Config{
-		Routes: map[string]engine.Handler{"/echo": engine.Echo{}}, PubSub: ps, Loops: 2, Metrics: s.set,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	if secure {
-		files, _, err := security.DevCertificates(t.TempDir(), []string{"localhost", "127.0.0.1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, err := security.LoadCertificate(files.Cert, files.Key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Listen, cfg.TLS, s.ca = "127.0.0.1:0", security.ServerTLS(cert, nil), files.CA
-	} else {
-		cfg.ListenPlain = "127.0.0.1:0"
-	}
-	srv, err := engine.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	s.srv = srv
-	if secure {
-		s.url = "wss://localhost:" + port(srv.TLSAddr()) + "/ws"
-	} else {
-		s.url = "ws://127.0.0.1:" + port(srv.PlainAddr()) + "/ws"
-	}
+	var base string
+	s.srv, base, s.ca = launchWssd(t, engine.Config{
+		Routes: map[string]engine.Handler{"/echo": engine.Echo{}}, PubSub: ps, Metrics: s.set,
+	}, secure)
+	s.url = base + "/ws"
 	return s
 }
 

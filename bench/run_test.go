@@ -63,6 +63,15 @@ func (h *countingEcho) waitClosed(t *testing.T, n int64) {
 func startWssd(t *testing.T, cfg engine.Config, h engine.Handler, secure bool) (url, ca string) {
 	t.Helper()
 	cfg.Routes = map[string]engine.Handler{"/echo": h}
+	_, base, ca := launchWssd(t, cfg, secure)
+	return base + "/echo", ca
+}
+
+// launchWssd starts a wssd engine with cfg (two loops, no logs) over ws://
+// or wss:// (a development certificate), stopped when the test ends, and
+// returns it, its URL without a path, and the CA file clients must trust.
+func launchWssd(t *testing.T, cfg engine.Config, secure bool) (srv *engine.Server, base, ca string) {
+	t.Helper()
 	cfg.Loops = 2
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if secure {
@@ -91,9 +100,9 @@ func startWssd(t *testing.T, cfg engine.Config, h engine.Handler, secure bool) (
 		_ = srv.Shutdown(ctx)
 	})
 	if secure {
-		return "wss://localhost:" + port(srv.TLSAddr()) + "/echo", ca
+		return srv, "wss://localhost:" + port(srv.TLSAddr()), ca
 	}
-	return "ws://127.0.0.1:" + port(srv.PlainAddr()) + "/echo", ""
+	return srv, "ws://127.0.0.1:" + port(srv.PlainAddr()), ""
 }
 
 func port(a net.Addr) string {

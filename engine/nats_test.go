@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -87,47 +86,8 @@ func TestPubSubNATS(t *testing.T) {
 			}
 		}()
 	}
-	var rg sync.WaitGroup
-	for i, c := range subs {
-		rg.Add(1)
-		go func() {
-			defer rg.Done()
-			next := make([]int, servers)
-			for range servers * each {
-				_ = c.SetReadDeadline(time.Now().Add(psWait))
-				_, p, err := c.ReadMessage()
-				if err != nil {
-					t.Errorf("subscriber %d: %v after %v", i, err, next)
-					return
-				}
-				var m struct {
-					Op   string
-					Data struct{ P, N int }
-				}
-				if err := json.Unmarshal(p, &m); err != nil || m.Op != "message" {
-					t.Errorf("subscriber %d: %q", i, p)
-					return
-				}
-				if m.Data.N != next[m.Data.P] {
-					t.Errorf("subscriber %d: publisher %d's message %d, want %d", i, m.Data.P, m.Data.N, next[m.Data.P])
-					return
-				}
-				next[m.Data.P]++
-			}
-		}()
-	}
 	wg.Wait()
-	rg.Wait()
-	if t.Failed() {
-		return
-	}
-	// Exactly once: the next thing each gets is its unsubscribe's ack.
-	for i, c := range subs {
-		psSend(t, c, `{"op":"unsubscribe","topic":"room.1","id":2}`)
-		if m := psRead(t, c); m["op"] != "ack" {
-			t.Fatalf("subscriber %d: %v after all the messages; want the ack", i, m)
-		}
-	}
+	readInOrder(t, subs, "room.1", servers, each)
 	waitFor(t, "the servers to unsubscribe from NATS", func() bool { return ns.NumSubscriptions() == base })
 }
 

@@ -224,13 +224,23 @@ func TestPubSubFanOut(t *testing.T) {
 			}
 		}
 	}()
+	wg.Wait()
+	readInOrder(t, subs, "room.1", publishers+1, each)
+}
+
+// readInOrder has each subscriber read sources × each messages on topic,
+// whose data is {"p":source,"n":sequence}, and checks that each source's
+// come in order and once; then, that nothing more came: the ack of an
+// unsubscribe is the next thing each reads.
+func readInOrder(t *testing.T, subs []*gws.Conn, topic string, sources, each int) {
+	t.Helper()
 	var rg sync.WaitGroup
 	for i, c := range subs {
 		rg.Add(1)
 		go func() {
 			defer rg.Done()
-			next := make([]int, publishers+1)
-			for range (publishers + 1) * each {
+			next := make([]int, sources)
+			for range sources * each {
 				_ = c.SetReadDeadline(time.Now().Add(psWait))
 				_, p, err := c.ReadMessage()
 				if err != nil {
@@ -241,23 +251,24 @@ func TestPubSubFanOut(t *testing.T) {
 					Op, Topic string
 					Data      struct{ P, N int }
 				}
-				if err := json.Unmarshal(p, &m); err != nil || m.Op != "message" || m.Topic != "room.1" {
+				if err := json.Unmarshal(p, &m); err != nil || m.Op != "message" || m.Topic != topic || m.Data.P < 0 || m.Data.P >= sources {
 					t.Errorf("subscriber %d: %q", i, p)
 					return
 				}
 				if m.Data.N != next[m.Data.P] {
-					t.Errorf("subscriber %d: publisher %d's message %d, want %d", i, m.Data.P, m.Data.N, next[m.Data.P])
+					t.Errorf("subscriber %d: source %d's message %d, want %d", i, m.Data.P, m.Data.N, next[m.Data.P])
 					return
 				}
 				next[m.Data.P]++
 			}
 		}()
 	}
-	wg.Wait()
 	rg.Wait()
-	// Exactly once: nothing more is waiting.
+	if t.Failed() {
+		return
+	}
 	for i, c := range subs {
-		psSend(t, c, `{"op":"unsubscribe","topic":"room.1","id":"end"}`)
+		psSend(t, c, `{"op":"unsubscribe","topic":"`+topic+`","id":"end"}`)
 		if m := psRead(t, c); m["op"] != "ack" {
 			t.Fatalf("subscriber %d: %v after all the messages; want the ack", i, m)
 		}
