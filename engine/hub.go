@@ -190,7 +190,16 @@ func (h *Hub) Subscribe(c *Conn, topic string, done func(c *Conn, err error)) er
 		return ErrTopic
 	}
 	if slices.Contains(c.topics, topic) {
-		done(c, nil)
+		// Subscribed already: in force when the first one is.
+		h.mu.Lock()
+		st := h.topics[topic]
+		if !st.ready && st.failed == nil {
+			st.waiting = append(st.waiting, waiter{c: c, done: done})
+			h.mu.Unlock()
+			return nil
+		}
+		h.mu.Unlock()
+		done(c, st.failed)
 		return nil
 	}
 	if len(c.topics) >= h.srv.maxSubscriptions() {
