@@ -103,13 +103,7 @@ func (r *Report) Merge(o *Report) {
 				r.Timeline = append(r.Timeline, s)
 				continue
 			}
-			t := &r.Timeline[i]
-			t.Established += s.Established
-			t.Opened += s.Opened
-			t.Sent += s.Sent
-			t.Received += s.Received
-			t.Errors += s.Errors
-			t.P99 = math.Max(t.P99, s.P99)
+			r.Timeline[i].Add(s)
 		}
 		sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At < r.Timeline[j].At })
 	}
@@ -119,6 +113,18 @@ func (r *Report) Merge(o *Report) {
 		s.PIDs = append([]int(nil), s.PIDs...)
 		r.Server = &s
 	}
+}
+
+// Add adds the same second of another shard to s: counts add, and P99
+// becomes the larger of the two (an upper bound of the true figure, as
+// the seconds' histograms stay with the shards).
+func (s *Second) Add(o Second) {
+	s.Established += o.Established
+	s.Opened += o.Opened
+	s.Sent += o.Sent
+	s.Received += o.Received
+	s.Errors += o.Errors
+	s.P99 = math.Max(s.P99, o.P99)
 }
 
 // mergeHistogram merges src into dst, making dst when it is nil and src

@@ -284,8 +284,9 @@ func (h *Hub) leave(c *Conn, topic string) {
 	if h.broker != nil {
 		h.changeInterest(interestChange{topic: topic})
 	}
-	// Subscriptions still waiting were all on this loop's connections,
-	// and have gone with them.
+	// Subscriptions still waiting for the broker are answered when it
+	// has the interest, as if in force: they have ended since, and a
+	// closed connection's answer goes nowhere.
 }
 
 // Publish publishes data, which must be one JSON value (it is sent as

@@ -571,13 +571,7 @@ func (p *shardProgress) add(s bench.Second) {
 		ps = &pendingSecond{s: bench.Second{At: s.At}}
 		p.pending[s.At] = ps
 	}
-	t := &ps.s
-	t.Established += s.Established
-	t.Opened += s.Opened
-	t.Sent += s.Sent
-	t.Received += s.Received
-	t.Errors += s.Errors
-	t.P99 = max(t.P99, s.P99) // an upper bound: the seconds' histograms stay with the shards
+	ps.s.Add(s)
 	ps.shards++
 	p.flush()
 }
