@@ -32,7 +32,7 @@ test:
 fuzzfor = $(if $(FUZZTIME),$(FUZZTIME),$(1)x)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(call fuzzfor,300000) ./codec
-	$(GO) test -run '^$$' -fuzz '^FuzzUpgrade$$' -fuzztime $(call fuzzfor,300000) ./codec
+	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(call fuzzfor,300000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzUTF8$$' -fuzztime $(call fuzzfor,300000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzPubSubRequest$$' -fuzztime $(call fuzzfor,5000) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzOrigins$$' -fuzztime $(call fuzzfor,150000) ./security

@@ -1,122 +1,83 @@
 package codec
 
 import (
-	"bytes"
-	"errors"
-	"io"
-
-	"github.com/gobwas/ws"
+	"crypto/sha1"
+	"encoding/base64"
 )
 
-// Errors of the request head reader. They are HTTP-level (answered with a
-// status before any upgrade), so they are not ProtocolErrors.
+// Refusals of an opening handshake (RFC 6455 section 4.2.1), on a request
+// that ParseRequest accepted.
 var (
-	ErrHeadTooLarge  = errors.New("codec: request head too large")
-	ErrMalformedHead = errors.New("codec: malformed request line")
+	ErrMethod         = httpError(405, "method not allowed", "Allow: GET\r\n")
+	ErrUpgradeHTTP10  = httpError(505, "WebSocket needs HTTP/1.1", "")
+	ErrNotUpgrade     = httpError(426, "this resource speaks WebSocket only", "Upgrade: websocket\r\n")
+	ErrNoVersion      = httpError(400, "missing Sec-WebSocket-Version", "")
+	ErrVersion        = httpError(426, "unsupported Sec-WebSocket-Version", "Sec-WebSocket-Version: 13\r\n")
+	ErrKey            = httpError(400, "missing or malformed Sec-WebSocket-Key", "")
+	ErrUpgradeHasBody = httpError(400, "an upgrade request has no body", "")
 )
 
-var headEnd = []byte("\r\n\r\n")
-
-// RequestHeadLen returns the length of the HTTP request head at the start of
-// b, up to and including the blank line that ends it, or 0 when b does not
-// hold all of it yet. scanned is how many bytes of b earlier calls have
-// already searched, so a head that trickles in is not searched again from
-// the start. A head longer than limit bytes gives ErrHeadTooLarge.
-func RequestHeadLen(b []byte, scanned, limit int) (int, error) {
-	from := max(scanned-len(headEnd)+1, 0)
-	end := min(len(b), limit)
-	if from < end {
-		if i := bytes.Index(b[from:end], headEnd); i >= 0 {
-			return from + i + len(headEnd), nil
-		}
+// CheckUpgrade reports whether r is a WebSocket opening handshake, and if
+// not, why, as an *HTTPError to answer it with: a GET (405) over HTTP/1.1
+// (505) whose Upgrade field lists "websocket" and whose Connection field
+// lists "upgrade" (426, which tells a browser that wandered here what the
+// resource speaks), with Sec-WebSocket-Version 13 (missing: 400; another:
+// 426, naming 13) and a Sec-WebSocket-Key of 16 bytes in base64 (400).
+// Since the connection becomes a WebSocket right after the request head, a
+// request with a body (Transfer-Encoding, or a Content-Length other than
+// 0) is refused too (400): its body would otherwise be read as frames.
+func CheckUpgrade(r *Request) error {
+	switch {
+	case string(r.Method) != "GET":
+		return ErrMethod
+	case r.Minor < 1:
+		return ErrUpgradeHTTP10
+	case !r.HasToken("upgrade", "websocket") || !r.HasToken("connection", "upgrade"):
+		return ErrNotUpgrade
+	case r.Version == nil:
+		return ErrNoVersion
+	case string(r.Version) != "13":
+		return ErrVersion
+	case !validKey(r.Key):
+		return ErrKey
+	case r.TransferEncoding || r.ContentLength > 0:
+		return ErrUpgradeHasBody
 	}
-	if len(b) >= limit {
-		return 0, ErrHeadTooLarge
-	}
-	return 0, nil
+	return nil
 }
 
-// RequestLine is the first line of an HTTP request. Its fields are
-// sub-slices of the head it was parsed from.
-type RequestLine struct {
-	Method []byte
-	Target []byte // as sent: path and query
-	Proto  []byte
-}
-
-// Path returns the target without its query.
-func (l RequestLine) Path() []byte {
-	if i := bytes.IndexByte(l.Target, '?'); i >= 0 {
-		return l.Target[:i]
-	}
-	return l.Target
-}
-
-// ParseRequestLine parses the request line of a request head.
-func ParseRequestLine(head []byte) (RequestLine, error) {
-	end := bytes.Index(head, headEnd[:2])
-	if end < 0 {
-		return RequestLine{}, ErrMalformedHead
-	}
-	line := head[:end]
-	sp1 := bytes.IndexByte(line, ' ')
-	if sp1 <= 0 {
-		return RequestLine{}, ErrMalformedHead
-	}
-	sp2 := bytes.IndexByte(line[sp1+1:], ' ')
-	if sp2 <= 0 {
-		return RequestLine{}, ErrMalformedHead
-	}
-	sp2 += sp1 + 1
-	l := RequestLine{Method: line[:sp1], Target: line[sp1+1 : sp2], Proto: line[sp2+1:]}
-	if !bytes.HasPrefix(l.Proto, []byte("HTTP/")) || !validToken(l.Method) ||
-		bytes.IndexByte(l.Target, ' ') >= 0 || (len(l.Target) > 0 && l.Target[0] != '/' && l.Target[0] != '*' && !bytes.Contains(l.Target, []byte("://"))) {
-		return RequestLine{}, ErrMalformedHead
-	}
-	return l, nil
-}
-
-// validToken reports whether b is a non-empty HTTP token (RFC 9110 5.6.2).
-func validToken(b []byte) bool {
-	if len(b) == 0 {
+// validKey reports whether k is base64 that decodes to 16 bytes (RFC 6455
+// section 4.2.1, item 5).
+func validKey(k []byte) bool {
+	if len(k) != 24 {
 		return false
 	}
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
-			return false
-		}
+	var nonce [18]byte
+	n, err := base64.StdEncoding.Decode(nonce[:], k)
+	return err == nil && n == 16
+}
+
+// keyGUID is what the server appends to the client's key before hashing it
+// into Sec-WebSocket-Accept (RFC 6455 section 1.3).
+const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// AppendAccept appends the Sec-WebSocket-Accept value for key.
+func AppendAccept(dst, key []byte) []byte {
+	var b [64]byte
+	n := copy(b[:], key)
+	n += copy(b[n:], keyGUID)
+	sum := sha1.Sum(b[:n])
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
+}
+
+// AppendUpgradeResponse appends the 101 response to an opening handshake
+// whose key CheckUpgrade accepted, selecting protocol when it is not "".
+func AppendUpgradeResponse(dst, key []byte, protocol string) []byte {
+	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	dst = AppendAccept(dst, key)
+	if protocol != "" {
+		dst = append(dst, "\r\nSec-WebSocket-Protocol: "...)
+		dst = append(dst, protocol...)
 	}
-	return true
-}
-
-// Upgrade runs the opening handshake of RFC 6455 section 4.2 over a complete
-// request head, with u's hooks deciding on the request's fields. It appends
-// the response u writes (the 101, or u's refusal) to resp and returns it. A
-// non-nil error means the request was refused; a *ws.ConnectionRejectedError
-// carries the HTTP status.
-func Upgrade(u *ws.Upgrader, head, resp []byte) (ws.Handshake, []byte, error) {
-	rw := headRW{head: head, out: resp}
-	hs, err := u.Upgrade(&rw)
-	return hs, rw.out, err
-}
-
-// headRW feeds a buffered request head to the Upgrader and collects its
-// response.
-type headRW struct {
-	head []byte
-	out  []byte
-}
-
-func (rw *headRW) Read(p []byte) (int, error) {
-	if len(rw.head) == 0 {
-		return 0, io.ErrUnexpectedEOF
-	}
-	n := copy(p, rw.head)
-	rw.head = rw.head[n:]
-	return n, nil
-}
-
-func (rw *headRW) Write(p []byte) (int, error) {
-	rw.out = append(rw.out, p...)
-	return len(p), nil
+	return append(dst, "\r\n\r\n"...)
 }

@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"bytes"
 	"net/http"
 	"time"
-
-	"github.com/gobwas/ws"
 
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/security"
@@ -16,99 +13,76 @@ import (
 // token while the upgrade request is read, the rate and validation of
 // each message before the handler sees it.
 
-// request is what the gates keep of the upgrade request being answered on
-// a loop: the Upgrader's hooks fill it, and the loop answers one request
-// at a time, so one per loop does. Its buffers are reused.
+// request is the upgrade request being answered on a loop, with what the
+// gates take from it. The loop answers one request at a time, so one per
+// loop does. Its Request points into the loop's read buffer and is cleared
+// once the request is answered; query is a buffer of its own, reused.
 type request struct {
-	origin                                      []byte // the Origin header, for the log of a refusal
-	bearer                                      []byte // the token of an Authorization header
-	protocol                                    []byte // the token of the Sec-WebSocket-Protocol header
-	query                                       []byte // the token of the query
-	hasOrigin, hasBearer, hasProtocol, hasQuery bool
-}
-
-func (r *request) reset() {
-	r.origin, r.bearer, r.protocol, r.query = r.origin[:0], r.bearer[:0], r.protocol[:0], r.query[:0]
-	r.hasOrigin, r.hasBearer, r.hasProtocol, r.hasQuery = false, false, false, false
+	codec.Request
+	query []byte // the query's token, percent-decoded
 }
 
 // token returns the request's token, by precedence: the Authorization
-// header, the Sec-WebSocket-Protocol header, the query.
-func (r *request) token() []byte {
-	switch {
-	case r.hasBearer:
-		return r.bearer
-	case r.hasProtocol:
-		return r.protocol
-	case r.hasQuery:
-		return r.query
+// header, the Sec-WebSocket-Protocol header, the query. protocol is the
+// subprotocol the answer must select: "bearer" when the client offered its
+// token that way, whichever place the token is taken from, since a browser
+// fails a handshake that selects none of the protocols it offered.
+func (r *request) token() (tok []byte, protocol string) {
+	var fromProtocol []byte
+	for v := range r.Values("sec-websocket-protocol") {
+		if t, ok := security.ProtocolToken(v); ok {
+			fromProtocol, protocol = t, security.ProtocolBearer
+			break
+		}
 	}
-	return nil
+	if r.Authorization != nil {
+		if t, ok := security.BearerToken(r.Authorization); ok {
+			return t, protocol
+		}
+	}
+	if fromProtocol != nil {
+		return fromProtocol, protocol
+	}
+	if q, ok := security.QueryToken(r.query[:0], r.Target); ok {
+		r.query = q
+		return q, protocol
+	}
+	return nil, protocol
 }
 
-var (
-	headerOrigin        = []byte("Origin")
-	headerAuthorization = []byte("Authorization")
-	errOriginRefused    = ws.RejectConnectionError(ws.RejectionStatus(http.StatusForbidden), ws.RejectionReason("origin not allowed"))
-)
-
-// initUpgrader sets the hooks of the loop's Upgrader, which feed the
-// request's fields to the gates. Values handed to the hooks are only valid
-// until they return, hence the copies.
-func (l *loop) initUpgrader() {
-	cfg := &l.srv.cfg
-	r := &l.req
-	u := &l.upgrader
-	u.OnHeader = func(key, value []byte) error {
-		switch {
-		case bytes.EqualFold(key, headerOrigin):
-			r.origin, r.hasOrigin = append(r.origin[:0], value...), true
-			if o := cfg.Origins; o != nil && !o.Allow(value) {
-				return errOriginRefused
-			}
-		case cfg.Auth != nil && bytes.EqualFold(key, headerAuthorization):
-			if tok, ok := security.BearerToken(value); ok {
-				r.bearer, r.hasBearer = append(r.bearer[:0], tok...), true
-			}
-		}
-		return nil
+// allowOrigin applies the origin allowlist to the request, answering 403
+// to a refused one. A request without Origin is not a browser's and passes
+// (see Config.Origins). Called on the loop.
+func (c *Conn) allowOrigin(r *request) bool {
+	o := c.loop.srv.cfg.Origins
+	if o == nil || r.Origin == nil || o.Allow(r.Origin) {
+		return true
 	}
-	if cfg.Auth == nil {
-		return
-	}
-	u.OnRequest = func(uri []byte) error {
-		r.query, r.hasQuery = security.QueryToken(r.query[:0], uri)
-		return nil
-	}
-	u.ProtocolCustom = func(value []byte) (string, bool) {
-		tok, ok := security.ProtocolToken(value)
-		if !ok {
-			return "", true // nothing selected; the request goes on
-		}
-		r.protocol, r.hasProtocol = append(r.protocol[:0], tok...), true
-		return security.ProtocolBearer, true
-	}
+	c.refused(refOrigin)
+	c.respond(http.StatusForbidden, "", "origin not allowed\n")
+	return false
 }
 
-// authenticate checks the request's token, once the Upgrader has accepted
-// the request, and keeps who it names on the connection; it answers 401
-// and returns false if the token is missing or not valid. Called on the
-// loop.
-func (c *Conn) authenticate() bool {
+// authenticate checks the request's token, once the request is known to be
+// a valid upgrade, and keeps who it names on the connection; it answers 401
+// and returns false if the token is missing or not valid. protocol is the
+// subprotocol the 101 selects. Called on the loop.
+func (c *Conn) authenticate(r *request) (protocol string, ok bool) {
 	l := c.loop
 	a := l.srv.cfg.Auth
-	id, err := a.Verify(l.req.token())
+	tok, protocol := r.token()
+	id, err := a.Verify(tok)
 	if err != nil {
 		c.refused(authRefusal(err))
 		c.respond(http.StatusUnauthorized, "WWW-Authenticate: "+a.Challenge(err)+"\r\n", "unauthorized: "+security.TokenErrorReason(err)+"\n")
-		return false
+		return "", false
 	}
 	c.subject = id.Subject
 	c.topicPerms = id.Topics
 	if !id.Expires.IsZero() {
 		c.expires = l.srv.tickAt(id.Expires.Add(a.Leeway()))
 	}
-	return true
+	return protocol, true
 }
 
 // authRefusal maps a verification error to its refusal.
@@ -142,8 +116,8 @@ func (c *Conn) refused(r refusal) {
 	}
 	attrs := []any{"remote", c.remote.String()}
 	if c.state == stateUpgrade {
-		if l.req.hasOrigin {
-			attrs = append(attrs, "origin", string(l.req.origin))
+		if l.req.Origin != nil {
+			attrs = append(attrs, "origin", string(l.req.Origin))
 		}
 	} else {
 		attrs = append(attrs, "path", c.path)

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/wssd/wssd/codec"
 )
 
@@ -23,33 +21,35 @@ func (c *Conn) readUpgrade() {
 	}
 	n, err := codec.RequestHeadLen(b, c.scanned, limit)
 	if err != nil {
-		c.respond(http.StatusRequestHeaderFieldsTooLarge, "", "request header too large\n")
+		c.refuseRequest(err)
 		return
 	}
 	if n == 0 {
 		c.scanned = len(b)
 		return
 	}
-	c.handleRequest(b[:n])
+	l := c.loop
+	l.req.Request, err = codec.ParseRequest(b[:n])
+	if err != nil {
+		c.refuseRequest(err)
+	} else {
+		c.handleRequest(&l.req)
+	}
+	l.req.Request = codec.Request{} // it points into the read buffer
 	if c.state == stateOpen {
 		_, _ = in.Discard(n)
 	}
 }
 
-// handleRequest routes a complete request head. Called on the loop.
-func (c *Conn) handleRequest(head []byte) {
-	rl, err := codec.ParseRequestLine(head)
-	if err != nil {
-		c.respond(http.StatusBadRequest, "", "malformed request line\n")
-		return
-	}
-	c.headOnly = string(rl.Method) == http.MethodHead
-	if string(rl.Method) != http.MethodGet {
-		c.respond(http.StatusMethodNotAllowed, "Allow: GET\r\n", "method not allowed\n")
+// handleRequest routes a request head that parsed. Called on the loop.
+func (c *Conn) handleRequest(r *request) {
+	c.headOnly = string(r.Method) == http.MethodHead
+	if string(r.Method) != http.MethodGet {
+		c.refuseRequest(codec.ErrMethod)
 		return
 	}
 	srv := c.loop.srv
-	path := rl.Path()
+	path := r.Path()
 	h := srv.cfg.Routes[string(path)]
 	if h == nil {
 		if string(path) == "/" {
@@ -59,18 +59,23 @@ func (c *Conn) handleRequest(head []byte) {
 		c.respond(http.StatusNotFound, "", "not found\n")
 		return
 	}
+	if err := codec.CheckUpgrade(&r.Request); err != nil {
+		c.refuseRequest(err)
+		return
+	}
+	if !c.allowOrigin(r) {
+		return
+	}
+	var protocol string
+	if srv.cfg.Auth != nil {
+		var ok bool
+		if protocol, ok = c.authenticate(r); !ok {
+			return
+		}
+	}
 	l := c.loop
-	l.req.reset()
-	_, resp, err := codec.Upgrade(&l.upgrader, head, l.scratch[:0])
-	l.scratch = resp
-	if err != nil {
-		c.refuseUpgrade(err)
-		return
-	}
-	if srv.cfg.Auth != nil && !c.authenticate() {
-		return
-	}
-	if err := c.send(resp); err != nil {
+	l.scratch = codec.AppendUpgradeResponse(l.scratch[:0], r.Key, protocol)
+	if err := c.send(l.scratch); err != nil {
 		return
 	}
 	c.state = stateOpen
@@ -88,8 +93,8 @@ func (c *Conn) handleRequest(head []byte) {
 	}
 	c.observeUpgrade(http.StatusSwitchingProtocols)
 	c.born = srv.nanos()
-	if l.req.hasOrigin {
-		c.origin = string(l.req.origin)
+	if r.Origin != nil {
+		c.origin = string(r.Origin)
 	}
 	l.counts.opened[c.listener()]++
 	c.opened()
@@ -97,26 +102,16 @@ func (c *Conn) handleRequest(head []byte) {
 	h.OnOpen(c)
 }
 
-// refuseUpgrade answers a request the Upgrader refused. Called on the loop.
-func (c *Conn) refuseUpgrade(err error) {
-	switch {
-	case errors.Is(err, ws.ErrHandshakeBadUpgrade), errors.Is(err, ws.ErrHandshakeBadConnection):
-		// Not a WebSocket request at all (a browser visiting the URL,
-		// say): tell it which protocol this resource speaks.
-		c.respond(http.StatusUpgradeRequired, "Upgrade: websocket\r\n", "this resource speaks WebSocket only\n")
-	case errors.Is(err, ws.ErrHandshakeUpgradeRequired):
-		c.respond(http.StatusUpgradeRequired, "Sec-WebSocket-Version: 13\r\n", "unsupported Sec-WebSocket-Version\n")
-	case errors.Is(err, errOriginRefused):
-		c.refused(refOrigin)
-		c.respond(http.StatusForbidden, "", "origin not allowed\n")
-	default:
-		status := http.StatusBadRequest
-		var rej *ws.ConnectionRejectedError
-		if errors.As(err, &rej) && rej.StatusCode() != 0 {
-			status = rej.StatusCode()
-		}
-		c.respond(status, "", err.Error()+"\n")
+// refuseRequest answers a request the codec refused, with the status, the
+// header lines and the reason its *codec.HTTPError carries. Called on the
+// loop.
+func (c *Conn) refuseRequest(err error) {
+	var he *codec.HTTPError
+	if !errors.As(err, &he) {
+		c.respond(http.StatusInternalServerError, "", "internal error\n")
+		return
 	}
+	c.respond(he.Status, he.Header, he.Reason+"\n")
 }
 
 // respond writes a complete HTTP response with a text body and closes the

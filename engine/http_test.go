@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/gobwas/ws"
 
 	"github.com/wssd/wssd/codec"
@@ -411,39 +413,92 @@ func TestHTTPRawRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			nc := httpDial(t, addr)
-			if _, err := io.WriteString(nc, tc.request); err != nil {
-				t.Fatalf("write request: %v", err)
-			}
-			br := bufio.NewReader(nc)
-			resp, err := http.ReadResponse(br, &http.Request{Method: tc.method})
-			if err != nil {
-				t.Fatalf("read response: %v", err)
-			}
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatalf("read body: %v", err)
-			}
-			if resp.StatusCode != tc.wantStatus {
-				t.Errorf("status %s; want %d", resp.Status, tc.wantStatus)
-			}
-			if resp.ProtoMajor != 1 || resp.ProtoMinor != 1 {
-				t.Errorf("response protocol %s; want HTTP/1.1", resp.Proto)
-			}
-			if tc.wantHeader != "" && resp.Header.Get(tc.wantHeader) != tc.wantValue {
-				t.Errorf("%s: %q; want %q", tc.wantHeader, resp.Header.Get(tc.wantHeader), tc.wantValue)
-			}
-			if !resp.Close {
-				t.Errorf("response without Connection: close")
-			}
-			if tc.method != http.MethodHead && resp.ContentLength != int64(len(body)) {
-				t.Errorf("Content-Length %d, body %d bytes", resp.ContentLength, len(body))
-			}
-			if resp.Header.Get("Date") == "" {
-				t.Errorf("response without Date")
-			}
-			httpWantEOF(t, br)
+			httpWantAnswer(t, addr, tc.request, tc.method, tc.wantStatus, tc.wantHeader, tc.wantValue)
 		})
+	}
+}
+
+// httpWantAnswer sends request over a raw socket and checks the answer: a
+// well-formed HTTP/1.1 response with wantStatus (and header wantHeader
+// with wantValue, if set) and Connection: close, after which the server
+// closes the connection.
+func httpWantAnswer(t *testing.T, addr, request, method string, wantStatus int, wantHeader, wantValue string) {
+	t.Helper()
+	nc := httpDial(t, addr)
+	if _, err := io.WriteString(nc, request); err != nil {
+		t.Fatalf("write request: %v", err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	if resp.StatusCode != wantStatus {
+		t.Errorf("status %s (%q); want %d", resp.Status, body, wantStatus)
+	}
+	if resp.ProtoMajor != 1 || resp.ProtoMinor != 1 {
+		t.Errorf("response protocol %s; want HTTP/1.1", resp.Proto)
+	}
+	if wantHeader != "" && resp.Header.Get(wantHeader) != wantValue {
+		t.Errorf("%s: %q; want %q", wantHeader, resp.Header.Get(wantHeader), wantValue)
+	}
+	if !resp.Close {
+		t.Errorf("response without Connection: close")
+	}
+	if method != http.MethodHead && resp.ContentLength != int64(len(body)) {
+		t.Errorf("Content-Length %d, body %d bytes", resp.ContentLength, len(body))
+	}
+	if resp.Header.Get("Date") == "" {
+		t.Errorf("response without Date")
+	}
+	httpWantEOF(t, br)
+}
+
+// TestHTTPStrictHeads: request heads that RFC 6455 section 11.3 or RFC
+// 9112 make invalid, or that two parsers could read as different requests,
+// are refused with 400 before any upgrade, and what follows them is never
+// read as WebSocket frames; the version and status answers are the ones
+// the README lists.
+func TestHTTPStrictHeads(t *testing.T) {
+	srv, addr := startServer(t, Config{Metrics: metrics.NewSet()})
+	frame := string(httpMasked(codec.OpText, "smuggled"))
+	upgrade := func(extra ...string) string {
+		return httpHead("GET /echo HTTP/1.1", httpUpgradeLines(nil, extra...)...)
+	}
+	cases := []struct {
+		name, request string
+		wantStatus    int
+	}{
+		{"two different keys", upgrade("Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA=="), http.StatusBadRequest},
+		{"two Hosts", upgrade("Host: other.test"), http.StatusBadRequest},
+		{"Host with a space", httpHead("GET /echo HTTP/1.1", httpUpgradeLines([]string{"Host"}, "Host: a b")...), http.StatusBadRequest},
+		{"whitespace before a colon", httpHead("GET /echo HTTP/1.1", httpUpgradeLines([]string{"Upgrade"}, "Upgrade : websocket")...), http.StatusBadRequest},
+		{"space inside a name", upgrade("Sec WebSocket-Protocol: chat"), http.StatusBadRequest},
+		{"folded line", upgrade("X-A: a", " b"), http.StatusBadRequest},
+		{"two versions", upgrade("Sec-WebSocket-Version: 13"), http.StatusBadRequest},
+		{"two origins", upgrade("Origin: https://a.test", "Origin: https://b.test"), http.StatusBadRequest},
+		{"Content-Length and a body", upgrade("Content-Length: "+strconv.Itoa(len(frame))) + frame, http.StatusBadRequest},
+		{"Transfer-Encoding", upgrade("Transfer-Encoding: chunked") + strconv.FormatInt(int64(len(frame)), 16) + "\r\n" + frame + "\r\n0\r\n\r\n", http.StatusBadRequest},
+		{"bare LF", strings.ReplaceAll(upgrade(), "\r\n", "\n"), http.StatusBadRequest},
+		{"HTTP/1.0 upgrade", httpHead("GET /echo HTTP/1.0", httpUpgradeLines(nil)...), http.StatusHTTPVersionNotSupported},
+		{"HTTP/2.0", httpHead("GET / HTTP/2.0", "Host: wssd.test"), http.StatusHTTPVersionNotSupported},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			httpWantAnswer(t, addr, tc.request, http.MethodGet, tc.wantStatus, "", "")
+		})
+	}
+	// Answered, and counted by their own status.
+	httpWantAnswer(t, addr, httpHead("GET / HTTP/1.0"), http.MethodGet, http.StatusOK, "", "")
+	srv.FlushMetrics()
+	for status, want := range map[string]int{"400": 11, "505": 2, "200": 1, "other": 0} {
+		if got := srv.cfg.Metrics.GetOrCreateCounter(`wssd_upgrade_responses_total{status="` + status + `"}`).Get(); got != uint64(want) {
+			t.Errorf("answers with status %s: %d; want %d", status, got, want)
+		}
 	}
 }
 

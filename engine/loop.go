@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync/atomic"
 
-	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/wssd/wssd/security"
@@ -33,7 +32,6 @@ type loop struct {
 	plain   plainBuf          // the plaintext of the wss:// connection being read
 	iov     [2][]byte         // header and payload of a large frame
 
-	upgrader   ws.Upgrader                    // its hooks fill req
 	req        request                        // the upgrade request being answered
 	validators map[string]*security.Validator // by JSON route
 	reply      []byte                         // error replies to invalid messages
@@ -70,7 +68,6 @@ func newLoop(s *Server, el gnet.EventLoop, index int) *loop {
 		}
 		return nil
 	}
-	l.initUpgrader()
 	if len(s.cfg.JSONRoutes) > 0 {
 		l.validators = make(map[string]*security.Validator, len(s.cfg.JSONRoutes))
 		for path, schema := range s.cfg.JSONRoutes {

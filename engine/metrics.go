@@ -76,7 +76,7 @@ func closeLabel(i int) string {
 
 // upgradeStatuses are the HTTP answers counted by status; others count as
 // "other".
-var upgradeStatuses = []int{101, 400, 401, 403, 404, 405, 426, 431}
+var upgradeStatuses = []int{101, 200, 400, 401, 403, 404, 405, 426, 431, 505}
 
 // loopCounts are what a loop counts between flushes.
 type loopCounts struct {
