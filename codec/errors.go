@@ -28,6 +28,7 @@ var (
 	ErrUnexpectedCont    = protocolError(StatusProtocolError, "continuation with no message to continue")
 	ErrExpectedCont      = protocolError(StatusProtocolError, "new message before the last fragment")
 	ErrMessageTooBig     = protocolError(StatusMessageTooBig, "message too big")
+	ErrTooManyFragments  = protocolError(StatusMessageTooBig, "message in too many fragments")
 	ErrInvalidUTF8       = protocolError(StatusInvalidPayload, "invalid UTF-8 in text message")
 	ErrCloseLength       = protocolError(StatusProtocolError, "close payload of 1 byte")
 	ErrCloseCode         = protocolError(StatusProtocolError, "invalid close code")

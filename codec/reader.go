@@ -10,22 +10,40 @@ import (
 // is zero.
 const DefaultMaxMessage = 1 << 20
 
+// DefaultMaxFragments is the frame limit of a message of a Reader whose
+// MaxFragments is zero: room for a message of DefaultMaxMessage in 256-byte
+// fragments, where clients that fragment at all use a few kilobytes.
+const DefaultMaxFragments = 4096
+
 // Reader holds what one connection's stream needs between frames: the
 // fragmented message being reassembled, a frame whose payload is arriving
-// in pieces, and the UTF-8 state. Its zero value
-// reads client frames (which must be masked) with DefaultMaxMessage.
+// in pieces, and the UTF-8 state. Its zero value reads client frames (which
+// must be masked) with DefaultMaxMessage and DefaultMaxFragments.
 //
 // A Reader is used by one goroutine at a time (in the server, the
 // connection's event loop).
 type Reader struct {
 	// MaxMessage bounds a message's payload, summed over its fragments.
 	MaxMessage int64
+	// MaxFragments bounds the frames of one message. Without it a message
+	// that never ends (empty continuation frames, sent for ever) would
+	// cost the reader work without bound and never reach a rate limit
+	// that counts messages.
+	MaxFragments int
 	// FromServer reads frames sent by a server: they must not be masked.
 	FromServer bool
+	// Alloc, if set, gives the Reader each new message buffer, of length
+	// 0 and a capacity of at least n, so that the caller can recycle the
+	// buffers of the messages it is done with; without it the Reader
+	// makes them.
+	Alloc func(n int) []byte
 
 	fragmented bool   // a fragmented message is in progress
+	skip       bool   // the message in progress is being dropped (Skip)
 	op         OpCode // its opcode (text or binary)
-	buf        []byte // its payload so far
+	frames     int    // its frames so far
+	size       int64  // its payload so far, in frames that are complete
+	buf        []byte // its payload so far, unless skipped
 	utf8       UTF8   // its UTF-8 state, when text
 
 	streamed Header // a data frame whose payload is arriving in pieces
@@ -41,9 +59,9 @@ type Message struct {
 
 // Check vets a frame header against the protocol and the stream's state,
 // before the frame's payload is read: reserved bits and opcodes, masking,
-// control-frame rules, fragmentation order and the message size limit, which
-// is applied to the declared length so nothing is buffered for a message
-// that will be refused.
+// control-frame rules, fragmentation order and the limits on a message's
+// size and frames, which apply to the declared length so nothing is
+// buffered for a message that will be refused.
 func (r *Reader) Check(h Header) error {
 	if h.Rsv != 0 {
 		return ErrReservedBits
@@ -70,10 +88,13 @@ func (r *Reader) Check(h Header) error {
 		if !r.fragmented {
 			return ErrUnexpectedCont
 		}
+		if r.frames >= r.maxFragments() {
+			return ErrTooManyFragments
+		}
 	} else if r.fragmented {
 		return ErrExpectedCont
 	}
-	if h.Length > r.maxMessage()-int64(len(r.buf)) {
+	if h.Length > r.maxMessage()-r.size {
 		return ErrMessageTooBig
 	}
 	return nil
@@ -86,6 +107,29 @@ func (r *Reader) maxMessage() int64 {
 	return DefaultMaxMessage
 }
 
+func (r *Reader) maxFragments() int {
+	if r.MaxFragments > 0 {
+		return r.MaxFragments
+	}
+	return DefaultMaxFragments
+}
+
+// Skip drops the data message of the frame Check has just passed: that
+// frame and the rest of the message's are still taken (Frame, Begin, Feed)
+// and checked against the protocol and the limits, but their payload is
+// neither kept nor checked for UTF-8, and no message is returned for them.
+// This is how a message refused after its first frame is dropped whole.
+func (r *Reader) Skip() {
+	r.skip, r.buf = true, nil
+}
+
+// Skipping reports whether the message in progress is being dropped.
+func (r *Reader) Skipping() bool { return r.skip }
+
+// Busy reports whether a message is in progress: a fragmented one, or a
+// frame whose payload is arriving in pieces.
+func (r *Reader) Busy() bool { return r.fragmented || r.need > 0 }
+
 // Frame takes a complete frame whose header h has passed Check and whose
 // payload, still masked as on the wire, is p. It unmasks p in place. When the
 // frame completes a message, or is a control frame, it returns that message
@@ -97,11 +141,17 @@ func (r *Reader) maxMessage() int64 {
 // the payload stays valid until the caller is done with it. Text is checked
 // for UTF-8 fragment by fragment, so a bad byte fails the message at once.
 func (r *Reader) Frame(h Header, p []byte) (Message, bool, error) {
+	if h.OpCode.IsControl() {
+		if h.Masked {
+			ws.Cipher(p, h.Mask, 0)
+		}
+		return Message{Op: h.OpCode, Payload: p}, true, nil
+	}
+	if r.skip {
+		return r.skipped(h, int64(len(p)))
+	}
 	if h.Masked {
 		ws.Cipher(p, h.Mask, 0)
-	}
-	if h.OpCode.IsControl() {
-		return Message{Op: h.OpCode, Payload: p}, true, nil
 	}
 	if !r.fragmented {
 		if h.OpCode == OpText {
@@ -114,13 +164,17 @@ func (r *Reader) Frame(h Header, p []byte) (Message, bool, error) {
 		if h.Fin {
 			return Message{Op: h.OpCode, Payload: p}, true, nil
 		}
-		r.fragmented, r.op = true, h.OpCode
-		r.buf = append(r.buf[:0], p...)
+		r.fragmented, r.op, r.frames, r.size = true, h.OpCode, 1, int64(len(p))
+		r.grow(len(p))
+		r.buf = append(r.buf, p...)
 		return Message{}, false, nil
 	}
 	if r.op == OpText && (!r.utf8.Write(p) || (h.Fin && !r.utf8.Complete())) {
 		return Message{}, false, ErrInvalidUTF8
 	}
+	r.frames++
+	r.size += int64(len(p))
+	r.grow(len(p))
 	r.buf = append(r.buf, p...)
 	if !h.Fin {
 		return Message{}, false, nil
@@ -130,22 +184,59 @@ func (r *Reader) Frame(h Header, p []byte) (Message, bool, error) {
 	return m, true, nil
 }
 
+// skipped takes a complete data frame of a message being dropped.
+func (r *Reader) skipped(h Header, n int64) (Message, bool, error) {
+	if !h.Fin {
+		if !r.fragmented {
+			r.fragmented, r.op = true, h.OpCode
+		}
+		r.frames++
+		r.size += n
+		return Message{}, false, nil
+	}
+	r.Reset()
+	return Message{}, false, nil
+}
+
+// grow makes room in the message buffer for n more bytes: exactly n for a
+// message's first frame, so that a message that arrives in one frame costs
+// its own size and no more; for the fragments after it, at least a quarter
+// more than the buffer holds, so that many small fragments are not copied
+// over and over (within the message size limit).
+func (r *Reader) grow(n int) {
+	need := len(r.buf) + n
+	if need <= cap(r.buf) {
+		return
+	}
+	c := need
+	if len(r.buf) > 0 {
+		c = max(need, min(len(r.buf)+len(r.buf)/4, int(r.maxMessage())))
+	}
+	var b []byte
+	if r.Alloc != nil {
+		b = r.Alloc(c)
+	} else {
+		b = make([]byte, 0, c)
+	}
+	r.buf = append(b, r.buf...)
+}
+
 // Begin starts a data frame whose header h has passed Check but whose
 // payload has not all arrived: the payload is then given to Feed piece by
-// piece as it arrives, instead of waiting for all of it. A bad UTF-8 byte
-// fails the message in the piece that carries it, and nothing waits in the
-// caller's buffer for the rest.
+// piece as it arrives, instead of waiting for all of it. The message
+// buffer is sized for the whole frame at once. A bad UTF-8 byte fails the
+// message in the piece that carries it, and nothing waits in the caller's
+// buffer for the rest.
 func (r *Reader) Begin(h Header) {
 	if !r.fragmented {
 		r.buf = r.buf[:0]
 		r.utf8.Reset()
 	}
 	r.streamed, r.got, r.need = h, 0, h.Length
+	if !r.skip {
+		r.grow(int(h.Length))
+	}
 }
-
-// Text reports whether a fragmented text message is in progress, so that a
-// continuation frame carries text.
-func (r *Reader) Text() bool { return r.fragmented && r.op == OpText }
 
 // Need returns how many payload bytes the frame begun with Begin still
 // needs, or 0 when no frame is being streamed.
@@ -158,14 +249,20 @@ func (r *Reader) Need() int64 { return r.need }
 // if the frame completes one.
 func (r *Reader) Feed(p []byte) (Message, bool, error) {
 	h := r.streamed
+	r.got += int64(len(p))
+	r.need -= int64(len(p))
+	if r.skip {
+		if r.need > 0 {
+			return Message{}, false, nil
+		}
+		return r.skipped(h, h.Length)
+	}
 	start := len(r.buf)
 	r.buf = append(r.buf, p...)
 	piece := r.buf[start:]
 	if h.Masked {
-		ws.Cipher(piece, h.Mask, int(r.got))
+		ws.Cipher(piece, h.Mask, int(r.got)-len(p))
 	}
-	r.got += int64(len(p))
-	r.need -= int64(len(p))
 	op := h.OpCode
 	if op == OpContinuation {
 		op = r.op
@@ -176,6 +273,8 @@ func (r *Reader) Feed(p []byte) (Message, bool, error) {
 	if r.need > 0 {
 		return Message{}, false, nil
 	}
+	r.frames++
+	r.size += h.Length
 	if !h.Fin {
 		r.fragmented, r.op = true, op
 		return Message{}, false, nil
@@ -187,7 +286,8 @@ func (r *Reader) Feed(p []byte) (Message, bool, error) {
 
 // Reset drops any partial message and its buffer.
 func (r *Reader) Reset() {
-	r.fragmented, r.op, r.buf = false, 0, nil
+	r.fragmented, r.skip, r.op, r.buf = false, false, 0, nil
+	r.frames, r.size = 0, 0
 	r.need, r.got = 0, 0
 	r.utf8.Reset()
 }

@@ -345,3 +345,136 @@ func TestReaderStreamed(t *testing.T) {
 		t.Fatalf("bad piece: %v; want ErrInvalidUTF8", err)
 	}
 }
+
+// TestReaderFragmentLimit: a message may have MaxFragments frames and not
+// one more, whatever their size, so an endless message of empty
+// continuations is refused with 1009.
+func TestReaderFragmentLimit(t *testing.T) {
+	r := Reader{MaxFragments: 4}
+	four := cat(frame(false, OpText, "a"), frame(false, OpContinuation, ""), frame(false, OpContinuation, "b"), frame(true, OpContinuation, ""))
+	msgs, err := feed(&r, four)
+	if err != nil || len(msgs) != 1 || string(msgs[0].Payload) != "ab" {
+		t.Fatalf("four frames: %v, %v", msgs, err)
+	}
+	five := cat(frame(false, OpBinary, "a"), frame(false, OpContinuation, ""), frame(false, OpContinuation, ""), frame(false, OpContinuation, ""), frame(true, OpContinuation, ""))
+	if _, err := feed(&r, five); !errors.Is(err, ErrTooManyFragments) {
+		t.Fatalf("five frames: %v; want ErrTooManyFragments", err)
+	}
+	var pe *ProtocolError
+	if !errors.As(ErrTooManyFragments, &pe) || pe.Code != StatusMessageTooBig {
+		t.Fatalf("ErrTooManyFragments closes with %v", pe)
+	}
+
+	// The default, with control frames between the fragments, which do
+	// not count.
+	var d Reader
+	wire := frame(false, OpText, "x")
+	for range DefaultMaxFragments - 2 {
+		wire = append(wire, frame(false, OpContinuation, "")...)
+		wire = append(wire, frame(true, OpPing, "")...)
+	}
+	if msgs, err := feed(&d, append(wire, frame(true, OpContinuation, "")...)); err != nil || len(msgs) != DefaultMaxFragments-1 {
+		t.Fatalf("%d frames: %d messages, %v", DefaultMaxFragments, len(msgs), err)
+	}
+	d.Reset()
+	wire = append(wire, frame(false, OpContinuation, "")...)
+	if _, err := feed(&d, append(wire, frame(true, OpContinuation, "")...)); !errors.Is(err, ErrTooManyFragments) {
+		t.Fatalf("%d frames: %v; want ErrTooManyFragments", DefaultMaxFragments+1, err)
+	}
+}
+
+// TestReaderSkip: a skipped message is taken whole, whether it is one frame,
+// fragments or a streamed frame, and returns nothing; the limits still
+// apply to it; the message after it is read as usual.
+func TestReaderSkip(t *testing.T) {
+	skipFirst := func(r *Reader, wire []byte) ([]Message, error) {
+		h, n, _ := ParseHeader(wire)
+		if err := r.Check(h); err != nil {
+			return nil, err
+		}
+		r.Skip()
+		if _, ok, err := r.Frame(h, wire[n:n+int(h.Length)]); ok || err != nil {
+			return nil, errors.New("the skipped frame gave a message")
+		}
+		if r.buf != nil {
+			return nil, errors.New("the skipped frame was kept")
+		}
+		return feed(r, wire[n+int(h.Length):])
+	}
+	var r Reader
+	msgs, err := skipFirst(&r, cat(frame(true, OpText, "dropped"), frame(true, OpText, "kept")))
+	if err != nil || len(msgs) != 1 || string(msgs[0].Payload) != "kept" {
+		t.Fatalf("one frame: %v, %v", msgs, err)
+	}
+	// Invalid UTF-8 in a skipped message is not looked at.
+	msgs, err = skipFirst(&r, cat(frame(false, OpText, "\xff"), frame(false, OpContinuation, "\xfe"), frame(true, OpContinuation, "x"), frame(true, OpBinary, "kept")))
+	if err != nil || len(msgs) != 1 || string(msgs[0].Payload) != "kept" {
+		t.Fatalf("fragments: %v, %v", msgs, err)
+	}
+	// The size limit counts the skipped fragments.
+	small := Reader{MaxMessage: 4}
+	if _, err := skipFirst(&small, cat(frame(false, OpText, "abc"), frame(true, OpContinuation, "de"))); !errors.Is(err, ErrMessageTooBig) {
+		t.Fatalf("skipped message over the limit: %v", err)
+	}
+
+	// A streamed frame of a message skipped mid-way: nothing is kept.
+	r.Reset()
+	first := frame(false, OpBinary, "kept so far")
+	if _, err := feed(&r, first); err != nil {
+		t.Fatal(err)
+	}
+	cont := frame(true, OpContinuation, "streamed and dropped")
+	h, n, _ := ParseHeader(cont)
+	if err := r.Check(h); err != nil {
+		t.Fatal(err)
+	}
+	r.Skip()
+	r.Begin(h)
+	for i := n; i < len(cont); i++ {
+		if _, ok, err := r.Feed(cont[i : i+1]); ok || err != nil || r.buf != nil {
+			t.Fatalf("piece %d: %v, %v, kept %d bytes", i, ok, err, len(r.buf))
+		}
+	}
+	if r.Busy() {
+		t.Fatal("the skipped message did not end")
+	}
+	if msgs, err := feed(&r, frame(true, OpText, "next")); err != nil || len(msgs) != 1 || string(msgs[0].Payload) != "next" {
+		t.Fatalf("after the skipped message: %v, %v", msgs, err)
+	}
+}
+
+// TestReaderBufferSize: a streamed frame is buffered in exactly its own
+// size, and fragments grow the buffer by at least a quarter at a time.
+func TestReaderBufferSize(t *testing.T) {
+	var r Reader
+	wire := frame(true, OpBinary, string(make([]byte, 100_000)))
+	h, n, _ := ParseHeader(wire)
+	if err := r.Check(h); err != nil {
+		t.Fatal(err)
+	}
+	r.Begin(h)
+	if cap(r.buf) != 100_000 {
+		t.Fatalf("buffer of %d bytes for a frame of 100000", cap(r.buf))
+	}
+	if _, ok, err := r.Feed(wire[n:]); !ok || err != nil {
+		t.Fatalf("%v, %v", ok, err)
+	}
+	// 1000 fragments of 100 bytes: a handful of copies, not a thousand.
+	grows := 0
+	last := -1
+	for i := range 1000 {
+		f := frame(i == 999, OpContinuation, string(make([]byte, 100)))
+		if i == 0 {
+			f = frame(false, OpBinary, string(make([]byte, 100)))
+		}
+		if _, err := feed(&r, f); err != nil {
+			t.Fatal(err)
+		}
+		if r.buf != nil && cap(r.buf) != last {
+			grows, last = grows+1, cap(r.buf)
+		}
+	}
+	if grows > 40 {
+		t.Fatalf("the buffer grew %d times for 1000 fragments", grows)
+	}
+}

@@ -17,16 +17,17 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultMaxMessageSize = codec.DefaultMaxMessage
-	DefaultMaxHeaderBytes = 8 << 10
-	DefaultDrainTimeout   = 10 * time.Second
-	DefaultCloseTimeout   = 5 * time.Second
-	DefaultHandshakeTime  = 5 * time.Second
-	DefaultPingInterval   = 30 * time.Second
-	DefaultPongTimeout    = 15 * time.Second
-	DefaultTLSWorkers     = 1024
-	DefaultTLSQueue       = 4096
-	DefaultMaxJSONSize    = 64 << 10
+	DefaultMaxMessageSize   = codec.DefaultMaxMessage
+	DefaultMaxHeaderBytes   = 8 << 10
+	DefaultDrainTimeout     = 10 * time.Second
+	DefaultCloseTimeout     = 5 * time.Second
+	DefaultHandshakeTime    = 5 * time.Second
+	DefaultPingInterval     = 30 * time.Second
+	DefaultPongTimeout      = 15 * time.Second
+	DefaultTLSWorkers       = 1024
+	DefaultTLSQueue         = 4096
+	DefaultMaxJSONSize      = 64 << 10
+	DefaultReassemblyBudget = 256 << 20
 )
 
 // Config is the server's configuration. It is validated once by New and
@@ -72,6 +73,22 @@ type Config struct {
 	// A frame that declares more is refused with close code 1009 before its
 	// payload is read. 0 means DefaultMaxMessageSize.
 	MaxMessageSize int64
+	// MaxFragments bounds the frames of one message: a message in more is
+	// refused with 1009 at the frame past the limit. 0 means
+	// codec.DefaultMaxFragments.
+	MaxFragments int
+	// ReassemblyBudget bounds the memory of partial messages, over all
+	// connections together: data frames that have not all arrived and
+	// the fragments of messages, counted by their payload size (a frame is
+	// buffered in a buffer of its own size; the fragments of one message
+	// in one that grows by a quarter at a time). Each event loop holds
+	// an equal share of it, which must fit a message of MaxMessageSize. A
+	// frame that does not fit fails its connection with 1009 "message
+	// buffers full", counted as the refusal reassembly_budget; messages
+	// that arrive whole in one read need none of it. 0 means
+	// DefaultReassemblyBudget, or MaxMessageSize times 4 per loop if that
+	// is more.
+	ReassemblyBudget int64
 	// MaxHeaderBytes bounds the HTTP request head. A longer one is answered
 	// with 431 and a close. 0 means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
@@ -131,14 +148,19 @@ type Config struct {
 	// handshake rate; 0 means security.DefaultMaxIdleAddrs.
 	MaxIdleAddrs int
 
-	// MessageRate and ByteRate are each open connection's token buckets:
-	// data messages and pings a second, and their payload bytes a second,
-	// each with a burst. Past either, RatePolicy applies. Zero: no limit.
+	// MessageRate and ByteRate are each open connection's token buckets,
+	// charged frame by frame as frames arrive, each with a burst: messages
+	// a second (a data message, a ping or a pong; the continuation frames
+	// of a message are bounded by MaxFragments instead), and bytes a
+	// second as on the wire (every frame's header and payload, so that
+	// empty frames are not free). Past either, RatePolicy applies. Zero: no
+	// limit.
 	MessageRate security.Rate
 	ByteRate    security.Rate
-	// RatePolicy is what a message past the rate gets: RateClose (the
+	// RatePolicy is what a frame past the rate gets: RateClose (the
 	// default) closes the connection with 1008 "rate limit exceeded";
-	// RateDrop drops the message (a ping is not answered) and counts it.
+	// RateDrop drops its message whole (a ping is not answered) and
+	// counts it, once per message.
 	RatePolicy RatePolicy
 
 	// JSONRoutes names the routes that accept only JSON text messages,
@@ -253,7 +275,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 || c.CloseTimeout < 0 ||
 		c.HandshakeTimeout < 0 || c.TLSWorkers < 0 || c.TLSQueue < 0 || c.PongTimeout < 0 || c.IdleTimeout < 0 ||
-		c.MaxConnections < 0 || c.MaxConnsPerIP < 0 || c.MaxIdleAddrs < 0 || c.MaxJSONDepth < 0 || c.MaxJSONSize < 0 {
+		c.MaxConnections < 0 || c.MaxConnsPerIP < 0 || c.MaxIdleAddrs < 0 || c.MaxJSONDepth < 0 || c.MaxJSONSize < 0 ||
+		c.MaxFragments < 0 || c.ReassemblyBudget < 0 {
 		return c, errors.New("engine: negative limit in config")
 	}
 	for path := range c.JSONRoutes {
@@ -272,6 +295,16 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxMessageSize == 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.MaxFragments == 0 {
+		c.MaxFragments = codec.DefaultMaxFragments
+	}
+	if c.ReassemblyBudget == 0 {
+		c.ReassemblyBudget = max(DefaultReassemblyBudget, 4*c.MaxMessageSize*int64(c.Loops))
+	}
+	if c.ReassemblyBudget/int64(c.Loops) < c.MaxMessageSize {
+		return c, fmt.Errorf("engine: a reassembly budget of %d bytes over %d loops does not fit a message of %d bytes per loop",
+			c.ReassemblyBudget, c.Loops, c.MaxMessageSize)
 	}
 	if c.MaxHeaderBytes == 0 {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes

@@ -62,6 +62,7 @@ type Conn struct {
 	headOnly  bool // the request was a HEAD: answer without a body
 	halfClose bool // at the end, shut the server's side and linger
 	rd        codec.Reader
+	held      int64 // bytes of the loop's reassembly budget the message being read holds
 
 	// Deadlines, in ticks of the loop's clock (see deadlines.go).
 	timer    timer // on the loop's wheel, due at the earliest deadline
@@ -99,7 +100,7 @@ func newConn(l *loop, gc gnet.Conn, sess *session, adm security.Admission) *Conn
 		loop:   l,
 		remote: gc.RemoteAddr(),
 		state:  stateUpgrade,
-		rd:     codec.Reader{MaxMessage: l.srv.cfg.MaxMessageSize},
+		rd:     codec.Reader{MaxMessage: l.srv.cfg.MaxMessageSize, MaxFragments: l.srv.cfg.MaxFragments, Alloc: l.alloc},
 		in:     gc,
 		tls:    sess,
 	}
@@ -325,6 +326,7 @@ func (c *Conn) end(halfClose bool) {
 		return
 	}
 	c.halfClose = halfClose
+	c.release() // nothing more is read
 	if c.tls != nil {
 		// End the TLS stream properly too: close_notify after the
 		// last record. (end runs once: it leaves the states above.)
@@ -374,7 +376,7 @@ func (c *Conn) onClosed() {
 	l := c.loop
 	l.remove(c)
 	l.wheel.cancel(&c.timer)
-	c.rd.Reset()
+	c.release()
 	if lim := l.srv.limits; lim != nil {
 		lim.Release(c.adm, l.now())
 		c.adm = security.Admission{}

@@ -44,6 +44,12 @@ func (c *Conn) onTraffic() gnet.Action {
 // readFrame handles the frame at the front of the inbound buffer. It
 // returns false when there is no complete frame to handle, or the
 // connection is no longer reading. Called on the loop.
+//
+// A frame that has arrived whole is handled where it lies. A data frame
+// that has not is taken piece by piece as it arrives, into a buffer of its
+// own size, so what a partial message costs is what the reassembly budget
+// counts, and no more waits in gnet's buffer than a frame header or a
+// control frame (at most 131 bytes).
 func (c *Conn) readFrame() bool {
 	if c.rd.Need() > 0 {
 		return c.readPiece()
@@ -71,10 +77,17 @@ func (c *Conn) readFrame() bool {
 	}
 	// Check bounded h.Length by the message size limit, so this fits.
 	total := hlen + int(h.Length)
-	if buffered < total {
-		if !c.streams(h) {
-			return false // wait in gnet's buffer for the rest
-		}
+	whole := buffered >= total
+	if !whole && h.OpCode.IsControl() {
+		return false // wait in gnet's buffer for the rest
+	}
+	// The frame is taken from here on, now or in pieces: the gates see it
+	// once.
+	ok, drop := c.admitFrame(h, total, whole)
+	if !ok {
+		return false
+	}
+	if !whole {
 		_, _ = in.Discard(hlen)
 		c.rd.Begin(h)
 		return c.readPiece()
@@ -83,37 +96,20 @@ func (c *Conn) readFrame() bool {
 	if err != nil {
 		return false
 	}
-	m, ok, err := c.rd.Frame(h, frame[hlen:])
+	m, complete, err := c.rd.Frame(h, frame[hlen:])
 	if err != nil {
 		c.failErr(err)
 		return false
 	}
-	if ok {
+	if complete && !drop {
 		c.dispatch(m)
 	}
+	c.messageDone(m.Payload)
 	if c.state == stateClosed {
 		return false // the connection is gone
 	}
 	_, _ = in.Discard(total)
 	return true
-}
-
-// streamLimit is the largest text frame taken in pieces when it arrives in
-// pieces.
-const streamLimit = 64 << 10
-
-// streams reports whether a frame that has not all arrived is taken in
-// pieces as they come, rather than left to wait whole in gnet's buffer.
-// Text frames up to streamLimit are, so that invalid UTF-8 fails the
-// connection as soon as the bad byte arrives, not when the frame ends.
-// Larger frames wait: gnet's pooled buffers hold them at less cost than a
-// buffer grown piece by piece (4x the time for 1 MiB in BenchmarkEcho), and
-// their text is checked when they are whole. Called on the loop.
-func (c *Conn) streams(h codec.Header) bool {
-	if h.Length > streamLimit {
-		return false
-	}
-	return h.OpCode == codec.OpText || (h.OpCode == codec.OpContinuation && c.rd.Text())
 }
 
 // readPiece gives what has arrived of a streamed frame's payload to the
@@ -136,6 +132,7 @@ func (c *Conn) readPiece() bool {
 	if ok {
 		c.dispatch(m)
 	}
+	c.messageDone(m.Payload)
 	if c.state == stateClosed {
 		return false // the connection is gone
 	}
@@ -158,12 +155,12 @@ func (c *Conn) dispatch(m codec.Message) {
 	switch m.Op {
 	case codec.OpText, codec.OpBinary:
 		c.received(len(m.Payload))
-		if c.state == stateOpen && c.admit(m) {
+		if c.state == stateOpen && c.valid(m) {
 			c.lastData = c.loop.now()
 			c.handler.OnMessage(c, m.Op, m.Payload)
 		}
 	case codec.OpPing:
-		if c.state == stateOpen && c.admit(m) {
+		if c.state == stateOpen {
 			_ = c.writeFrame(codec.OpPong, m.Payload)
 		}
 	case codec.OpPong:

@@ -128,19 +128,71 @@ func (c *Conn) refused(r refusal) {
 	l.rlog.write(r, attrs...)
 }
 
-// admit passes a data message or a ping through the connection's rate
-// limits and, on a JSON route, its validation, and reports whether it may
-// go on to the handler (or be answered). A message that does not pass is
-// refused as the configuration says: the connection fails, or the message
-// is dropped (with an error reply for an invalid one). Called on the loop.
-func (c *Conn) admit(m codec.Message) bool {
-	s := c.loop.srv
-	if s.msgLimit != nil || s.byteLimit != nil {
-		if !c.withinRate(int64(len(m.Payload))) {
-			return false
-		}
+// admitFrame passes a frame that is about to be taken (whole, or in pieces
+// when it has not all arrived) through the connection's rate limits, once
+// per frame: the byte bucket pays for every frame's bytes on the wire,
+// header included, as the frame arrives, and the message bucket for every
+// frame that starts something (a data message, a ping or a pong), so a
+// message that never ends is refused like a flood. A data frame that will
+// be buffered then takes its size from the loop's reassembly budget.
+//
+// It returns false when the connection is failed for the frame. A frame
+// refused under RateDrop is still taken, but dropped: a data frame's
+// whole message is (see codec.Reader.Skip), and drop tells the caller not
+// to act on a control frame (a ping goes unanswered). Called on the loop.
+func (c *Conn) admitFrame(h codec.Header, wire int, whole bool) (ok, drop bool) {
+	if h.OpCode == codec.OpClose {
+		return true, false // the close handshake is never rate limited
 	}
-	if c.validator == nil || m.Op == codec.OpPing {
+	s := c.loop.srv
+	if (s.msgLimit != nil || s.byteLimit != nil) && !c.withinRate(h, int64(wire)) {
+		if s.cfg.RatePolicy == RateClose {
+			c.fail(codec.StatusPolicyViolation, "rate limit exceeded")
+			return false, false
+		}
+		if h.OpCode.IsControl() {
+			return true, true
+		}
+		c.rd.Skip()
+	}
+	if h.OpCode.IsControl() || c.rd.Skipping() || whole && h.Fin && !c.rd.Busy() {
+		return true, false // nothing is buffered: the frame is read where it lies
+	}
+	if !c.hold(h.Length) {
+		c.refused(refReassembly)
+		c.fail(codec.StatusMessageTooBig, "message buffers full")
+		return false, false
+	}
+	return true, false
+}
+
+// withinRate takes a frame of wire bytes from the connection's buckets,
+// and counts a refusal when it does not pass: one per message, however
+// many of its frames are refused. Called on the loop.
+func (c *Conn) withinRate(h codec.Header, wire int64) bool {
+	s := c.loop.srv
+	now := c.loop.now()
+	r := refusal(numRefusals)
+	switch {
+	case s.msgLimit != nil && h.OpCode != codec.OpContinuation && !s.msgLimit.Take(&c.msgBucket, now, 1):
+		r = refRateMessages
+	case s.byteLimit != nil && !s.byteLimit.Take(&c.byteBucket, now, wire):
+		r = refRateBytes
+	default:
+		return true
+	}
+	if !c.rd.Skipping() || h.OpCode.IsControl() {
+		c.refused(r)
+	}
+	return false
+}
+
+// valid passes a complete data message through the route's validation,
+// if it has one, and reports whether it may go on to the handler. One that
+// fails is refused as InvalidMessage says: the connection fails, or the
+// message is dropped with an error reply. Called on the loop.
+func (c *Conn) valid(m codec.Message) bool {
+	if c.validator == nil {
 		return true
 	}
 	if m.Op == codec.OpBinary {
@@ -158,27 +210,6 @@ func (c *Conn) admit(m codec.Message) bool {
 		c.invalid(refJSONDepth, codec.StatusPolicyViolation, bad.Reason, bad.Kind.String())
 	default:
 		c.invalid(refSchema, codec.StatusPolicyViolation, bad.Reason, bad.Kind.String())
-	}
-	return false
-}
-
-// withinRate takes a message of n payload bytes from the connection's
-// buckets. Called on the loop.
-func (c *Conn) withinRate(n int64) bool {
-	s := c.loop.srv
-	now := c.loop.now()
-	r := refusal(numRefusals)
-	switch {
-	case s.msgLimit != nil && !s.msgLimit.Take(&c.msgBucket, now, 1):
-		r = refRateMessages
-	case s.byteLimit != nil && !s.byteLimit.Take(&c.byteBucket, now, n):
-		r = refRateBytes
-	default:
-		return true
-	}
-	c.refused(r)
-	if s.cfg.RatePolicy == RateClose {
-		c.fail(codec.StatusPolicyViolation, "rate limit exceeded")
 	}
 	return false
 }

@@ -32,6 +32,13 @@ type loop struct {
 	plain   plainBuf          // the plaintext of the wss:// connection being read
 	iov     [2][]byte         // header and payload of a large frame
 
+	// The loop's share of the reassembly budget (memory.go): what its
+	// connections' partial messages may hold, and hold now (heldNow is
+	// held as of the last tick, for other goroutines).
+	budget, held int64
+	heldNow      atomic.Int64
+	alloc        func(n int) []byte // srv.bufs.get, for the connections' Readers
+
 	req        request                        // the upgrade request being answered
 	validators map[string]*security.Validator // by JSON route
 	reply      []byte                         // error replies to invalid messages
@@ -52,12 +59,15 @@ type loop struct {
 
 func newLoop(s *Server, el gnet.EventLoop, index int) *loop {
 	l := &loop{el: el, srv: s, rlog: refusalLog{l: s.cfg.Logger}, index: index}
+	l.budget = s.cfg.ReassemblyBudget / int64(s.cfg.Loops)
+	l.alloc = s.bufs.get
 	l.lag = newHistogram("wssd_loop_lag_seconds", `loop="`+strconv.Itoa(index)+`"`, lagBuckets)
 	l.wheel.init(s.clock())
 	l.advance = func(context.Context) error {
 		target := l.target.Load()
 		l.wheel.advance(target)
 		l.flush()
+		l.heldNow.Store(l.held)
 		if posted := l.posted.Swap(0); s.metrics != nil && posted != 0 {
 			l.lag.observe(float64(s.nanos()-posted) / 1e9)
 		}

@@ -186,16 +186,23 @@ func (s *Server) initMetrics(set *metrics.Set) {
 // that does not run the flush within a second (a stuck loop) is reported
 // as it was. Safe for concurrent use, but not on an event loop.
 func (s *Server) FlushMetrics() {
-	m := s.metrics
-	if m == nil {
+	if s.metrics == nil {
 		return
 	}
+	s.onEachLoop((*loop).flush)
+	s.syncCounts()
+}
+
+// onEachLoop runs f on every event loop and waits until each has run it,
+// or a second has passed (a stuck loop is not waited for). Safe for
+// concurrent use, but not on an event loop.
+func (s *Server) onEachLoop(f func(l *loop)) {
 	loops := s.loopList()
 	done := make(chan struct{}, len(loops))
 	posted := 0
 	for _, l := range loops {
 		err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-			l.flush()
+			f(l)
 			done <- struct{}{}
 			return nil
 		}))
@@ -209,10 +216,9 @@ func (s *Server) FlushMetrics() {
 		select {
 		case <-done:
 		case <-timeout.C:
-			posted = 0
+			return
 		}
 	}
-	s.syncCounts()
 }
 
 // syncCounts copies the gates' and the wheels' counts, which are atomics

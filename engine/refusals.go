@@ -37,6 +37,7 @@ const (
 	refSlowConsumer
 	refSlowDrop
 	refTopicForbidden
+	refReassembly
 	numRefusals
 )
 
@@ -67,6 +68,7 @@ var refusalNames = [numRefusals]string{
 	refSlowConsumer:    "slow_consumer",
 	refSlowDrop:        "slow_consumer_drop",
 	refTopicForbidden:  "topic_forbidden",
+	refReassembly:      "reassembly_budget",
 }
 
 func (r refusal) String() string { return refusalNames[r] }

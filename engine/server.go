@@ -21,8 +21,9 @@ import (
 
 // Server is a WebSocket server on gnet event loops.
 type Server struct {
-	cfg Config
-	hub *Hub // pub/sub
+	cfg  Config
+	hub  *Hub     // pub/sub
+	bufs *bufPool // of partial messages (memory.go)
 
 	// The gates' limits, compiled by New (nil: none), and the refusals
 	// counted so far.
@@ -96,6 +97,7 @@ func New(cfg Config) (*Server, error) {
 		broker = cfg.PubSub.Broker
 	}
 	s.hub = newHub(s, broker)
+	s.bufs = newBufPool(int(cfg.MaxMessageSize))
 	if cfg.Metrics != nil {
 		s.initMetrics(cfg.Metrics)
 	}
