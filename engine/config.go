@@ -95,7 +95,10 @@ type Config struct {
 	// MaxOutbound bounds the bytes queued for a connection that does not
 	// read: a message that finds more than this queued gets SlowConsumer's
 	// policy. 0 means twice MaxMessageSize plus 1 MiB, so that any one
-	// message can always be queued behind a full socket.
+	// message can always be queued behind a full socket. Pongs do not
+	// queue: while bytes wait, the server owes the peer one pong, for its
+	// latest ping, and writes it once the queue is empty or ahead of the
+	// next message.
 	MaxOutbound int
 	// SlowConsumer is what a message to a connection past MaxOutbound
 	// gets: SlowClose (the default) closes the connection with 1008 "slow

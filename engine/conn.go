@@ -85,6 +85,10 @@ type Conn struct {
 
 	topics []string // subscribed to (hub.go)
 
+	// A pong owed to a peer whose queue was not empty (answerPing).
+	pong    []byte
+	pongDue bool
+
 	// For the metrics and the log lines (metrics.go, logs.go).
 	born                               int64  // server nanos: reached the loop, then upgraded
 	origin                             string // the Origin header of the upgrade
@@ -216,6 +220,7 @@ func (c *Conn) writeData(op codec.OpCode, data []byte) error {
 	if c.slowConsumer() {
 		return ErrClosed
 	}
+	c.flushPong()
 	c.sent(len(data))
 	return c.writeFrame(op, data)
 }
@@ -272,8 +277,40 @@ func (c *Conn) writeEncoded(frame []byte, n int) error {
 	if c.slowConsumer() {
 		return ErrClosed
 	}
+	c.flushPong()
 	c.sent(n)
 	return c.send(frame)
+}
+
+// answerPing answers a ping with a pong that carries its payload. When
+// bytes already wait to be written to the peer, the pong would only wait
+// behind them: it is kept instead, in place of any pong still owed (RFC
+// 6455 section 5.5.3 lets an endpoint answer only the most recent of
+// several pings), and written once the queue is empty (looked at every
+// tick) or in front of the next data frame, whichever comes first. So a
+// peer that pings and does not read holds one pong of the server's
+// memory, not one per ping. Called on the loop.
+func (c *Conn) answerPing(p []byte) {
+	if c.gc.OutboundBuffered() == 0 {
+		c.pong, c.pongDue = nil, false
+		_ = c.writeFrame(codec.OpPong, p)
+		return
+	}
+	if c.pong == nil {
+		c.pong = make([]byte, 0, codec.MaxControlPayload)
+	}
+	c.pong, c.pongDue = append(c.pong[:0], p...), true
+	c.loop.wheel.schedule(&c.timer, c.loop.now()+1) // checkOpen looks again
+}
+
+// flushPong writes the pong still owed, if any, and lets go of its
+// buffer. Called on the loop.
+func (c *Conn) flushPong() {
+	if !c.pongDue {
+		return
+	}
+	_ = c.writeFrame(codec.OpPong, c.pong)
+	c.pong, c.pongDue = nil, false
 }
 
 // writeClose writes a close frame; a zero code sends an empty one. Called on

@@ -172,6 +172,13 @@ func (c *Conn) checkOpen(now int64) {
 			next = min(next, due)
 		}
 	}
+	if c.pongDue {
+		if c.gc.OutboundBuffered() == 0 {
+			c.flushPong()
+		} else {
+			next = min(next, now+1) // gnet does not say when its queue empties
+		}
+	}
 	if next == math.MaxInt64 {
 		c.loop.wheel.cancel(&c.timer)
 		return

@@ -161,7 +161,7 @@ func (c *Conn) dispatch(m codec.Message) {
 		}
 	case codec.OpPing:
 		if c.state == stateOpen {
-			_ = c.writeFrame(codec.OpPong, m.Payload)
+			c.answerPing(m.Payload)
 		}
 	case codec.OpPong:
 		// Unsolicited pongs are allowed and ignored.

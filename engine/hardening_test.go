@@ -13,6 +13,9 @@ import (
 	"github.com/wssd/wssd/security"
 )
 
+// The tests here are attacks by one client: each must be refused, or
+// bounded, without costing anyone else anything.
+
 // signalEcho echoes every message, and passes each one's text on to got
 // (when nothing waits there, the text is dropped).
 type signalEcho struct{ got chan string }
@@ -40,6 +43,59 @@ func waitMessage(t *testing.T, got chan string, want string) {
 	case <-time.After(confWait):
 		t.Fatalf("the handler did not get %q within %v", want, confWait)
 	}
+}
+
+// TestPingFlood: a client that pings as fast as it can and never reads is
+// owed one pong, not one per ping: the bytes queued for it stay a few
+// hundred however long it goes on, and once it reads, the last pong it gets
+// answers its last ping (RFC 6455 section 5.5.3), ahead of the next message.
+func TestPingFlood(t *testing.T) {
+	got := make(chan string, 1)
+	cfg := Config{Routes: map[string]Handler{"/echo": signalEcho{got}}}
+	serveEach(t, cfg, func(t *testing.T, srv *Server, addr confAddr) {
+		c := confDialBuffer(t, addr, 4096)
+		// 100,000 pongs are 12.7 MB: more than the kernel buffers on both
+		// ends (tcp_wmem's 4 MiB at most) can take.
+		const pings, batch = 100_000, 1000
+		var last []byte
+		wire := make([]byte, 0, batch*(6+codec.MaxControlPayload))
+		for i := 0; i < pings; i += batch {
+			wire = wire[:0]
+			for j := i; j < i+batch; j++ {
+				last = fmt.Appendf(nil, "%0125d", j)
+				wire = append(wire, confFrame(cfFin|cfPing, last)...)
+			}
+			c.mustSend(wire, 0)
+		}
+		c.mustSend(confFrame(cfFin|cfText, "end"), 0)
+		waitMessage(t, got, "end")
+
+		if m := srv.Memory(); m.Outbound > 4<<10 {
+			t.Fatalf("%d bytes queued for a client that pinged %d times and read nothing; want at most a few pongs", m.Outbound, pings)
+		}
+		pongs := 0
+		var lastPong []byte
+		for {
+			h, p, err := c.readFrame()
+			if err != nil {
+				t.Fatalf("after %d pongs: %v", pongs, err)
+			}
+			if h.OpCode == ws.OpPong {
+				pongs++
+				lastPong = p
+				continue
+			}
+			if h.OpCode != ws.OpText || string(p) != "end" {
+				t.Fatalf("after %d pongs, opcode %v %.40q; want the echo of \"end\"", pongs, h.OpCode, p)
+			}
+			break
+		}
+		if !bytes.Equal(lastPong, last) {
+			t.Fatalf("the last pong before the echo carries %.20q…; want the last ping's %.20q…", lastPong, last)
+		}
+		t.Logf("%d pings answered by %d pongs", pings, pongs)
+		c.closeNormally()
+	})
 }
 
 // floodFrames writes first, then frame again and again, in batches, until
