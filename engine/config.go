@@ -26,6 +26,7 @@ const (
 	DefaultPongTimeout      = 15 * time.Second
 	DefaultTLSWorkers       = 1024
 	DefaultTLSQueue         = 4096
+	DefaultTLSShare         = 8 // the default TLSSlotsPerIP is 1/8 of the TLS workers
 	DefaultMaxJSONSize      = 64 << 10
 	DefaultReassemblyBudget = 256 << 20
 )
@@ -67,6 +68,15 @@ type Config struct {
 	// One that finds the queue full is closed at once. 0 means
 	// DefaultTLSQueue.
 	TLSQueue int
+	// TLSSlotsPerIP bounds the connections one client address (IPv6: one
+	// /64) has in the TLS workers and their queue at once, whatever the
+	// connection caps are: a connection past it is closed at accept,
+	// counted as the refusal tls_ip_share. An address that opens
+	// connections and stalls their handshakes thus holds at most this
+	// many workers, and the rest of the world still gets handshakes. 0
+	// means TLSWorkers/DefaultTLSShare (128 by default), but no fewer
+	// than 8 or half the workers, whichever is fewer, and at least 1.
+	TLSSlotsPerIP int
 	// Loops is the number of event loops; 0 means one per CPU.
 	Loops int
 	// MaxMessageSize bounds a message's payload (all fragments together).
@@ -279,7 +289,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 || c.CloseTimeout < 0 ||
 		c.HandshakeTimeout < 0 || c.TLSWorkers < 0 || c.TLSQueue < 0 || c.PongTimeout < 0 || c.IdleTimeout < 0 ||
 		c.MaxConnections < 0 || c.MaxConnsPerIP < 0 || c.MaxIdleAddrs < 0 || c.MaxJSONDepth < 0 || c.MaxJSONSize < 0 ||
-		c.MaxFragments < 0 || c.ReassemblyBudget < 0 {
+		c.MaxFragments < 0 || c.ReassemblyBudget < 0 || c.TLSSlotsPerIP < 0 {
 		return c, errors.New("engine: negative limit in config")
 	}
 	for path := range c.JSONRoutes {
@@ -332,6 +342,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TLSQueue == 0 {
 		c.TLSQueue = DefaultTLSQueue
+	}
+	if c.TLSSlotsPerIP == 0 {
+		c.TLSSlotsPerIP = max(c.TLSWorkers/DefaultTLSShare, min(8, c.TLSWorkers/2), 1)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -2,12 +2,16 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
+	gws "github.com/gorilla/websocket"
 
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/security"
@@ -259,4 +263,67 @@ func TestReassemblyBudget(t *testing.T) {
 		held(0)
 		a.closeNormally()
 	})
+}
+
+// TestHandshakeShare: one address that opens connections and stalls their
+// TLS handshakes holds at most its share of the TLS workers and queue
+// (1/8 of the workers by default, and at least 8), the rest of its connections are refused
+// at accept and counted, and another address completes handshakes
+// meanwhile. Once the stalled connections go, the first address is served
+// again.
+func TestHandshakeShare(t *testing.T) {
+	// 64 workers: a share of 8 by default; the flood would fill the
+	// workers and the queue.
+	srv, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 64, TLSQueue: 64, HandshakeTimeout: time.Minute})
+	if srv.cfg.TLSSlotsPerIP != 8 {
+		t.Fatalf("TLSSlotsPerIP %d by default; want 8", srv.cfg.TLSSlotsPerIP)
+	}
+	var stalled []net.Conn
+	for range 128 {
+		nc, err := net.Dial("tcp", addr)
+		if errors.Is(err, syscall.ECONNRESET) {
+			continue // refused before connect returned
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		stalled = append(stalled, nc)
+	}
+	t.Cleanup(func() {
+		for _, nc := range stalled {
+			nc.Close()
+		}
+	})
+	waitRefusals(t, srv, map[string]uint64{"tls_ip_share": 120})
+
+	other := gws.Dialer{
+		NetDialContext:   (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext,
+		TLSClientConfig:  ccfg,
+		HandshakeTimeout: confWait,
+	}
+	for i := range 3 {
+		c, _, err := other.Dial("wss://"+addr+"/echo", nil)
+		if err != nil {
+			t.Fatalf("upgrade %d from another address during the flood: %v", i, err)
+		}
+		gateEcho(t, c, "served")
+		c.Close()
+	}
+
+	for _, nc := range stalled {
+		nc.Close()
+	}
+	stalled = nil
+	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: confWait}
+	var err error
+	for deadline := time.Now().Add(confWait); time.Now().Before(deadline); {
+		var c *gws.Conn
+		if c, _, err = d.Dial("wss://"+addr+"/echo", nil); err == nil {
+			c.Close()
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("the flooding address, once its connections are gone: %v", err)
+	}
 }

@@ -14,6 +14,7 @@ const (
 	refIPConns
 	refHandshakeRate
 	refTLSQueue
+	refTLSShare
 	// Before the upgrade: an HTTP status.
 	refOrigin
 	refAuthMissing
@@ -47,6 +48,7 @@ var refusalNames = [numRefusals]string{
 	refIPConns:         "ip_connections",
 	refHandshakeRate:   "handshake_rate",
 	refTLSQueue:        "tls_queue_full",
+	refTLSShare:        "tls_ip_share",
 	refOrigin:          "origin",
 	refAuthMissing:     "auth_missing",
 	refAuthMalformed:   "auth_malformed",

@@ -46,6 +46,7 @@ type Server struct {
 	secure     net.Listener // wss://, if configured; set by Start
 	accepts    sync.WaitGroup
 	tlsQueue   chan *pendingTLS // accepted wss:// sockets for the TLS workers
+	tlsShares  *security.Shares // what each client address holds of the workers and queue
 	tlsRunning atomic.Int64     // TLS workers running (at most TLSWorkers)
 	tlsCtx     context.Context  // cancelled when the server stops
 	hsMu       sync.Mutex
@@ -91,6 +92,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if err := s.initGates(); err != nil {
 		return nil, err
+	}
+	if cfg.Listen != "" {
+		if s.tlsShares, err = security.NewShares(cfg.TLSSlotsPerIP); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
 	}
 	var broker Broker
 	if cfg.PubSub != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -25,7 +26,8 @@ type pendingTLS struct {
 	nc       net.Conn
 	srv      *Server
 	adm      security.Admission
-	deadline int64 // the tick by which the connection must have upgraded
+	addr     netip.Addr // the client's, which holds a share of the slots
+	deadline int64      // the tick by which the connection must have upgraded
 }
 
 // expire ends a handshake that is late, queued or under way: the socket's
@@ -41,10 +43,17 @@ func (p *pendingTLS) expire(int64) {
 var longAgo = time.Unix(1, 0)
 
 // queueTLS hands an accepted socket to the TLS workers, or closes it when
-// their queue is full. Called by an acceptor.
+// its address holds its share of the workers and queue already, or the
+// queue is full. Called by an acceptor.
 func (s *Server) queueTLS(nc net.Conn, adm security.Admission, rlog *refusalLog) {
 	now := s.clock()
-	p := &pendingTLS{nc: nc, srv: s, adm: adm, deadline: now + s.hsTicks}
+	addr := nc.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
+	if !s.tlsShares.Take(addr) {
+		s.release(adm)
+		s.refuseAtAccept(nc, refTLSShare, now, rlog)
+		return
+	}
+	p := &pendingTLS{nc: nc, srv: s, adm: adm, addr: addr, deadline: now + s.hsTicks}
 	p.timer.owner = p
 	s.hsMu.Lock()
 	s.hsWheel.schedule(&p.timer, p.deadline)
@@ -54,6 +63,7 @@ func (s *Server) queueTLS(nc net.Conn, adm security.Admission, rlog *refusalLog)
 		s.startTLSWorker()
 	default:
 		s.settle(p)
+		s.tlsShares.Return(addr)
 		s.release(adm)
 		s.refuseAtAccept(nc, refTLSQueue, now, rlog)
 	}
@@ -119,7 +129,11 @@ func (s *Server) handshakes(ctx context.Context) {
 	}
 }
 
+// handshake runs p's handshake and hands the connection to an event loop,
+// or closes it; either way p's slot goes back to its address's share.
+// Called by a TLS worker.
 func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) {
+	defer s.tlsShares.Return(p.addr)
 	if ctx.Err() != nil {
 		s.settle(p)
 		s.release(p.adm)

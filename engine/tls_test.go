@@ -165,7 +165,7 @@ func TestTLSRequestWithFinished(t *testing.T) {
 // TestTLSQueueFull: with every TLS worker busy and the queue full, a new
 // connection is closed at once instead of waiting.
 func TestTLSQueueFull(t *testing.T) {
-	srv, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 1, TLSQueue: 1, HandshakeTimeout: time.Minute})
+	srv, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 1, TLSQueue: 1, TLSSlotsPerIP: 10, HandshakeTimeout: time.Minute})
 	var silent []net.Conn
 	defer func() {
 		for _, c := range silent {
@@ -321,7 +321,7 @@ func TestTLSWorkersOnDemand(t *testing.T) {
 	old := tlsIdle
 	t.Cleanup(func() { tlsIdle = old }) // after the server has stopped
 	tlsIdle = 50 * time.Millisecond
-	srv, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 3})
+	srv, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 3, TLSSlotsPerIP: 12})
 	if n := srv.tlsRunning.Load(); n != 0 {
 		t.Fatalf("%d TLS workers before any connection", n)
 	}
