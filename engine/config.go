@@ -18,6 +18,7 @@ import (
 // Defaults for the zero values of Config.
 const (
 	DefaultMaxMessageSize   = codec.DefaultMaxMessage
+	DefaultMaxFragments     = codec.DefaultMaxFragments
 	DefaultMaxHeaderBytes   = 8 << 10
 	DefaultDrainTimeout     = 10 * time.Second
 	DefaultCloseTimeout     = 5 * time.Second
@@ -85,7 +86,7 @@ type Config struct {
 	MaxMessageSize int64
 	// MaxFragments bounds the frames of one message: a message in more is
 	// refused with 1009 at the frame past the limit. 0 means
-	// codec.DefaultMaxFragments.
+	// DefaultMaxFragments.
 	MaxFragments int
 	// ReassemblyBudget bounds the memory of partial messages, over all
 	// connections together: data frames that have not all arrived and
@@ -108,7 +109,10 @@ type Config struct {
 	// message can always be queued behind a full socket. Pongs do not
 	// queue: while bytes wait, the server owes the peer one pong, for its
 	// latest ping, and writes it once the queue is empty or ahead of the
-	// next message.
+	// next message. What crypto/tls writes on its own while reading (the
+	// KeyUpdate a peer's KeyUpdate requests) cannot be dropped: a peer
+	// that makes it write past MaxOutbound is closed as a slow consumer,
+	// whatever SlowConsumer says.
 	MaxOutbound int
 	// SlowConsumer is what a message to a connection past MaxOutbound
 	// gets: SlowClose (the default) closes the connection with 1008 "slow
@@ -310,7 +314,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxMessageSize = DefaultMaxMessageSize
 	}
 	if c.MaxFragments == 0 {
-		c.MaxFragments = codec.DefaultMaxFragments
+		c.MaxFragments = DefaultMaxFragments
 	}
 	if c.ReassemblyBudget == 0 {
 		c.ReassemblyBudget = max(DefaultReassemblyBudget, 4*c.MaxMessageSize*int64(c.Loops))

@@ -14,8 +14,24 @@ func (c *Conn) onTraffic() gnet.Action {
 	c.heard = c.loop.now()
 	var tlsErr error
 	if c.tls != nil {
-		tlsErr = c.decrypt()
-		defer c.keepTail()
+		switch c.state {
+		case stateFlushing, stateLingering:
+			// Nothing more is read from a connection being closed, nor
+			// decrypted: crypto/tls would answer some of it.
+			_, _ = c.gc.Discard(c.gc.InboundBuffered())
+		default:
+			tlsErr = c.decrypt()
+			defer c.keepTail()
+			if tlsErr == errTLSAnswers {
+				// crypto/tls answered the peer on its own while
+				// reading (a KeyUpdate for each one requested), and
+				// the peer does not read. Those records cannot be
+				// dropped: the connection goes, whatever the policy.
+				tlsErr = nil
+				c.refused(refSlowConsumer)
+				c.fail(codec.StatusPolicyViolation, "slow consumer")
+			}
+		}
 	}
 	if c.state == stateUpgrade {
 		c.readUpgrade()

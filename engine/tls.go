@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -198,12 +199,18 @@ func (p *plainBuf) Discard(n int) (int, error) {
 // tlsRecord is the most plaintext one TLS record carries.
 const tlsRecord = 16 << 10
 
+// errTLSAnswers is decrypt's error when crypto/tls, reading, has written
+// more records of its own (answers to KeyUpdate requests) to a peer that
+// already had MaxOutbound bytes waiting.
+var errTLSAnswers = errors.New("engine: TLS answers past the outbound limit")
+
 // decrypt runs the raw bytes gnet has buffered through TLS. The plaintext
 // goes to the loop's work buffer when nothing was left over from the last
 // read, so a message that arrived whole is read from there with no copy
 // of its own; else it is appended to the leftover. It returns the error
 // that ended the TLS stream (io.EOF after the peer's close_notify), if
-// any. Called on the loop.
+// any, or errTLSAnswers, after which nothing more is decrypted. Called on
+// the loop.
 func (c *Conn) decrypt() error {
 	l := c.loop
 	fromLoop := len(c.tail) == 0
@@ -215,12 +222,17 @@ func (c *Conn) decrypt() error {
 	t := c.tls.t
 	t.SetInput(raw)
 	var err error
+	queued, limit := c.gc.OutboundBuffered(), l.srv.cfg.MaxOutbound
 	for {
 		if cap(buf)-len(buf) < tlsRecord {
 			buf = slices.Grow(buf, max(tlsRecord, len(buf)))
 		}
 		n, rerr := c.tls.tc.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if q := c.gc.OutboundBuffered(); q > queued && q > limit {
+			err = errTLSAnswers
+			break
+		}
 		if rerr != nil {
 			if rerr != ErrWouldBlock {
 				err = rerr
