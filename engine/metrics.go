@@ -159,6 +159,13 @@ func (s *Server) initMetrics(set *metrics.Set) {
 		}
 		return float64(n)
 	})
+	set.NewGauge("wssd_reassembly_bytes", func() float64 {
+		var n int64
+		for _, l := range s.loopList() {
+			n += l.heldNow.Load()
+		}
+		return float64(n)
+	})
 	set.NewGauge("wssd_outbound_queued_connections", func() float64 {
 		var n int64
 		for _, l := range s.loopList() {

@@ -47,8 +47,11 @@ type options struct {
 	handshake      time.Duration
 	tlsWorkers     int
 	tlsQueue       int
+	tlsPerIP       int
 	loops          int
 	maxMessageSize int64
+	maxFragments   int
+	reassembly     int64
 	drainTimeout   time.Duration
 	closeTimeout   time.Duration
 	pingInterval   time.Duration
@@ -100,8 +103,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.handshake, "handshake-timeout", engine.DefaultHandshakeTime, "how long a new connection has to finish its TLS handshake and HTTP upgrade")
 	fs.IntVar(&o.tlsWorkers, "tls-workers", engine.DefaultTLSWorkers, "TLS handshakes that may run at once")
 	fs.IntVar(&o.tlsQueue, "tls-queue", engine.DefaultTLSQueue, "accepted connections that may wait for a TLS handshake; more are refused")
+	fs.IntVar(&o.tlsPerIP, "tls-slots-per-ip", 0, "TLS handshakes (running or queued) one IPv4 address or IPv6 /64 may have at once; more are refused. 0: an eighth of --tls-workers, at least 8 or half of them")
 	fs.IntVar(&o.loops, "loops", 0, "number of event loops (0: one per CPU)")
 	fs.Int64Var(&o.maxMessageSize, "max-message-size", engine.DefaultMaxMessageSize, "largest message accepted, in `bytes`; larger ones are refused with close code 1009")
+	fs.IntVar(&o.maxFragments, "max-fragments", engine.DefaultMaxFragments, "most frames one message may come in; more are refused with close code 1009")
+	fs.Int64Var(&o.reassembly, "reassembly-budget", 0, "`bytes` that partial messages (frames not all arrived, fragments) may hold over all connections; the frame past it closes its connection (1009). 0: 256 MiB, or 4 largest messages per event loop if more")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", engine.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long to wait for clients to finish the close handshake")
 	fs.DurationVar(&o.closeTimeout, "close-timeout", engine.DefaultCloseTimeout, "how long a closing connection has to answer the close frame and take what is queued for it")
 	fs.DurationVar(&o.pingInterval, "ping-interval", engine.DefaultPingInterval, "ping a connection that has been silent this long; 0 for no pings")
@@ -123,8 +129,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxConnsPerIP, "max-conns-per-ip", 0, "connections held at once from one IPv4 address or IPv6 /64; more are closed at accept. 0: no limit")
 	handshakeRate := ""
 	fs.StringVar(&handshakeRate, "handshake-rate-per-ip", "", "new connections a second from one IPv4 address or IPv6 /64, as `rate[:burst]` (burst defaults to the rate); more are closed at accept. Empty: no limit")
-	fs.Int64Var(&o.rateMessages, "rate-messages", 0, "messages (and pings) a second each connection may send; 0: no limit")
-	fs.Int64Var(&o.rateBytes, "rate-bytes", 0, "payload bytes a second each connection may send; 0: no limit")
+	fs.Int64Var(&o.rateMessages, "rate-messages", 0, "messages (and pings and pongs) a second each connection may send; 0: no limit")
+	fs.Int64Var(&o.rateBytes, "rate-bytes", 0, "bytes a second each connection may send, frame headers included, counted as each frame arrives; 0: no limit")
 	fs.DurationVar(&o.rateBurst, "rate-burst", time.Second, "how much of --rate-messages and --rate-bytes a connection may save up and spend at once, as a `duration` of each rate")
 	ratePolicy := "close"
 	fs.StringVar(&ratePolicy, "rate-policy", ratePolicy, "past a rate limit: close (1008 \"rate limit exceeded\") or drop (the message, counted)")
@@ -154,6 +160,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.handshake <= 0 || o.tlsWorkers <= 0 || o.tlsQueue <= 0 || o.pongTimeout <= 0 ||
 		o.pingInterval < 0 || o.idleTimeout < 0 {
 		return o, errors.New("--max-message-size, --close-timeout, --handshake-timeout, --pong-timeout, --tls-workers and --tls-queue must be positive; --loops, --drain-timeout, --ping-interval and --idle-timeout not negative")
+	}
+	if o.maxFragments <= 0 || o.reassembly < 0 || o.tlsPerIP < 0 {
+		return o, errors.New("--max-fragments must be positive; --reassembly-budget and --tls-slots-per-ip not negative")
 	}
 	if o.authLeeway < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 || o.rateMessages < 0 || o.rateBytes < 0 ||
 		o.rateBurst <= 0 || o.maxJSONDepth <= 0 || o.maxJSONSize <= 0 {
@@ -330,10 +339,13 @@ func run(args []string, stderr io.Writer) int {
 		HandshakeTimeout:   o.handshake,
 		TLSWorkers:         o.tlsWorkers,
 		TLSQueue:           o.tlsQueue,
+		TLSSlotsPerIP:      o.tlsPerIP,
 		ListenPlain:        o.listenPlain,
 		ReusePort:          o.reusePort,
 		Loops:              o.loops,
 		MaxMessageSize:     o.maxMessageSize,
+		MaxFragments:       o.maxFragments,
+		ReassemblyBudget:   o.reassembly,
 		CloseTimeout:       o.closeTimeout,
 		PingInterval:       pingInterval(o.pingInterval),
 		PongTimeout:        o.pongTimeout,
