@@ -19,9 +19,13 @@ type streamResult struct {
 // the given size: a complete frame is handled in place; a data frame whose
 // payload has not all arrived is streamed with Begin and Feed; an
 // incomplete control frame or header waits for the next chunk.
-func readStream(wire []byte, chunk int, max int64) streamResult {
+//
+// With skip set, every skip-th data message (the first, then every skip-th
+// after it) is dropped with Skip at its first frame.
+func readStream(wire []byte, chunk int, max int64, skip int) streamResult {
 	var res streamResult
-	r := Reader{MaxMessage: max}
+	r := Reader{MaxMessage: max, MaxFragments: 8}
+	started := 0
 	var buf []byte
 	deliver := func(m Message, ok bool, err error) bool {
 		if err != nil {
@@ -58,11 +62,17 @@ func readStream(wire []byte, chunk int, max int64) streamResult {
 			if hlen == 0 {
 				break
 			}
+			if end := hlen + int(h.Length); h.OpCode.IsControl() && len(buf) < end {
+				break // a control frame waits whole, and is checked again
+			}
+			if h.OpCode == OpText || h.OpCode == OpBinary {
+				if skip > 0 && started%skip == 0 {
+					r.Skip()
+				}
+				started++
+			}
 			end := hlen + int(h.Length)
 			if len(buf) < end {
-				if h.OpCode.IsControl() {
-					break
-				}
 				r.Begin(h)
 				buf = buf[hlen:]
 				continue
@@ -87,10 +97,12 @@ func FuzzFrame(f *testing.F) {
 	f.Add([]byte{0x81, 0xfe, 0x00, 0x7d}, uint16(2))
 	f.Add([]byte{0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4}, uint16(14))
 	f.Add(frame(true, OpText, "\xed\xa0\x80"), uint16(7))
+	f.Add(cat(frame(false, OpText, "a"), bytes.Repeat(frame(false, OpContinuation, ""), 9), frame(true, OpContinuation, "")), uint16(9))
+	f.Add(cat(frame(true, OpText, "\xff"), frame(true, OpBinary, "kept"), frame(false, OpText, "\xfe"), frame(true, OpContinuation, "x")), uint16(2))
 	const max = 1 << 10
 	f.Fuzz(func(t *testing.T, wire []byte, chunk uint16) {
-		whole := readStream(bytes.Clone(wire), len(wire)+1, max)
-		chunked := readStream(bytes.Clone(wire), int(chunk%64)+1, max)
+		whole := readStream(bytes.Clone(wire), len(wire)+1, max, 0)
+		chunked := readStream(bytes.Clone(wire), int(chunk%64)+1, max, 0)
 
 		// The outcome does not depend on how the bytes were split.
 		if !errors.Is(chunked.err, whole.err) || len(chunked.msgs) != len(whole.msgs) {
@@ -113,6 +125,33 @@ func FuzzFrame(f *testing.F) {
 		var pe *ProtocolError
 		if whole.err != nil && !errors.As(whole.err, &pe) {
 			t.Fatalf("error %v is not a ProtocolError", whole.err)
+		}
+
+		// Skipping messages drops exactly them: the others, and the
+		// control frames, come as they did. (A skipped message's text
+		// is not checked, so only a stream without error compares.)
+		skip := int(chunk%3) + 1
+		skipped := readStream(bytes.Clone(wire), int(chunk%64)+1, max, skip)
+		if whole.err == nil {
+			var want []Message
+			data := 0
+			for _, m := range whole.msgs {
+				if m.Op.IsData() {
+					data++
+					if (data-1)%skip == 0 {
+						continue
+					}
+				}
+				want = append(want, m)
+			}
+			if skipped.err != nil || len(skipped.msgs) != len(want) {
+				t.Fatalf("skipping every %d-th message: %d messages and %v; want %d and no error", skip, len(skipped.msgs), skipped.err, len(want))
+			}
+			for i, m := range want {
+				if m.Op != skipped.msgs[i].Op || !bytes.Equal(m.Payload, skipped.msgs[i].Payload) {
+					t.Fatalf("skipping every %d-th message: message %d differs", skip, i)
+				}
+			}
 		}
 
 		// A header we accept reads the same with gobwas/ws.
