@@ -30,25 +30,26 @@ type Reader struct {
 	// cost the reader work without bound and never reach a rate limit
 	// that counts messages.
 	MaxFragments int
-	// FromServer reads frames sent by a server: they must not be masked.
-	FromServer bool
 	// Alloc, if set, gives the Reader each new message buffer, of length
 	// 0 and a capacity of at least n, so that the caller can recycle the
 	// buffers of the messages it is done with; without it the Reader
 	// makes them.
 	Alloc func(n int) []byte
+	// FromServer reads frames sent by a server: they must not be masked.
+	FromServer bool
 
+	// (A Reader lives in every connection: its small fields are kept
+	// together.)
 	fragmented bool   // a fragmented message is in progress
 	skip       bool   // the message in progress is being dropped (Skip)
 	op         OpCode // its opcode (text or binary)
-	frames     int    // its frames so far
+	utf8       UTF8   // its UTF-8 state, when text
+	frames     int32  // its frames so far
 	size       int64  // its payload so far, in frames that are complete
 	buf        []byte // its payload so far, unless skipped
-	utf8       UTF8   // its UTF-8 state, when text
 
 	streamed Header // a data frame whose payload is arriving in pieces
-	got      int64  // how much of its payload has arrived
-	need     int64  // how much is still to come; 0 when no frame is streamed
+	need     int64  // how much of it is still to come; 0 when none is
 }
 
 // Message is a complete message or a control frame.
@@ -88,7 +89,7 @@ func (r *Reader) Check(h Header) error {
 		if !r.fragmented {
 			return ErrUnexpectedCont
 		}
-		if r.frames >= r.maxFragments() {
+		if int(r.frames) >= r.maxFragments() {
 			return ErrTooManyFragments
 		}
 	} else if r.fragmented {
@@ -232,7 +233,7 @@ func (r *Reader) Begin(h Header) {
 		r.buf = r.buf[:0]
 		r.utf8.Reset()
 	}
-	r.streamed, r.got, r.need = h, 0, h.Length
+	r.streamed, r.need = h, h.Length
 	if !r.skip {
 		r.grow(int(h.Length))
 	}
@@ -249,7 +250,7 @@ func (r *Reader) Need() int64 { return r.need }
 // if the frame completes one.
 func (r *Reader) Feed(p []byte) (Message, bool, error) {
 	h := r.streamed
-	r.got += int64(len(p))
+	offset := h.Length - r.need // of p in the frame's payload
 	r.need -= int64(len(p))
 	if r.skip {
 		if r.need > 0 {
@@ -261,7 +262,7 @@ func (r *Reader) Feed(p []byte) (Message, bool, error) {
 	r.buf = append(r.buf, p...)
 	piece := r.buf[start:]
 	if h.Masked {
-		ws.Cipher(piece, h.Mask, int(r.got)-len(p))
+		ws.Cipher(piece, h.Mask, int(offset))
 	}
 	op := h.OpCode
 	if op == OpContinuation {
@@ -288,7 +289,7 @@ func (r *Reader) Feed(p []byte) (Message, bool, error) {
 func (r *Reader) Reset() {
 	r.fragmented, r.skip, r.op, r.buf = false, false, 0, nil
 	r.frames, r.size = 0, 0
-	r.need, r.got = 0, 0
+	r.need = 0
 	r.utf8.Reset()
 }
 

@@ -85,9 +85,7 @@ type Conn struct {
 
 	topics []string // subscribed to (hub.go)
 
-	// A pong owed to a peer whose queue was not empty (answerPing).
-	pong    []byte
-	pongDue bool
+	pong *owedPong // a pong owed to a peer whose queue was not empty (answerPing)
 
 	// For the metrics and the log lines (metrics.go, logs.go).
 	born                               int64  // server nanos: reached the loop, then upgraded
@@ -292,25 +290,31 @@ func (c *Conn) writeEncoded(frame []byte, n int) error {
 // memory, not one per ping. Called on the loop.
 func (c *Conn) answerPing(p []byte) {
 	if c.gc.OutboundBuffered() == 0 {
-		c.pong, c.pongDue = nil, false
+		c.pong = nil
 		_ = c.writeFrame(codec.OpPong, p)
 		return
 	}
 	if c.pong == nil {
-		c.pong = make([]byte, 0, codec.MaxControlPayload)
+		c.pong = new(owedPong)
 	}
-	c.pong, c.pongDue = append(c.pong[:0], p...), true
+	c.pong.n = uint8(copy(c.pong.p[:], p))
 	c.loop.wheel.schedule(&c.timer, c.loop.now()+1) // checkOpen looks again
 }
 
-// flushPong writes the pong still owed, if any, and lets go of its
-// buffer. Called on the loop.
+// owedPong is the payload of the pong a connection owes.
+type owedPong struct {
+	n uint8
+	p [codec.MaxControlPayload]byte
+}
+
+// flushPong writes the pong still owed, if any, and lets go of it. Called
+// on the loop.
 func (c *Conn) flushPong() {
-	if !c.pongDue {
+	if c.pong == nil {
 		return
 	}
-	_ = c.writeFrame(codec.OpPong, c.pong)
-	c.pong, c.pongDue = nil, false
+	_ = c.writeFrame(codec.OpPong, c.pong.p[:c.pong.n])
+	c.pong = nil
 }
 
 // writeClose writes a close frame; a zero code sends an empty one. Called on

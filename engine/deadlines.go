@@ -172,7 +172,7 @@ func (c *Conn) checkOpen(now int64) {
 			next = min(next, due)
 		}
 	}
-	if c.pongDue {
+	if c.pong != nil {
 		if c.gc.OutboundBuffered() == 0 {
 			c.flushPong()
 		} else {
