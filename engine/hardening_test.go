@@ -314,18 +314,7 @@ func TestHandshakeShare(t *testing.T) {
 		nc.Close()
 	}
 	stalled = nil
-	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: confWait}
-	var err error
-	for deadline := time.Now().Add(confWait); time.Now().Before(deadline); {
-		var c *gws.Conn
-		if c, _, err = d.Dial("wss://"+addr+"/echo", nil); err == nil {
-			c.Close()
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("the flooding address, once its connections are gone: %v", err)
-	}
+	dialUntilServed(t, addr, ccfg)
 }
 
 // TestKeyUpdateFlood: a TLS 1.3 client that asks for a KeyUpdate in every

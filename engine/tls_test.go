@@ -207,18 +207,25 @@ func TestTLSQueueFull(t *testing.T) {
 		c.Close()
 	}
 	silent = nil
-	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: 10 * time.Second}
+	dialUntilServed(t, addr, ccfg)
+}
+
+// dialUntilServed dials wss://addr/echo until a connection upgrades, for
+// up to confWait: once the sockets that held TLS slots are closed, the
+// workers see them go at their next read, and a dial meanwhile may still
+// be refused.
+func dialUntilServed(t *testing.T, addr string, ccfg *tls.Config) {
+	t.Helper()
+	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: confWait}
 	var err error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(confWait); time.Now().Before(deadline); {
 		var c *gws.Conn
 		if c, _, err = d.Dial("wss://"+addr+"/echo", nil); err == nil {
 			c.Close()
-			break
+			return
 		}
 	}
-	if err != nil {
-		t.Fatalf("dial after the flood: %v", err)
-	}
+	t.Fatalf("no upgrade once the stalled connections were gone: %v", err)
 }
 
 func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
