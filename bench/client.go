@@ -208,7 +208,11 @@ func (c *conn) parse(b []byte) int {
 	if c.state == cUpgrading {
 		n, err := codec.RequestHeadLen(b, c.scanned, 16<<10)
 		if err != nil {
-			c.refused("upgrade: response head too large")
+			reason := "upgrade: response head too large"
+			if errors.Is(err, codec.ErrBareLF) {
+				reason = "upgrade: response line not ended by CRLF"
+			}
+			c.refused(reason)
 			return len(b)
 		}
 		if n == 0 {
