@@ -24,20 +24,20 @@ func httpError(status int, reason, header string) *HTTPError {
 // Errors of the request head reader (RFC 9112). A server answers each with
 // its Status and closes the connection.
 var (
-	ErrHeadTooLarge      = httpError(431, "request header too large", "")
-	ErrMalformedHead     = httpError(400, "malformed request line", "")
-	ErrBareLF            = httpError(400, "line not ended by CRLF", "")
-	ErrHTTPVersion       = httpError(505, "HTTP version not supported", "")
-	ErrMalformedField    = httpError(400, "malformed header field", "")
-	ErrHost              = httpError(400, "missing or invalid Host header", "")
-	ErrContentLength     = httpError(400, "invalid Content-Length", "")
-	ErrAmbiguousBody     = httpError(400, "both Content-Length and Transfer-Encoding", "")
-	ErrDuplicateHost     = httpError(400, "more than one Host header", "")
-	ErrDuplicateLength   = httpError(400, "more than one Content-Length header", "")
-	ErrDuplicateKey      = httpError(400, "more than one Sec-WebSocket-Key header", "")
-	ErrDuplicateVersion  = httpError(400, "more than one Sec-WebSocket-Version header", "")
-	ErrDuplicateOrigin   = httpError(400, "more than one Origin header", "")
-	ErrDuplicateAuthzHdr = httpError(400, "more than one Authorization header", "")
+	ErrHeadTooLarge           = httpError(431, "request header too large", "")
+	ErrMalformedHead          = httpError(400, "malformed request line", "")
+	ErrBareLF                 = httpError(400, "line not ended by CRLF", "")
+	ErrHTTPVersion            = httpError(505, "HTTP version not supported", "")
+	ErrMalformedField         = httpError(400, "malformed header field", "")
+	ErrHost                   = httpError(400, "missing or invalid Host header", "")
+	ErrContentLength          = httpError(400, "invalid Content-Length", "")
+	ErrAmbiguousBody          = httpError(400, "both Content-Length and Transfer-Encoding", "")
+	ErrDuplicateHost          = httpError(400, "more than one Host header", "")
+	ErrDuplicateLength        = httpError(400, "more than one Content-Length header", "")
+	ErrDuplicateKey           = httpError(400, "more than one Sec-WebSocket-Key header", "")
+	ErrDuplicateVersion       = httpError(400, "more than one Sec-WebSocket-Version header", "")
+	ErrDuplicateOrigin        = httpError(400, "more than one Origin header", "")
+	ErrDuplicateAuthorization = httpError(400, "more than one Authorization header", "")
 )
 
 // rootPath is the path of an absolute-form target without one.
@@ -294,7 +294,7 @@ func (r *Request) keep(name, value []byte) error {
 		}
 	case 13:
 		if equalFold(name, "authorization") {
-			return setOnce(&r.Authorization, value, true, ErrDuplicateAuthzHdr, nil)
+			return setOnce(&r.Authorization, value, true, ErrDuplicateAuthorization, nil)
 		}
 	case 14:
 		if equalFold(name, "content-length") {

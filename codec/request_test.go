@@ -193,7 +193,7 @@ func TestParseRequestRefuses(t *testing.T) {
 		{"two equal keys", upgradeHead("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="), ErrDuplicateKey},
 		{"two versions", upgradeHead("Sec-WebSocket-Version: 13"), ErrDuplicateVersion},
 		{"two origins", upgradeHead("Origin: http://evil.example"), ErrDuplicateOrigin},
-		{"two Authorizations", upgradeHead("Authorization: Bearer a", "Authorization: Bearer b"), ErrDuplicateAuthzHdr},
+		{"two Authorizations", upgradeHead("Authorization: Bearer a", "Authorization: Bearer b"), ErrDuplicateAuthorization},
 		// Not one head.
 		{"no blank line", "GET / HTTP/1.1\r\nHost: a\r\n", ErrMalformedHead},
 	}
