@@ -7,6 +7,8 @@
 //     BearerToken, ProtocolToken and QueryToken finding the token;
 //   - ConnLimits: the connection caps and per-address handshake rate, at
 //     accept;
+//   - Shares: what one address may hold of a shared pool (the TLS
+//     handshake slots), at accept;
 //   - BucketLimit and Bucket: per-connection token buckets, per message;
 //   - Schema and Validator: JSON validation, per message.
 //
