@@ -1,0 +1,205 @@
+package tlsrec
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"io"
+)
+
+// keyLog takes the application traffic secrets of one handshake from
+// crypto/tls, through Config.KeyLogWriter (NSS key log lines). They stay
+// in the Transport's memory: nothing is logged or written anywhere.
+type keyLog struct {
+	t             *Transport
+	client, serve []byte // CLIENT_ and SERVER_TRAFFIC_SECRET_0
+	write         []byte // ours: one of the two, once known
+}
+
+// Write takes one key log line. crypto/tls writes each in one call.
+func (k *keyLog) Write(line []byte) (int, error) {
+	f := bytes.Fields(line)
+	if len(f) != 3 {
+		return 0, errors.New("tlsrec: a key log line not understood")
+	}
+	var dst *[]byte
+	switch string(f[0]) {
+	case "CLIENT_TRAFFIC_SECRET_0":
+		dst = &k.client
+	case "SERVER_TRAFFIC_SECRET_0":
+		dst = &k.serve
+	default: // the handshake's own secrets: crypto/tls keeps those
+		return len(line), nil
+	}
+	secret := make([]byte, hex.DecodedLen(len(f[2])))
+	if _, err := hex.Decode(secret, f[2]); err != nil || len(secret) > 64 {
+		return 0, errors.New("tlsrec: a key log secret not understood")
+	}
+	*dst = secret
+	if k.t.client {
+		k.write = k.client
+	} else {
+		k.write = k.serve
+	}
+	return len(line), nil
+}
+
+// ServerConfig returns the configuration for tls.Server over Transports:
+// base, with each handshake's key log going to its own Transport, so
+// that Finish can take the record layer over. A GetConfigForClient that
+// base has still chooses the configuration; KeyLogWriter, if base has
+// one, is not used. Connections not over a Transport are served by base
+// as it is. Session tickets are sealed with the returned configuration's
+// keys, the same for every connection.
+func ServerConfig(base *tls.Config) *tls.Config {
+	cfg := base.Clone()
+	cfg.KeyLogWriter = nil
+	choose := base.GetConfigForClient
+	cfg.GetConfigForClient = func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		c := base
+		if choose != nil {
+			chosen, err := choose(hi)
+			if err != nil {
+				return nil, err
+			}
+			if chosen != nil {
+				c = chosen
+			}
+		}
+		t, ok := hi.Conn.(*Transport)
+		if !ok {
+			if c == base {
+				return nil, nil
+			}
+			return c, nil
+		}
+		c = c.Clone()
+		c.GetConfigForClient = nil
+		c.KeyLogWriter = &t.keys
+		return c, nil
+	}
+	return cfg
+}
+
+// ClientConfig returns the configuration for tls.Client over t: base, with
+// its key log going to t.
+func (t *Transport) ClientConfig(base *tls.Config) *tls.Config {
+	c := base.Clone()
+	c.KeyLogWriter = &t.keys
+	return c
+}
+
+// Finish is called once tc, made over t, has completed its handshake, in
+// the goroutine that ran it. For TLS 1.3 it returns the record layer that
+// takes over: tc, and everything it holds, are to be dropped, and the
+// layer's first input is Leftover. For TLS 1.2, or when keep is true, it
+// returns nil: tc stays, over t, and t's first input on its loop is what
+// the handshake left over.
+func (t *Transport) Finish(tc *tls.Conn, keep bool) (*Stream, error) {
+	t.hsDone = true
+	defer t.releaseBuf()
+	if t.left != 0 {
+		return nil, errors.New("tlsrec: handshake ended inside a record")
+	}
+	st := tc.ConnectionState()
+	if st.Version != tls.VersionTLS13 || keep {
+		t.kept = t.leftover()
+		t.forget()
+		return nil, nil
+	}
+	read, write := t.keys.serve, t.keys.client
+	if !t.client {
+		read, write = write, read
+	}
+	if read == nil || write == nil {
+		return nil, errors.New("tlsrec: TLS 1.3 handshake without its traffic secrets")
+	}
+	seq, err := sentUnder(st.CipherSuite, write, t.client, t.written)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := New(Secrets{Suite: st.CipherSuite, Read: read, Write: write}, t.client, seq)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stream{Conn: rec, raw: t.leftover()}
+	t.forget()
+	return s, nil
+}
+
+// sentUnder returns how many of the records in written are sealed with the
+// application traffic secret write: records crypto/tls sent once it had
+// the keys, such as a server's session tickets. Those come after every
+// record under the handshake keys, so they are the longest run at the end
+// that opens in order from sequence 0.
+func sentUnder(suite uint16, write []byte, client bool, written []byte) (uint64, error) {
+	var recs [][]byte
+	for b := written; len(b) > 0; {
+		n := RecordLen(b)
+		if n == 0 || n > len(b) {
+			return 0, errors.New("tlsrec: the handshake wrote a record in pieces")
+		}
+		if b[0] == typeApplicationData {
+			recs = append(recs, b[:n])
+		}
+		b = b[n:]
+	}
+	for first := range recs {
+		// Read our own records as the peer does.
+		peer, err := New(Secrets{Suite: suite, Read: write, Write: write}, !client, 0)
+		if err != nil {
+			return 0, err
+		}
+		opened := 0
+		for _, r := range recs[first:] {
+			if _, used, err := peer.Open(bytes.Clone(r)); err != nil || used != len(r) {
+				break
+			}
+			opened++
+		}
+		if opened == len(recs)-first {
+			return uint64(opened), nil
+		}
+		if opened > 0 {
+			return 0, errors.New("tlsrec: records under the handshake keys after application ones")
+		}
+	}
+	return 0, nil
+}
+
+const typeApplicationData = 23
+
+// leftover returns a copy of what the handshake read past its last record.
+func (t *Transport) leftover() []byte {
+	if t.buf == nil || t.off == len(*t.buf) {
+		return nil
+	}
+	return bytes.Clone((*t.buf)[t.off:])
+}
+
+func (t *Transport) releaseBuf() {
+	if t.buf != nil {
+		readBufs.Put(t.buf)
+		t.buf = nil
+	}
+}
+
+// Abandon gives back what a handshake that failed holds. The socket is the
+// caller's to close.
+func (t *Transport) Abandon() {
+	t.hsDone = true
+	t.releaseBuf()
+	t.forget()
+}
+
+// forget wipes the secrets the Transport took: the record layer has its
+// own copy.
+func (t *Transport) forget() {
+	clear(t.keys.client)
+	clear(t.keys.serve)
+	t.keys = keyLog{t: t}
+	t.written = nil
+}
+
+var _ io.Writer = (*keyLog)(nil)
