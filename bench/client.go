@@ -15,14 +15,16 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/wssd/wssd/codec"
-	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/engine/tlsrec"
 )
 
 // The client side: connections on gnet event loops, as in the server (no
 // goroutine per connection). A connection is dialed, and its TLS
 // handshake run, by a dialer goroutine; then it is enrolled on a loop,
 // which sends the upgrade request, reads the 101 and from then on reads
-// and writes frames with wssd's codec (TLS through engine.TLSTransport).
+// and writes frames with wssd's codec (TLS 1.3 through the record layer
+// tlsrec, as in the server; with --resume, or over TLS 1.2, through the
+// tls.Conn over its tlsrec.Transport).
 
 // connState is where a client connection is.
 type connState uint8
@@ -39,8 +41,9 @@ const (
 type conn struct {
 	gc         gnet.Conn
 	loop       *cloop
-	tls        *tls.Conn
-	tr         *engine.TLSTransport
+	rec        *tlsrec.Stream // TLS 1.3 records
+	tls        *tls.Conn      // or a tls.Conn, over tr
+	tr         *tlsrec.Transport
 	state      connState
 	accept     string // the Sec-WebSocket-Accept expected
 	connected  int64  // run nanos when TCP connected
@@ -57,7 +60,8 @@ type conn struct {
 
 // arrival is what a dialer hands to a loop with a socket.
 type arrival struct {
-	tr        *engine.TLSTransport
+	rec       *tlsrec.Stream
+	tr        *tlsrec.Transport
 	tc        *tls.Conn
 	connected int64
 	pubsub    bool   // the pubsub scenario
@@ -75,6 +79,7 @@ type cloop struct {
 	rr      *conn // open-loop sending: the next connection to send on
 	next    int64 // open-loop: run nanos the next message is meant for
 	scratch []byte
+	sealed  []byte // records being written
 	s       loopStats
 
 	// pubsub
@@ -156,6 +161,12 @@ func (c *conn) open() {
 }
 
 func (c *conn) write(b []byte) {
+	if c.rec != nil {
+		l := c.loop
+		l.sealed = c.rec.Seal(l.sealed[:0], b, nil)
+		_, _ = c.gc.Write(l.sealed)
+		return
+	}
 	if c.tls != nil {
 		_, _ = c.tls.Write(b)
 		return
@@ -165,11 +176,33 @@ func (c *conn) write(b []byte) {
 
 // traffic reads what has come in. Called on the loop.
 func (c *conn) traffic() gnet.Action {
-	if c.tls == nil {
+	switch {
+	case c.rec != nil:
+		raw, _ := c.gc.Peek(c.gc.InboundBuffered())
+		_, _ = c.gc.Discard(len(raw)) // decrypted in place, or kept
+		first, rest, err := c.rec.Input(raw)
+		b := rest
+		if len(c.tail) > 0 || len(first) > 0 {
+			c.tail = append(append(c.tail, first...), rest...)
+			b = c.tail
+		}
+		n := c.parse(b)
+		if len(c.tail) > 0 {
+			c.tail = c.tail[:copy(c.tail, c.tail[n:])]
+			if len(c.tail) == 0 {
+				c.tail = nil
+			}
+		} else if n < len(b) {
+			c.tail = append([]byte(nil), b[n:]...)
+		}
+		if err != nil && c.state != cClosed {
+			c.lost("tls: " + errText(err))
+		}
+	case c.tls == nil:
 		b, _ := c.gc.Peek(c.gc.InboundBuffered())
 		n := c.parse(b)
 		_, _ = c.gc.Discard(n)
-	} else {
+	default:
 		raw, _ := c.gc.Peek(c.gc.InboundBuffered())
 		c.tr.SetInput(raw)
 		var err error
@@ -178,14 +211,13 @@ func (c *conn) traffic() gnet.Action {
 			n, rerr := c.tls.Read(c.tail[len(c.tail):cap(c.tail)])
 			c.tail = c.tail[:len(c.tail)+n]
 			if rerr != nil {
-				if rerr != engine.ErrWouldBlock {
+				if rerr != tlsrec.ErrWouldBlock {
 					err = rerr
 				}
 				break
 			}
 		}
-		_, _ = c.gc.Discard(len(raw) - c.tr.Unread())
-		c.tr.SetInput(nil)
+		_, _ = c.gc.Discard(c.tr.Consumed(raw))
 		n := c.parse(c.tail)
 		c.tail = c.tail[:copy(c.tail, c.tail[n:])]
 		if len(c.tail) == 0 && cap(c.tail) > 64<<10 {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
-	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/engine/tlsrec"
 	"github.com/wssd/wssd/security"
 )
 
@@ -148,7 +148,7 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	l := e.r.loopOf(gc.EventLoop())
-	c := &conn{gc: gc, loop: l, tls: a.tc, tr: a.tr, connected: a.connected}
+	c := &conn{gc: gc, loop: l, rec: a.rec, tls: a.tc, tr: a.tr, connected: a.connected}
 	if a.pubsub {
 		c.ps = &psConn{publisher: a.publisher, pubID: a.pubID}
 	}
@@ -157,7 +157,7 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	gc.SetContext(c)
 	c.open()
-	if a.tc != nil {
+	if a.tc != nil || a.rec != nil {
 		// The handshake may have read the server's first bytes.
 		_ = gc.Wake(nil)
 	}
@@ -755,10 +755,17 @@ func (r *run) dial(ctx context.Context) {
 	r.mu.Unlock()
 	a.connected = connected
 	if r.target.TLS != nil {
-		a.tr = engine.NewTLSTransport(nc)
-		a.tc = tls.Client(a.tr, r.target.TLS)
+		a.tr = tlsrec.NewTransport(nc, true)
+		a.tc = tls.Client(a.tr, a.tr.ClientConfig(r.target.TLS))
 		_ = a.tr.SetDeadline(time.Now().Add(10 * time.Second))
-		if err := a.tc.HandshakeContext(ctx); err != nil {
+		err := a.tc.HandshakeContext(ctx)
+		if err == nil {
+			// With --resume the tls.Conn stays, for the session
+			// tickets that come after the handshake.
+			a.rec, err = a.tr.Finish(a.tc, r.target.TLS.ClientSessionCache != nil)
+		}
+		if err != nil {
+			a.tr.Abandon()
 			nc.Close()
 			r.failed("tls: " + errText(err))
 			return
@@ -766,6 +773,9 @@ func (r *run) dial(ctx context.Context) {
 		_ = a.tr.SetDeadline(time.Time{})
 		done := r.nanos()
 		resumed := a.tc.ConnectionState().DidResume
+		if a.rec != nil {
+			a.tc, a.tr = nil, nil
+		}
 		r.mu.Lock()
 		r.tlsTime.Record(time.Duration(done - connected))
 		if resumed {
