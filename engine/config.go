@@ -109,10 +109,11 @@ type Config struct {
 	// message can always be queued behind a full socket. Pongs do not
 	// queue: while bytes wait, the server owes the peer one pong, for its
 	// latest ping, and writes it once the queue is empty or ahead of the
-	// next message. What crypto/tls writes on its own while reading (the
-	// KeyUpdate a peer's KeyUpdate requests) cannot be dropped: a peer
-	// that makes it write past MaxOutbound is closed as a slow consumer,
-	// whatever SlowConsumer says.
+	// next message. A KeyUpdate a TLS 1.3 peer asks for goes out in
+	// front of the next record, one for any number of requests. Over TLS
+	// 1.2, what crypto/tls writes on its own while reading cannot be
+	// dropped: a peer that makes it write past MaxOutbound is closed as a
+	// slow consumer, whatever SlowConsumer says.
 	MaxOutbound int
 	// SlowConsumer is what a message to a connection past MaxOutbound
 	// gets: SlowClose (the default) closes the connection with 1008 "slow

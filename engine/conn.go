@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine/tlsrec"
 	"github.com/wssd/wssd/security"
 )
 
@@ -108,7 +109,9 @@ func newConn(l *loop, gc gnet.Conn, sess *session, adm security.Admission) *Conn
 	}
 	c.timer.owner = c
 	if sess != nil {
-		sess.t.Attach(gc)
+		if sess.t != nil {
+			sess.t.Attach(gc)
+		}
 		c.in = &l.plain
 	}
 	return c
@@ -130,6 +133,9 @@ type inbound interface {
 // socket does not take at once is queued by gnet. Called on the loop.
 func (c *Conn) send(b []byte) error {
 	if c.tls != nil {
+		if c.tls.rec != nil {
+			return c.sendRecords(b, nil)
+		}
 		_, err := c.tls.tc.Write(b)
 		return err
 	}
@@ -255,7 +261,12 @@ func (c *Conn) sent(n int) {
 func (c *Conn) writeFrame(op codec.OpCode, p []byte) error {
 	l := c.loop
 	var err error
-	if len(p) <= smallFrame || c.tls != nil {
+	if c.tls != nil && c.tls.rec != nil {
+		// Sealed from where the payload is: the one copy is the
+		// encryption's.
+		l.scratch = codec.AppendHeader(l.scratch[:0], true, op, len(p))
+		err = c.sendRecords(l.scratch, p)
+	} else if len(p) <= smallFrame || c.tls != nil {
 		// One buffer for TLS too, so that the header does not go out
 		// in a record of its own.
 		l.scratch = codec.AppendFrame(l.scratch[:0], true, op, p)
@@ -371,7 +382,11 @@ func (c *Conn) end(halfClose bool) {
 	if c.tls != nil {
 		// End the TLS stream properly too: close_notify after the
 		// last record. (end runs once: it leaves the states above.)
-		_ = c.tls.tc.CloseWrite()
+		if c.tls.rec != nil {
+			c.sendAlert(tlsrec.AlertCloseNotify)
+		} else {
+			_ = c.tls.tc.CloseWrite()
+		}
 		if c.state == stateClosed {
 			return
 		}

@@ -17,16 +17,16 @@ func (c *Conn) onTraffic() gnet.Action {
 		switch c.state {
 		case stateFlushing, stateLingering:
 			// Nothing more is read from a connection being closed, nor
-			// decrypted: crypto/tls would answer some of it.
+			// decrypted: TLS would answer some of it.
 			_, _ = c.gc.Discard(c.gc.InboundBuffered())
 		default:
 			tlsErr = c.decrypt()
 			defer c.keepTail()
 			if tlsErr == errTLSAnswers {
 				// crypto/tls answered the peer on its own while
-				// reading (a KeyUpdate for each one requested), and
-				// the peer does not read. Those records cannot be
-				// dropped: the connection goes, whatever the policy.
+				// reading, and the peer does not read. Those records
+				// cannot be dropped: the connection goes, whatever
+				// the policy.
 				tlsErr = nil
 				c.refused(refSlowConsumer)
 				c.fail(codec.StatusPolicyViolation, "slow consumer")
@@ -49,6 +49,7 @@ func (c *Conn) onTraffic() gnet.Action {
 	if tlsErr != nil && c.state != stateClosed {
 		// The peer ended the TLS stream (close_notify), or broke it:
 		// nothing more can be read.
+		c.tlsEnded(tlsErr)
 		c.closeNow()
 	}
 	if c.state == stateClosed {

@@ -316,35 +316,3 @@ func TestHandshakeShare(t *testing.T) {
 	stalled = nil
 	dialUntilServed(t, addr, ccfg)
 }
-
-// TestKeyUpdateFlood: a TLS 1.3 client that asks for a KeyUpdate in every
-// other record and never reads makes crypto/tls write one in answer each
-// time (and an application record between them keeps it from counting
-// them as useless). Those records cannot be dropped, so past MaxOutbound
-// the connection is closed as a slow consumer, whatever SlowConsumer says.
-func TestKeyUpdateFlood(t *testing.T) {
-	t.Parallel() // a few seconds of the server's crypto, under the race detector
-	srv, addr, ccfg := startTLSServer(t, Config{MaxOutbound: 64 << 10, SlowConsumer: SlowDrop})
-	_, raw, s := sealedClient(t, confAddr{hostport: addr, tls: ccfg}, 4096)
-	pong := confFrame(cfFin|cfPong, "") // ignored by the server: only its KeyUpdates are answered
-	var wire []byte
-	// The answers fill the kernel's send buffer (up to tcp_wmem's 4 MiB,
-	// some 150,000 of them) before anything waits in the server's queue.
-	for i := 0; i < 2000 && srv.Refusals()["slow_consumer"] == 0; i++ {
-		wire = wire[:0]
-		for range 500 {
-			wire = s.keyUpdate(t, wire)
-			wire = s.seal(wire, recordApplication, pong)
-		}
-		_ = raw.SetWriteDeadline(time.Now().Add(3 * confWait))
-		if _, err := raw.Write(wire); err != nil {
-			break // closed
-		}
-	}
-	waitRefusals(t, srv, map[string]uint64{"slow_consumer": 1})
-	// The connection waits for its queue to drain until CloseTimeout;
-	// what it reads meanwhile is not decrypted, so nothing is answered.
-	if m := srv.Memory(); m.Outbound > 64<<10+1<<10 {
-		t.Errorf("%d bytes queued for the client; want MaxOutbound (64 KiB) and a few records at most", m.Outbound)
-	}
-}

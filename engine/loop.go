@@ -9,6 +9,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/wssd/wssd/engine/tlsrec"
 	"github.com/wssd/wssd/security"
 )
 
@@ -30,6 +31,8 @@ type loop struct {
 	scratch []byte            // frame headers, small frames and HTTP responses
 	work    []byte            // plaintext decrypted from wss:// connections
 	plain   plainBuf          // the plaintext of the wss:// connection being read
+	sealed  []byte            // records being written to a wss:// connection
+	hot     []*tlsrec.Stream  // record layers holding ciphers (tls.go, cool)
 	iov     [2][]byte         // header and payload of a large frame
 
 	// The loop's share of the reassembly budget (memory.go): what its
@@ -71,8 +74,9 @@ func newLoop(s *Server, el gnet.EventLoop, index int) *loop {
 		if posted := l.posted.Swap(0); s.metrics != nil && posted != 0 {
 			l.lag.observe(float64(s.nanos()-posted) / 1e9)
 		}
-		if s.metrics != nil {
-			if target%ticksPerSecond == 0 {
+		if target%ticksPerSecond == 0 {
+			l.cool()
+			if s.metrics != nil {
 				l.sampleOutbound()
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine/tlsrec"
 )
 
 // Metrics follow DESIGN rule 8. What happens per message (messages and
@@ -95,11 +96,23 @@ type serverMetrics struct {
 	refusals                           [numRefusals]*metrics.Counter
 	expiries                           [numExpiryKinds]*metrics.Counter
 	tlsResults                         [3]*metrics.Counter // ok, failed, timeout
+	tlsPaths                           [2]*metrics.Counter // TLS 1.2 on crypto/tls, TLS 1.3 on tlsrec
 	tlsDuration, upgradeDuration       *histogram
 	upgrades                           map[int]*metrics.Counter
 	upgradeOther                       *metrics.Counter
 	published, delivered               *metrics.Counter
 	fanout                             *histogram
+}
+
+// tlsAlert counts a fatal TLS alert, sent or received, that ended a
+// connection. Alerts are few and their names a fixed set, so each is
+// registered when first seen. Called on a loop.
+func (m *serverMetrics) tlsAlert(a tlsrec.Alert, remote bool, n uint64) {
+	by := "server"
+	if remote {
+		by = "client"
+	}
+	m.set.GetOrCreateCounter(`wssd_tls_alerts_total{alert="` + a.String() + `",sent_by="` + by + `"}`).Add(int(n))
 }
 
 // TLS handshake results.
@@ -143,6 +156,12 @@ func (s *Server) initMetrics(set *metrics.Set) {
 	}
 	for i, name := range []string{"ok", "failed", "timeout"} {
 		m.tlsResults[i] = set.NewCounter(`wssd_tls_handshakes_total{result="` + name + `"}`)
+	}
+	m.tlsPaths[0] = set.NewCounter(`wssd_tls_sessions_total{version="1.2",records="crypto/tls"}`)
+	m.tlsPaths[1] = set.NewCounter(`wssd_tls_sessions_total{version="1.3",records="wssd"}`)
+	for _, a := range []tlsrec.Alert{tlsrec.AlertBadRecordMAC, tlsrec.AlertRecordOverflow,
+		tlsrec.AlertUnexpectedMessage, tlsrec.AlertDecodeError, tlsrec.AlertIllegalParameter} {
+		m.tlsAlert(a, false, 0) // the alerts the server sends are there from the start
 	}
 	for _, st := range upgradeStatuses {
 		m.upgrades[st] = set.NewCounter(`wssd_upgrade_responses_total{status="` + strconv.Itoa(st) + `"}`)

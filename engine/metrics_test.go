@@ -151,12 +151,14 @@ func TestMetricsSession(t *testing.T) {
 				"wssd_upgrade_duration_seconds":                           2,
 				`wssd_tls_handshakes_total{result="ok"}`:                  0,
 				"wssd_tls_handshake_duration_seconds":                     0,
+				`wssd_tls_sessions_total{records="wssd",version="1.3"}`:   0,
 				"wssd_connections_active" + l:                             0,
 				`wssd_connections_active{listener="` + other(name) + `"}`: 0,
 			}
 			if secure {
 				want[`wssd_tls_handshakes_total{result="ok"}`] = 3
 				want["wssd_tls_handshake_duration_seconds"] = 3
+				want[`wssd_tls_sessions_total{records="wssd",version="1.3"}`] = 3
 			}
 			for key, v := range after {
 				if !strings.HasPrefix(key, "wssd_") || strings.HasPrefix(key, "wssd_loop_lag_seconds") ||

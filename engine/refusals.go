@@ -39,6 +39,7 @@ const (
 	refSlowDrop
 	refTopicForbidden
 	refReassembly
+	refTLSRecord
 	numRefusals
 )
 
@@ -71,6 +72,7 @@ var refusalNames = [numRefusals]string{
 	refSlowDrop:        "slow_consumer_drop",
 	refTopicForbidden:  "topic_forbidden",
 	refReassembly:      "reassembly_budget",
+	refTLSRecord:       "tls_record",
 }
 
 func (r refusal) String() string { return refusalNames[r] }

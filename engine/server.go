@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine/tlsrec"
 	"github.com/wssd/wssd/security"
 )
 
@@ -45,6 +47,7 @@ type Server struct {
 	plain      net.Listener // ws://, if configured; set by Start
 	secure     net.Listener // wss://, if configured; set by Start
 	accepts    sync.WaitGroup
+	tlsConfig  *tls.Config      // cfg.TLS, taking each handshake's keys for tlsrec
 	tlsQueue   chan *pendingTLS // accepted wss:// sockets for the TLS workers
 	tlsShares  *security.Shares // what each client address holds of the workers and queue
 	tlsRunning atomic.Int64     // TLS workers running (at most TLSWorkers)
@@ -97,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		if s.tlsShares, err = security.NewShares(cfg.TLSSlotsPerIP); err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
+		s.tlsConfig = tlsrec.ServerConfig(cfg.TLS)
 	}
 	var broker Broker
 	if cfg.PubSub != nil {
@@ -509,8 +513,8 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if sess != nil {
 		c.deadline = sess.deadline
 		// The TLS handshake may have read the client's first records
-		// (the upgrade request, often) into crypto/tls's buffer; no new
-		// byte may come to trigger a read, so ask for one now.
+		// (the upgrade request, often) past its own; no new byte may
+		// come to trigger a read, so ask for one now.
 		_ = gc.Wake(nil)
 	}
 	l.wheel.schedule(&c.timer, c.deadline)

@@ -10,13 +10,17 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wssd/wssd/engine/tlsrec"
 	"github.com/wssd/wssd/security"
 )
 
-// session is a TLS connection on its way to, and then on, its loop.
+// session is a TLS connection on its way to, and then on, its loop. A
+// TLS 1.3 connection has its record layer (rec), and crypto/tls is done
+// with it; a TLS 1.2 one keeps its tls.Conn (tc), over its transport.
 type session struct {
+	rec      *tlsrec.Stream
 	tc       *tls.Conn
-	t        *TLSTransport
+	t        *tlsrec.Transport
 	deadline int64 // the tick by which the connection must have upgraded
 }
 
@@ -141,10 +145,20 @@ func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) 
 		p.nc.Close()
 		return
 	}
-	t := NewTLSTransport(p.nc)
-	tc := tls.Server(t, s.cfg.TLS)
+	t := tlsrec.NewTransport(p.nc, false)
+	tc := tls.Server(t, s.tlsConfig)
 	start := time.Now()
 	err := tc.HandshakeContext(ctx)
+	var sess *session
+	if err == nil {
+		sess = &session{deadline: p.deadline}
+		sess.rec, err = t.Finish(tc, false)
+		if sess.rec == nil {
+			sess.tc, sess.t = tc, t
+		}
+	} else {
+		t.Abandon()
+	}
 	m := s.metrics
 	if m != nil && ctx.Err() == nil {
 		m.tlsDuration.observe(time.Since(start).Seconds())
@@ -168,10 +182,17 @@ func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) 
 	if err != nil {
 		s.release(p.adm)
 		p.nc.Close()
-		s.cfg.Logger.Debug("TLS handshake failed", "remote", t.remote.String(), "err", err)
+		s.cfg.Logger.Debug("TLS handshake failed", "remote", t.RemoteAddr().String(), "err", err)
 		return
 	}
-	s.enroll(p.nc, &arrival{adm: p.adm, sess: &session{tc: tc, t: t, deadline: p.deadline}}, log)
+	if m != nil {
+		path := 0
+		if sess.rec != nil {
+			path = 1
+		}
+		m.tlsPaths[path].Inc()
+	}
+	s.enroll(p.nc, &arrival{adm: p.adm, sess: sess}, log)
 }
 
 // plainBuf is the decrypted bytes of a wss:// connection, read like gnet's
@@ -200,18 +221,126 @@ func (p *plainBuf) Discard(n int) (int, error) {
 const tlsRecord = 16 << 10
 
 // errTLSAnswers is decrypt's error when crypto/tls, reading, has written
-// more records of its own (answers to KeyUpdate requests) to a peer that
-// already had MaxOutbound bytes waiting.
+// records of its own to a peer that already had MaxOutbound bytes waiting
+// (TLS 1.2 only: the server's own record layer writes nothing unasked).
 var errTLSAnswers = errors.New("engine: TLS answers past the outbound limit")
 
-// decrypt runs the raw bytes gnet has buffered through TLS. The plaintext
-// goes to the loop's work buffer when nothing was left over from the last
-// read, so a message that arrived whole is read from there with no copy
-// of its own; else it is appended to the leftover. It returns the error
-// that ended the TLS stream (io.EOF after the peer's close_notify), if
-// any, or errTLSAnswers, after which nothing more is decrypted. Called on
-// the loop.
+// decrypt reads the raw bytes gnet has buffered through TLS, for the
+// request and frame readers, which read the plaintext from l.plain. It
+// returns the error that ended the TLS stream (tlsrec.ErrCloseNotify after
+// the peer's close_notify), if any, or, for TLS 1.2, errTLSAnswers, after
+// which nothing more is decrypted. Called on the loop.
 func (c *Conn) decrypt() error {
+	if c.tls.rec == nil {
+		return c.decryptTLS12()
+	}
+	l := c.loop
+	s := c.tls.rec
+	raw, _ := c.gc.Peek(c.gc.InboundBuffered())
+	// Every byte is taken: decrypted in place, or kept as an incomplete
+	// record. raw's memory stays as it is until the loop reads again.
+	_, _ = c.gc.Discard(len(raw))
+	first, rest, err := s.Input(raw)
+	c.coolLater()
+	switch {
+	case len(c.tail) > 0:
+		buf := append(c.tail, first...)
+		l.plain = plainBuf{b: append(buf, rest...)}
+	case len(first) > 0:
+		buf := append(l.work[:0], first...)
+		l.work = append(buf, rest...)
+		l.plain = plainBuf{b: l.work}
+	default:
+		l.plain = plainBuf{b: rest} // decrypted where it was read
+	}
+	// A KeyUpdate the peer asked for goes out in front of the next
+	// record the server sends (RFC 8446 section 4.6.3): one answers every
+	// request that came before it, and a peer that asks and never reads
+	// is sent nothing.
+	return err
+}
+
+// tlsEnded acts on the error that ended a TLS 1.3 connection's stream:
+// close_notify is a clean end, answered with the server's own; an alert
+// from the peer is counted; a record that failed to authenticate or broke
+// the protocol is refused, counted and answered with its alert. Called on
+// the loop.
+func (c *Conn) tlsEnded(err error) {
+	if c.tls.rec == nil {
+		return // crypto/tls has answered already
+	}
+	var ae *tlsrec.AlertError
+	if !errors.As(err, &ae) {
+		if errors.Is(err, tlsrec.ErrCloseNotify) {
+			switch c.state {
+			case stateFlushing, stateLingering: // end sent one
+			default:
+				c.sendAlert(tlsrec.AlertCloseNotify)
+			}
+		}
+		return
+	}
+	if m := c.loop.srv.metrics; m != nil {
+		m.tlsAlert(ae.Alert, ae.Remote, 1)
+	}
+	if !ae.Remote {
+		c.refused(refTLSRecord)
+		c.sendAlert(ae.Alert)
+	}
+}
+
+// sendRecords seals a followed by b as application data, with whatever the
+// record layer owes first, and writes the records. Called on the loop.
+func (c *Conn) sendRecords(a, b []byte) error {
+	l := c.loop
+	l.sealed = c.tls.rec.Seal(l.sealed[:0], a, b)
+	c.coolLater()
+	_, err := c.gc.Write(l.sealed)
+	if cap(l.sealed) > maxLoopWork {
+		l.sealed = nil
+	}
+	return err
+}
+
+// sendAlert writes a TLS alert: close_notify at the end, or why the
+// connection fails. Called on the loop.
+func (c *Conn) sendAlert(a tlsrec.Alert) {
+	l := c.loop
+	l.sealed = c.tls.rec.AppendAlert(l.sealed[:0], a)
+	_, _ = c.gc.Write(l.sealed)
+}
+
+// coolLater puts the connection's record layer on its loop's list of
+// layers holding ciphers, which lets go of them once the connection has
+// been quiet for a second or two. Called on the loop.
+func (c *Conn) coolLater() {
+	if s := c.tls.rec; !s.Listed() {
+		s.SetListed(true)
+		c.loop.hot = append(c.loop.hot, s)
+	}
+}
+
+// cool lets the record layers that were not used since the last call go
+// of their ciphers; an idle wss:// connection keeps only its keys. Called
+// on the loop, each second.
+func (l *loop) cool() {
+	hot := l.hot[:0]
+	for _, s := range l.hot {
+		if s.Cool() {
+			hot = append(hot, s)
+		} else {
+			s.SetListed(false)
+		}
+	}
+	clear(l.hot[len(hot):])
+	l.hot = hot
+}
+
+// decryptTLS12 is decrypt for a connection that kept its tls.Conn. The
+// plaintext goes to the loop's work buffer when nothing was left over from
+// the last read, so a message that arrived whole is read from there with
+// no copy of its own; else it is appended to the leftover.
+func (c *Conn) decryptTLS12() error {
 	l := c.loop
 	fromLoop := len(c.tail) == 0
 	buf := c.tail
@@ -234,14 +363,13 @@ func (c *Conn) decrypt() error {
 			break
 		}
 		if rerr != nil {
-			if rerr != ErrWouldBlock {
+			if rerr != tlsrec.ErrWouldBlock {
 				err = rerr
 			}
 			break
 		}
 	}
-	_, _ = c.gc.Discard(len(raw) - t.Unread())
-	t.SetInput(nil)
+	_, _ = c.gc.Discard(t.Consumed(raw))
 	if fromLoop {
 		l.work = buf[:0]
 	}
@@ -258,7 +386,7 @@ func (c *Conn) keepTail() {
 	switch {
 	case len(rest) == 0:
 		c.tail = nil
-	case len(c.tail) == 0: // rest is in the loop's work buffer
+	case len(c.tail) == 0: // rest is in the loop's buffers, or gnet's
 		c.tail = append([]byte(nil), rest...)
 	default: // rest is at the end of the tail: move it to the front
 		c.tail = l.plain.b[:copy(l.plain.b, rest)]

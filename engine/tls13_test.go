@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/gobwas/ws"
+	gws "github.com/gorilla/websocket"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// metricValue returns the value of the series named exactly name in set,
+// or -1 when it is not there.
+func metricValue(set *metrics.Set, name string) float64 {
+	var b bytes.Buffer
+	set.WritePrometheus(&b)
+	for _, line := range strings.Split(b.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			for _, c := range v {
+				if c < '0' || c > '9' {
+					return -1
+				}
+				f = 10*f + float64(c-'0')
+			}
+			return f
+		}
+	}
+	return -1
+}
+
+// TestTLSVersions: TLS 1.2 and TLS 1.3 clients are both served, each on
+// its record path (crypto/tls's for 1.2, the server's own for 1.3), with
+// messages from empty to many records long, and counted apart.
+func TestTLSVersions(t *testing.T) {
+	set := metrics.NewSet()
+	_, addr, ccfg := startTLSServer(t, Config{Metrics: set, MaxMessageSize: 1 << 20})
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cfg := ccfg.Clone()
+		cfg.MinVersion, cfg.MaxVersion = v, v
+		d := gws.Dialer{TLSClientConfig: cfg, HandshakeTimeout: confWait}
+		c, _, err := d.Dial("wss://"+addr+"/echo", nil)
+		if err != nil {
+			t.Fatalf("TLS %x: dial: %v", v, err)
+		}
+		if got := c.NetConn().(*tls.Conn).ConnectionState().Version; got != v {
+			t.Fatalf("negotiated %x; want %x", got, v)
+		}
+		for _, n := range []int{0, 1, 16<<10 - 10, 16 << 10, 100_000, 1 << 20} {
+			msg := bytes.Repeat([]byte{byte(n)}, n)
+			_ = c.SetWriteDeadline(time.Now().Add(confWait))
+			_ = c.SetReadDeadline(time.Now().Add(confWait))
+			if err := c.WriteMessage(gws.BinaryMessage, msg); err != nil {
+				t.Fatal(err)
+			}
+			if _, got, err := c.ReadMessage(); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("TLS %x: echo of %d bytes: %d bytes, %v", v, n, len(got), err)
+			}
+		}
+		c.Close()
+	}
+	for _, name := range []string{
+		`wssd_tls_sessions_total{version="1.2",records="crypto/tls"}`,
+		`wssd_tls_sessions_total{version="1.3",records="wssd"}`,
+	} {
+		if got := metricValue(set, name); got != 1 {
+			t.Errorf("%s = %v; want 1", name, got)
+		}
+	}
+}
+
+// TestTLSBadRecord: a record changed on the way (a bit flipped in its
+// header, its ciphertext or its tag) ends the connection with a
+// bad_record_mac alert, is counted, and none of it reaches the handler;
+// what came before it did.
+func TestTLSBadRecord(t *testing.T) {
+	for _, where := range []string{"version", "ciphertext", "tag"} {
+		t.Run(where, func(t *testing.T) {
+			set := metrics.NewSet()
+			srv, addr, ccfg := startTLSServer(t, Config{Metrics: set})
+			c, raw, s := sealedClient(t, confAddr{hostport: addr, tls: ccfg}, 0)
+			wire := s.seal(nil, recordApplication, confFrame(cfFin|cfText, "good"))
+			at := len(wire)
+			wire = s.seal(wire, recordApplication, confFrame(cfFin|cfText, "forged"))
+			switch where {
+			case "version":
+				wire[at+2] ^= 0x01
+			case "ciphertext":
+				wire[at+7] ^= 0x80
+			case "tag":
+				wire[len(wire)-1] ^= 0x01
+			}
+			if _, err := raw.Write(wire); err != nil {
+				t.Fatal(err)
+			}
+			c.expect(confMsg(ws.OpText, "good"))
+			m, err := c.next()
+			if err == nil || !strings.Contains(err.Error(), "bad record MAC") {
+				t.Fatalf("after the changed record: %v, %v; want the bad_record_mac alert", m, err)
+			}
+			waitRefusals(t, srv, map[string]uint64{"tls_record": 1})
+			if got := metricValue(set, `wssd_tls_alerts_total{alert="bad_record_mac",sent_by="server"}`); got != 1 {
+				t.Errorf("bad_record_mac alerts counted: %v; want 1", got)
+			}
+		})
+	}
+}
+
+// TestKeyUpdateFlood: a client asks for a KeyUpdate in every other record
+// and never reads. However many it asks for, the server answers with one
+// KeyUpdate, in front of the next record it sends (RFC 8446 section
+// 4.6.3), so nothing waits in its queue, and the connection still works
+// after: the client's tls.Conn takes the answer and then the echo.
+func TestKeyUpdateFlood(t *testing.T) {
+	t.Parallel() // a few seconds of the server's crypto, under the race detector
+	srv, addr, ccfg := startTLSServer(t, Config{MaxOutbound: 64 << 10})
+	c, raw, s := sealedClient(t, confAddr{hostport: addr, tls: ccfg}, 4096)
+	pong := confFrame(cfFin|cfPong, "") // ignored by the server
+	var wire []byte
+	// One answer a request would be 27 bytes each: 27 MB for these, far
+	// past the kernel's buffers and MaxOutbound.
+	for range 2000 {
+		wire = wire[:0]
+		for range 500 {
+			wire = s.keyUpdate(t, wire)
+			wire = s.seal(wire, recordApplication, pong)
+		}
+		_ = raw.SetWriteDeadline(time.Now().Add(3 * confWait))
+		if _, err := raw.Write(wire); err != nil {
+			t.Fatalf("the server stopped reading: %v", err)
+		}
+	}
+	if _, err := raw.Write(s.seal(nil, recordApplication, confFrame(cfFin|cfText, "still here"))); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(confMsg(ws.OpText, "still here"))
+	if r := srv.Refusals()["slow_consumer"]; r != 0 {
+		t.Fatalf("%d slow consumers: the answers were not coalesced", r)
+	}
+}
+
+// TestTLSCiphersCool: a connection's record layer lets go of its ciphers
+// once it has been quiet for a second or two, and builds them again for
+// the next record.
+func TestTLSCiphersCool(t *testing.T) {
+	srv, addr, ccfg := startTLSServer(t, Config{})
+	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: confWait}
+	c, _, err := d.Dial("wss://"+addr+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echo := func(msg string) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(confWait))
+		if err := c.WriteMessage(gws.TextMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := c.ReadMessage(); err != nil || string(got) != msg {
+			t.Fatalf("echo: %q, %v", got, err)
+		}
+	}
+	echo("warm")
+	if n := hotLayers(t, srv); n != 1 {
+		t.Fatalf("%d record layers hold ciphers after an echo; want 1", n)
+	}
+	deadline := time.Now().Add(confWait)
+	for hotLayers(t, srv) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the quiet connection's ciphers were not let go")
+		}
+		time.Sleep(50 * time.Millisecond) // the loops sweep each second
+	}
+	echo("cold")
+}
+
+// hotLayers counts the record layers that hold ciphers, on every loop.
+func hotLayers(t *testing.T, srv *Server) int {
+	t.Helper()
+	n := 0
+	for _, l := range srv.loopList() {
+		done := make(chan int, 1)
+		err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			done <- len(l.hot)
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case k := <-done:
+			n += k
+		case <-time.After(confWait):
+			t.Fatal("loop did not run the task")
+		}
+	}
+	return n
+}
