@@ -6,7 +6,7 @@ STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 BENCHTIME     ?= 1s
 RUNFLAGS      ?=
 INTEROP_DIR   := cmd/wssd/testdata/interop
-INTEROP_DEBS  := python3-websockets chromium libnss3-tools sslscan
+INTEROP_DEBS  := python3-websockets chromium libnss3-tools sslscan openssl curl
 
 .PHONY: all build run test race fuzz bench microbench lint interop clean
 
@@ -35,6 +35,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(call fuzzfor,300000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzUTF8$$' -fuzztime $(call fuzzfor,300000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzPubSubRequest$$' -fuzztime $(call fuzzfor,5000) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(call fuzzfor,200000) ./engine/tlsrec
 	$(GO) test -run '^$$' -fuzz '^FuzzOrigins$$' -fuzztime $(call fuzzfor,150000) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(call fuzzfor,100000) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzClassRun$$' -fuzztime $(call fuzzfor,50000) ./security

@@ -26,7 +26,9 @@ const interopDir = "testdata/interop"
 // TestInterop runs the built binary with TLS and independent clients
 // against it, each in its own process and trusting only the dev CA the
 // server wrote: Node's ws, Python's websockets, Chromium loading the test
-// page, and sslscan for the TLS versions and ciphers it accepts. The tools
+// page, sslscan for the TLS versions and ciphers it accepts, openssl
+// s_client with each TLS 1.3 suite (and key updates) and TLS 1.2, and
+// curl. The tools
 // are not Go modules, so the test runs only when asked to:
 //
 //	make interop
@@ -35,7 +37,7 @@ const interopDir = "testdata/interop"
 // prebuilt binary instead of building this package.
 func TestInterop(t *testing.T) {
 	if os.Getenv("WSSD_INTEROP") != "1" {
-		t.Skip("set WSSD_INTEROP=1 to run the interop clients (Node ws, Python websockets, Chromium, sslscan): make interop installs them and runs this test")
+		t.Skip("set WSSD_INTEROP=1 to run the interop clients (Node ws, Python websockets, Chromium, sslscan, openssl, curl): make interop installs them and runs this test")
 	}
 	bin := os.Getenv("WSSD_INTEROP_BIN")
 	if bin == "" {
@@ -84,6 +86,8 @@ func TestInterop(t *testing.T) {
 		out := runClient(t, p, 60*time.Second, "sslscan", "--no-colour", "--sni-name=localhost", net.JoinHostPort("127.0.0.1", u.Port()))
 		checkTLSPolicy(t, out)
 	})
+
+	interopTLSClients(t, p, u.Port(), ca)
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
