@@ -36,40 +36,47 @@ func metricValue(set *metrics.Set, name string) float64 {
 
 // TestTLSVersions: TLS 1.2 and TLS 1.3 clients are both served, each on
 // its record path (crypto/tls's for 1.2, the server's own for 1.3), with
-// messages from empty to many records long, and counted apart.
+// messages from empty to many records long, in full and resumed
+// handshakes, and counted apart.
 func TestTLSVersions(t *testing.T) {
 	set := metrics.NewSet()
 	_, addr, ccfg := startTLSServer(t, Config{Metrics: set, MaxMessageSize: 1 << 20})
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		cfg := ccfg.Clone()
 		cfg.MinVersion, cfg.MaxVersion = v, v
+		// With a session cache the client gets a ticket, sealed before
+		// the server's first record, and resumes the second time.
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
 		d := gws.Dialer{TLSClientConfig: cfg, HandshakeTimeout: confWait}
-		c, _, err := d.Dial("wss://"+addr+"/echo", nil)
-		if err != nil {
-			t.Fatalf("TLS %x: dial: %v", v, err)
-		}
-		if got := c.NetConn().(*tls.Conn).ConnectionState().Version; got != v {
-			t.Fatalf("negotiated %x; want %x", got, v)
-		}
-		for _, n := range []int{0, 1, 16<<10 - 10, 16 << 10, 100_000, 1 << 20} {
-			msg := bytes.Repeat([]byte{byte(n)}, n)
-			_ = c.SetWriteDeadline(time.Now().Add(confWait))
-			_ = c.SetReadDeadline(time.Now().Add(confWait))
-			if err := c.WriteMessage(gws.BinaryMessage, msg); err != nil {
-				t.Fatal(err)
+		for resume := range 2 {
+			c, _, err := d.Dial("wss://"+addr+"/echo", nil)
+			if err != nil {
+				t.Fatalf("TLS %x: dial: %v", v, err)
 			}
-			if _, got, err := c.ReadMessage(); err != nil || !bytes.Equal(got, msg) {
-				t.Fatalf("TLS %x: echo of %d bytes: %d bytes, %v", v, n, len(got), err)
+			st := c.NetConn().(*tls.Conn).ConnectionState()
+			if st.Version != v || st.DidResume != (resume == 1) {
+				t.Fatalf("negotiated %x, resumed %v; want %x, %v", st.Version, st.DidResume, v, resume == 1)
 			}
+			for _, n := range []int{0, 1, 16<<10 - 10, 16 << 10, 100_000, 1 << 20} {
+				msg := bytes.Repeat([]byte{byte(n)}, n)
+				_ = c.SetWriteDeadline(time.Now().Add(confWait))
+				_ = c.SetReadDeadline(time.Now().Add(confWait))
+				if err := c.WriteMessage(gws.BinaryMessage, msg); err != nil {
+					t.Fatal(err)
+				}
+				if _, got, err := c.ReadMessage(); err != nil || !bytes.Equal(got, msg) {
+					t.Fatalf("TLS %x: echo of %d bytes: %d bytes, %v", v, n, len(got), err)
+				}
+			}
+			c.Close()
 		}
-		c.Close()
 	}
 	for _, name := range []string{
 		`wssd_tls_sessions_total{version="1.2",records="crypto/tls"}`,
 		`wssd_tls_sessions_total{version="1.3",records="wssd"}`,
 	} {
-		if got := metricValue(set, name); got != 1 {
-			t.Errorf("%s = %v; want 1", name, got)
+		if got := metricValue(set, name); got != 2 {
+			t.Errorf("%s = %v; want 2", name, got)
 		}
 	}
 }

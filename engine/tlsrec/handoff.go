@@ -131,8 +131,9 @@ func (t *Transport) Finish(tc *tls.Conn, keep bool) (*Stream, error) {
 // sentUnder returns how many of the records in written are sealed with the
 // application traffic secret write: records crypto/tls sent once it had
 // the keys, such as a server's session tickets. Those come after every
-// record under the handshake keys, so they are the longest run at the end
-// that opens in order from sequence 0.
+// record under the handshake keys, so they are a run at the end, and the
+// first of them is the one record that opens at sequence 0: looked for
+// from the end, it is usually the last record, found at the first try.
 func sentUnder(suite uint16, write []byte, client bool, written []byte) (uint64, error) {
 	var recs [][]byte
 	for b := written; len(b) > 0; {
@@ -145,25 +146,21 @@ func sentUnder(suite uint16, write []byte, client bool, written []byte) (uint64,
 		}
 		b = b[n:]
 	}
-	for first := range recs {
+	for first := len(recs) - 1; first >= 0; first-- {
 		// Read our own records as the peer does.
 		peer, err := New(Secrets{Suite: suite, Read: write, Write: write}, !client, 0)
 		if err != nil {
 			return 0, err
 		}
-		opened := 0
-		for _, r := range recs[first:] {
-			if _, used, err := peer.Open(bytes.Clone(r)); err != nil || used != len(r) {
-				break
+		if _, _, err := peer.Open(bytes.Clone(recs[first])); err != nil {
+			continue
+		}
+		for _, r := range recs[first+1:] {
+			if _, _, err := peer.Open(bytes.Clone(r)); err != nil {
+				return 0, errors.New("tlsrec: records under the handshake keys after application ones")
 			}
-			opened++
 		}
-		if opened == len(recs)-first {
-			return uint64(opened), nil
-		}
-		if opened > 0 {
-			return 0, errors.New("tlsrec: records under the handshake keys after application ones")
-		}
+		return uint64(len(recs) - first), nil
 	}
 	return 0, nil
 }

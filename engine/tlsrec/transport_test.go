@@ -160,9 +160,14 @@ func readAll(t *testing.T, nc net.Conn, s *Stream, want int) []byte {
 // with its first flight (its sequence starts past it).
 func TestHandoff(t *testing.T) {
 	first := []byte("GET /echo HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	h := runHandoff(t, serverConfig(), clientConfig(), first, false)
+	ccfg := clientConfig()
+	ccfg.ClientSessionCache = tls.NewLRUClientSessionCache(1) // so the server sends a ticket
+	h := runHandoff(t, serverConfig(), ccfg, first, false)
 	if h.ss == nil || h.cs == nil {
 		t.Fatal("a TLS 1.3 connection kept its tls.Conn")
+	}
+	if _, w := h.ss.Seq(); w != 1 {
+		t.Fatalf("server write sequence %d; want 1, after the session ticket", w)
 	}
 	if got := readAll(t, h.snc, h.ss, len(first)); !bytes.Equal(got, first) {
 		t.Fatalf("server read %q; want %q", got, first)
@@ -366,4 +371,23 @@ func TestTransportOneRecord(t *testing.T) {
 		t.Fatalf("leftover %q after every record was read", l)
 	}
 	tr.Abandon()
+}
+
+// TestHandoffNoTickets: with session tickets off, nothing is sealed under
+// the server's application key during the handshake, and its first record
+// is sequence 0.
+func TestHandoffNoTickets(t *testing.T) {
+	cert, _ := testCert()
+	scfg := ServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, SessionTicketsDisabled: true})
+	h := runHandoff(t, scfg, clientConfig(), nil, false)
+	if _, w := h.ss.Seq(); w != 0 {
+		t.Fatalf("server write sequence %d; want 0", w)
+	}
+	msg := []byte("no ticket first")
+	if _, err := h.snc.Write(h.ss.Seal(nil, msg, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, h.cnc, h.cs, len(msg)); !bytes.Equal(got, msg) {
+		t.Fatalf("client read %q", got)
+	}
 }
