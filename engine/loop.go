@@ -74,11 +74,11 @@ func newLoop(s *Server, el gnet.EventLoop, index int) *loop {
 		if posted := l.posted.Swap(0); s.metrics != nil && posted != 0 {
 			l.lag.observe(float64(s.nanos()-posted) / 1e9)
 		}
-		if target%ticksPerSecond == 0 {
+		if target%(coolSeconds*ticksPerSecond) == 0 {
 			l.cool()
-			if s.metrics != nil {
-				l.sampleOutbound()
-			}
+		}
+		if target%ticksPerSecond == 0 && s.metrics != nil {
+			l.sampleOutbound()
 		}
 		return nil
 	}

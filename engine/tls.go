@@ -310,9 +310,15 @@ func (c *Conn) sendAlert(a tlsrec.Alert) {
 	_, _ = c.gc.Write(l.sealed)
 }
 
+// coolSeconds is how often a loop lets go of the ciphers of the wss://
+// connections that were quiet since the last time: a connection keeps
+// them while it hears or sends something every few seconds (a pub/sub
+// subscriber, say), and an idle one holds only its keys.
+const coolSeconds = 3
+
 // coolLater puts the connection's record layer on its loop's list of
 // layers holding ciphers, which lets go of them once the connection has
-// been quiet for a second or two. Called on the loop.
+// been quiet for coolSeconds to twice that. Called on the loop.
 func (c *Conn) coolLater() {
 	if s := c.tls.rec; !s.Listed() {
 		s.SetListed(true)
@@ -322,7 +328,7 @@ func (c *Conn) coolLater() {
 
 // cool lets the record layers that were not used since the last call go
 // of their ciphers; an idle wss:// connection keeps only its keys. Called
-// on the loop, each second.
+// on the loop, every coolSeconds.
 func (l *loop) cool() {
 	hot := l.hot[:0]
 	for _, s := range l.hot {
@@ -387,6 +393,10 @@ func (c *Conn) keepTail() {
 	case len(rest) == 0:
 		c.tail = nil
 	case len(c.tail) == 0: // rest is in the loop's buffers, or gnet's
+		c.tail = append([]byte(nil), rest...)
+	case cap(l.plain.b) > 2*len(rest)+512:
+		// The tail grew for a burst: keep what is left in a buffer of
+		// its size, not the burst's.
 		c.tail = append([]byte(nil), rest...)
 	default: // rest is at the end of the tail: move it to the front
 		c.tail = l.plain.b[:copy(l.plain.b, rest)]

@@ -152,8 +152,8 @@ func TestKeyUpdateFlood(t *testing.T) {
 }
 
 // TestTLSCiphersCool: a connection's record layer lets go of its ciphers
-// once it has been quiet for a second or two, and builds them again for
-// the next record.
+// once it has been quiet for a few seconds, and builds them again for the
+// next record.
 func TestTLSCiphersCool(t *testing.T) {
 	srv, addr, ccfg := startTLSServer(t, Config{})
 	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: confWait}
@@ -181,7 +181,7 @@ func TestTLSCiphersCool(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the quiet connection's ciphers were not let go")
 		}
-		time.Sleep(50 * time.Millisecond) // the loops sweep each second
+		time.Sleep(50 * time.Millisecond) // the loops sweep every coolSeconds
 	}
 	echo("cold")
 }

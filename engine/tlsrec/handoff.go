@@ -115,12 +115,11 @@ func (t *Transport) Finish(tc *tls.Conn, keep bool) (*Stream, error) {
 	if read == nil || write == nil {
 		return nil, errors.New("tlsrec: TLS 1.3 handshake without its traffic secrets")
 	}
-	seq, err := sentUnder(st.CipherSuite, write, t.client, t.written)
+	rec, err := New(Secrets{Suite: st.CipherSuite, Read: read, Write: write}, t.client, 0)
 	if err != nil {
 		return nil, err
 	}
-	rec, err := New(Secrets{Suite: st.CipherSuite, Read: read, Write: write}, t.client, seq)
-	if err != nil {
+	if err := rec.skipSealed(t.written); err != nil {
 		return nil, err
 	}
 	s := &Stream{Conn: rec, raw: t.leftover()}
@@ -128,41 +127,51 @@ func (t *Transport) Finish(tc *tls.Conn, keep bool) (*Stream, error) {
 	return s, nil
 }
 
-// sentUnder returns how many of the records in written are sealed with the
-// application traffic secret write: records crypto/tls sent once it had
-// the keys, such as a server's session tickets. Those come after every
-// record under the handshake keys, so they are a run at the end, and the
-// first of them is the one record that opens at sequence 0: looked for
-// from the end, it is usually the last record, found at the first try.
-func sentUnder(suite uint16, write []byte, client bool, written []byte) (uint64, error) {
+// skipSealed moves the write sequence past the records in written that
+// are sealed with the layer's write key: records crypto/tls sent once it
+// had the keys, such as a server's session tickets. Those come after
+// every record under the handshake keys, so they are a run at the end,
+// and the first of them is the one record that opens at sequence 0:
+// looked for from the end, it is usually the last record, found at the
+// first try.
+func (c *Conn) skipSealed(written []byte) error {
 	var recs [][]byte
 	for b := written; len(b) > 0; {
 		n := RecordLen(b)
 		if n == 0 || n > len(b) {
-			return 0, errors.New("tlsrec: the handshake wrote a record in pieces")
+			return errors.New("tlsrec: the handshake wrote a record in pieces")
 		}
 		if b[0] == typeApplicationData {
 			recs = append(recs, b[:n])
 		}
 		b = b[n:]
 	}
-	for first := len(recs) - 1; first >= 0; first-- {
-		// Read our own records as the peer does.
-		peer, err := New(Secrets{Suite: suite, Read: write, Write: write}, !client, 0)
-		if err != nil {
-			return 0, err
+	var scratch []byte
+	opens := func(rec []byte, seq uint64) bool {
+		if len(rec) < HeaderLen+tagLen {
+			return false
 		}
-		if _, _, err := peer.Open(bytes.Clone(recs[first])); err != nil {
+		c.out.seq = seq
+		c.out.nonce(&c.nonce)
+		var err error
+		scratch, err = c.out.cipher(c.p).Open(scratch[:0], c.nonce[:], rec[HeaderLen:], rec[:HeaderLen])
+		return err == nil
+	}
+	defer clear(scratch)
+	for first := len(recs) - 1; first >= 0; first-- {
+		if !opens(recs[first], 0) {
 			continue
 		}
-		for _, r := range recs[first+1:] {
-			if _, _, err := peer.Open(bytes.Clone(r)); err != nil {
-				return 0, errors.New("tlsrec: records under the handshake keys after application ones")
+		for i, r := range recs[first+1:] {
+			if !opens(r, uint64(i+1)) {
+				return errors.New("tlsrec: records under the handshake keys after application ones")
 			}
 		}
-		return uint64(len(recs) - first), nil
+		c.out.seq = uint64(len(recs) - first)
+		return nil
 	}
-	return 0, nil
+	c.out.seq = 0
+	return nil
 }
 
 const typeApplicationData = 23

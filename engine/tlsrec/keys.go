@@ -3,11 +3,12 @@ package tlsrec
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/tls"
 	"encoding/binary"
+	"hash"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -36,26 +37,36 @@ func suiteParams(suite uint16) (params, bool) {
 }
 
 // expandLabel is HKDF-Expand-Label (RFC 8446 section 7.1) with an empty
-// context, the only kind the record layer needs.
-func expandLabel(p params, secret []byte, label string, n int) []byte {
-	var buf [2 + 1 + 255 + 1]byte
+// context, the only kind the record layer needs, appended to dst. Every
+// length it is asked for fits in one hash output, so HKDF-Expand (RFC
+// 5869 section 2.3) is its first block: HMAC(secret, info || 0x01). mac,
+// when not nil, is an HMAC already keyed with secret, reused.
+func expandLabel(p params, mac hash.Hash, secret []byte, label string, n int) []byte {
+	if n > int(p.hashLen) {
+		panic("tlsrec: HKDF-Expand-Label longer than one block")
+	}
+	if mac == nil {
+		mac = p.hmac(secret)
+	}
+	var buf [2 + 1 + 255 + 1 + 1]byte
 	info := binary.BigEndian.AppendUint16(buf[:0], uint16(n))
 	info = append(info, byte(len("tls13 ")+len(label)))
 	info = append(info, "tls13 "...)
 	info = append(info, label...)
 	info = append(info, 0) // the context's length
-	var out []byte
-	var err error
+	info = append(info, 1) // HKDF's block counter
+	mac.Reset()
+	mac.Write(info)
+	var out [48]byte
+	return mac.Sum(out[:0])[:n]
+}
+
+// hmac returns an HMAC with the suite's hash, keyed with secret.
+func (p params) hmac(secret []byte) hash.Hash {
 	if p.hashLen == 48 {
-		out, err = hkdf.Expand(sha512.New384, secret, string(info), n)
-	} else {
-		out, err = hkdf.Expand(sha256.New, secret, string(info), n)
+		return hmac.New(sha512.New384, secret)
 	}
-	if err != nil {
-		// Expand fails only for lengths far beyond a hash's 255 blocks.
-		panic("tlsrec: HKDF-Expand-Label: " + err.Error())
-	}
-	return out
+	return hmac.New(sha256.New, secret)
 }
 
 // direction is the key state of one direction of a connection: what an
@@ -73,11 +84,12 @@ type direction struct {
 func (d *direction) set(p params, secret []byte) {
 	clear(d.secret[:])
 	copy(d.secret[:], secret)
-	k := expandLabel(p, secret, "key", int(p.keyLen))
+	mac := p.hmac(secret)
+	k := expandLabel(p, mac, secret, "key", int(p.keyLen))
 	clear(d.key[:])
 	copy(d.key[:], k)
 	clear(k)
-	copy(d.iv[:], expandLabel(p, secret, "iv", len(d.iv)))
+	copy(d.iv[:], expandLabel(p, mac, secret, "iv", len(d.iv)))
 	d.seq = 0
 	d.aead = nil
 	d.used = false
@@ -86,7 +98,7 @@ func (d *direction) set(p params, secret []byte) {
 // update moves to the next traffic secret (RFC 8446 section 7.2),
 // overwriting the old one.
 func (d *direction) update(p params) {
-	next := expandLabel(p, d.secret[:p.hashLen], "traffic upd", int(p.hashLen))
+	next := expandLabel(p, nil, d.secret[:p.hashLen], "traffic upd", int(p.hashLen))
 	d.set(p, next)
 	clear(next)
 }
