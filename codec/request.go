@@ -194,7 +194,7 @@ func (r *Request) parseRequestLine(line []byte) error {
 // origin-form ("/path?query"), absolute-form ("scheme://authority/path")
 // or "*", of visible ASCII characters but '#' (a fragment is never sent),
 // with every '%' starting an escape of two hex digits (RFC 3986 section
-// 2.1).
+// 2.1), and none in an absolute-form target's authority.
 func validTarget(t []byte) bool {
 	if len(t) == 0 {
 		return false
@@ -224,7 +224,10 @@ func validTarget(t []byte) bool {
 	if i := bytes.IndexAny(auth, "/?"); i >= 0 {
 		auth = auth[:i]
 	}
-	return len(auth) > 0 && validHost(auth)
+	// No escapes in a target's authority: a client that needs one does
+	// not send absolute-form to a WebSocket server, and net/http's parser
+	// refuses most of them.
+	return len(auth) > 0 && bytes.IndexByte(auth, '%') < 0 && validHost(auth)
 }
 
 // authorityStart returns where the authority of an absolute-form target

@@ -158,6 +158,7 @@ func TestParseRequestRefuses(t *testing.T) {
 		{"non-ASCII in the target", head("GET /caf\xc3\xa9 HTTP/1.1", "Host: a"), ErrMalformedHead},
 		{"bad escape in the target", head("GET /%zz HTTP/1.1", "Host: a"), ErrMalformedHead},
 		{"cut escape in the target", head("GET /a% HTTP/1.1", "Host: a"), ErrMalformedHead},
+		{"escape in the target's authority", head("GET a://x%41y/ HTTP/1.1", "Host: a"), ErrMalformedHead},
 		{"bare CR in the request line", head("GET /\r HTTP/1.1", "Host: a"), ErrMalformedHead},
 		// Field lines (RFC 9110 section 5, RFC 9112 section 5).
 		{"whitespace before the colon", head("GET / HTTP/1.1", "Host : a"), ErrMalformedField},
