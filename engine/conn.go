@@ -337,13 +337,30 @@ func (c *Conn) writeClose(code codec.StatusCode, reason string) {
 	_ = c.send(l.scratch)
 }
 
+// writeLastClose writes a close frame after which the connection ends:
+// over TLS 1.3 the close_notify that ends the TLS stream goes in the same
+// write. Called on the loop.
+func (c *Conn) writeLastClose(code codec.StatusCode, reason string) {
+	if c.tls == nil || c.tls.rec == nil {
+		c.writeClose(code, reason)
+		return
+	}
+	l := c.loop
+	l.counts.closeSent[closeBucket(code)]++
+	l.scratch = codec.AppendClose(l.scratch[:0], code, reason)
+	l.sealed = c.tls.rec.Seal(l.sealed[:0], l.scratch, nil)
+	l.sealed = c.tls.rec.AppendAlert(l.sealed, tlsrec.AlertCloseNotify)
+	c.tls.notified = true
+	_, _ = c.gc.Write(l.sealed)
+}
+
 // fail sends a close frame with code and reason, unless one was sent
 // already, and closes the socket without waiting for an answer, as RFC 6455
 // section 7.1.7 asks of a connection that must be failed. Called on the loop.
 func (c *Conn) fail(code codec.StatusCode, reason string) {
 	if c.state == stateOpen {
 		c.closeCode, c.closeReason, c.closer = code, reason, closerServer
-		c.writeClose(code, reason)
+		c.writeLastClose(code, reason)
 	}
 	c.shut()
 }
@@ -383,7 +400,10 @@ func (c *Conn) end(halfClose bool) {
 		// End the TLS stream properly too: close_notify after the
 		// last record. (end runs once: it leaves the states above.)
 		if c.tls.rec != nil {
-			c.sendAlert(tlsrec.AlertCloseNotify)
+			if !c.tls.notified {
+				c.tls.notified = true
+				c.sendAlert(tlsrec.AlertCloseNotify)
+			}
 		} else {
 			_ = c.tls.tc.CloseWrite()
 		}

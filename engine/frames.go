@@ -194,9 +194,9 @@ func (c *Conn) dispatch(m codec.Message) {
 			// The peer closes first: answer with its code, then close
 			// the socket (the server closes TCP first, RFC 6455 7.1.1).
 			if code == codec.StatusNoStatus {
-				c.writeClose(0, "")
+				c.writeLastClose(0, "")
 			} else {
-				c.writeClose(code, string(reason))
+				c.writeLastClose(code, string(reason))
 			}
 			c.closeCode, c.closeReason = code, string(reason)
 		}

@@ -22,6 +22,7 @@ type session struct {
 	tc       *tls.Conn
 	t        *tlsrec.Transport
 	deadline int64 // the tick by which the connection must have upgraded
+	notified bool  // close_notify was sent (TLS 1.3)
 }
 
 // pendingTLS is an accepted socket on its way through the TLS workers. Its
@@ -272,9 +273,8 @@ func (c *Conn) tlsEnded(err error) {
 	var ae *tlsrec.AlertError
 	if !errors.As(err, &ae) {
 		if errors.Is(err, tlsrec.ErrCloseNotify) {
-			switch c.state {
-			case stateFlushing, stateLingering: // end sent one
-			default:
+			if !c.tls.notified {
+				c.tls.notified = true
 				c.sendAlert(tlsrec.AlertCloseNotify)
 			}
 		}

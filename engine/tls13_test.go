@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/gobwas/ws"
 	gws "github.com/gorilla/websocket"
 	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wssd/wssd/engine/tlsrec"
 )
 
 // metricValue returns the value of the series named exactly name in set,
@@ -207,4 +210,74 @@ func hotLayers(t *testing.T, srv *Server) int {
 		}
 	}
 	return n
+}
+
+// TestTLSCloseNotify: the end of a WebSocket connection over TLS 1.3 ends
+// the TLS stream properly too: right after the server's close frame comes
+// its close_notify, whether the client closed first or the server failed
+// the connection. (crypto/tls's client takes a bare TCP end as a clean one
+// too, so the client here reads the records with tlsrec.)
+func TestTLSCloseNotify(t *testing.T) {
+	_, addr, ccfg := startTLSServer(t, Config{})
+	for _, how := range []string{"client closes", "server fails"} {
+		t.Run(how, func(t *testing.T) {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			_ = nc.SetDeadline(time.Now().Add(confWait))
+			tr := tlsrec.NewTransport(nc, true)
+			cfg := ccfg.Clone()
+			cfg.MinVersion = tls.VersionTLS13
+			tc := tls.Client(tr, tr.ClientConfig(cfg))
+			if err := tc.Handshake(); err != nil {
+				t.Fatal(err)
+			}
+			st, err := tr.Finish(tc, false)
+			if err != nil || st == nil {
+				t.Fatalf("finish: %v", err)
+			}
+			send := func(b []byte) {
+				if _, err := nc.Write(st.Seal(nil, b, nil)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var in []byte
+			buf := make([]byte, 4096)
+			// read reads records until want is in the plaintext, or the
+			// TLS stream ends; it returns how it ended.
+			read := func(want []byte) error {
+				first, rest, err := st.Input(nil)
+				for {
+					in = append(append(in, first...), rest...)
+					if err != nil || bytes.Contains(in, want) {
+						return err
+					}
+					n, rerr := nc.Read(buf)
+					if rerr != nil {
+						return rerr
+					}
+					first, rest, err = st.Input(buf[:n])
+				}
+			}
+			send([]byte(httpHead("GET /echo HTTP/1.1", httpUpgradeLines(nil)...)))
+			if err := read([]byte("\r\n\r\n")); err != nil || !bytes.HasPrefix(in, []byte("HTTP/1.1 101 ")) {
+				t.Fatalf("upgrade: %q, %v", in, err)
+			}
+			in = in[:0]
+			var closeFrame []byte
+			if how == "client closes" {
+				send(confFrame(cfFin|cfClose, confClosePayload(1000, "bye")))
+				closeFrame = confBuildFrame(cfFin|cfClose, confClosePayload(1000, "bye"), false)
+			} else {
+				send(confFrame(cfFin|0x3, "reserved opcode"))
+				closeFrame = []byte{cfFin | cfClose}
+			}
+			err = read([]byte("never"))
+			if !bytes.HasPrefix(in, closeFrame) || err != tlsrec.ErrCloseNotify {
+				t.Fatalf("after the close: %x, %v; want the close frame %x, then close_notify", in, err, closeFrame)
+			}
+		})
+	}
 }
