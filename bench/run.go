@@ -157,8 +157,8 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	gc.SetContext(c)
 	c.open()
-	if a.tc != nil || a.rec != nil {
-		// The handshake may have read the server's first bytes.
+	if a.rec != nil && a.rec.Kept() > 0 || a.tr != nil && a.tr.Kept() > 0 {
+		// The handshake read the server's first bytes past its own.
 		_ = gc.Wake(nil)
 	}
 	return nil, gnet.None

@@ -512,10 +512,12 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c.deadline = s.clock() + s.hsTicks
 	if sess != nil {
 		c.deadline = sess.deadline
-		// The TLS handshake may have read the client's first records
-		// (the upgrade request, often) past its own; no new byte may
-		// come to trigger a read, so ask for one now.
-		_ = gc.Wake(nil)
+		if sess.kept() {
+			// The TLS handshake read the client's first records (the
+			// upgrade request, often) past its own; no new byte may
+			// come to trigger a read, so ask for one now.
+			_ = gc.Wake(nil)
+		}
 	}
 	l.wheel.schedule(&c.timer, c.deadline)
 	return nil, gnet.None

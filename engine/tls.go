@@ -25,6 +25,15 @@ type session struct {
 	notified bool  // close_notify was sent (TLS 1.3)
 }
 
+// kept reports whether the handshake left bytes the client sent after it
+// with the session. Called on the loop.
+func (s *session) kept() bool {
+	if s.rec != nil {
+		return s.rec.Kept() > 0
+	}
+	return s.t.Kept() > 0
+}
+
 // pendingTLS is an accepted socket on its way through the TLS workers. Its
 // handshake deadline is on the server's handshake wheel.
 type pendingTLS struct {

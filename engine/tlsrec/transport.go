@@ -216,6 +216,10 @@ func (t *Transport) Consumed(raw []byte) int {
 	return len(raw)
 }
 
+// Kept returns how many raw bytes the Transport holds that no Read has
+// taken: at first, what the handshake left over. Called on the loop.
+func (t *Transport) Kept() int { return len(t.kept) }
+
 // ErrWouldBlock is what an attached Transport's Read returns when no input
 // is left: crypto/tls returns it from tls.Conn.Read too, and the
 // connection stays usable.
