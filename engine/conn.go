@@ -453,6 +453,9 @@ func (c *Conn) onClosed() {
 	l.remove(c)
 	l.wheel.cancel(&c.timer)
 	c.release()
+	if c.tls != nil && c.tls.rec != nil {
+		c.tls.rec.Wipe() // nothing is sealed or opened any more
+	}
 	if lim := l.srv.limits; lim != nil {
 		lim.Release(c.adm, l.now())
 		c.adm = security.Admission{}

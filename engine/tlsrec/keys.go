@@ -151,3 +151,12 @@ func (d *direction) cool() {
 	}
 	d.used = false
 }
+
+// wipe clears the direction's secret, key and IV and drops its AEAD.
+func (d *direction) wipe() {
+	clear(d.secret[:])
+	clear(d.key[:])
+	clear(d.iv[:])
+	d.aead = nil
+	d.used = false
+}

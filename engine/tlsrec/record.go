@@ -463,6 +463,18 @@ func (c *Conn) Cool() bool {
 	return c.in.aead != nil || c.out.aead != nil
 }
 
+// Wipe clears the layer's traffic secrets, keys and IVs, and drops its
+// AEADs, once the connection is over, so that they do not stay in freed
+// memory. Open refuses everything after it; nothing may be sealed. Called
+// on the connection's event loop.
+func (c *Conn) Wipe() {
+	c.in.wipe()
+	c.out.wipe()
+	if c.readErr() == nil {
+		c.stop = &AlertError{Alert: AlertInternalError}
+	}
+}
+
 // appendRecord appends one record carrying content of type typ.
 func (c *Conn) appendRecord(dst []byte, typ byte, content []byte) []byte {
 	start := len(dst)

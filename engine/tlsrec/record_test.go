@@ -576,3 +576,22 @@ func TestEveryBitFlipped(t *testing.T) {
 		}
 	}
 }
+
+// TestWipe: a wiped layer holds no key material and no cipher, and opens
+// nothing more.
+func TestWipe(t *testing.T) {
+	cli, srv := layerPair(t, tls.TLS_AES_128_GCM_SHA256)
+	wire := cli.Seal(nil, []byte("before"), nil)
+	srv.Wipe()
+	for _, d := range []*direction{&srv.in, &srv.out} {
+		if d.secret != [48]byte{} || d.key != [32]byte{} || d.iv != [12]byte{} || d.aead != nil {
+			t.Fatal("key material left after Wipe")
+		}
+	}
+	if srv.Cool() {
+		t.Fatal("a wiped layer still holds a cipher")
+	}
+	if plain, _, err := srv.Open(wire); err == nil || len(plain) != 0 {
+		t.Fatalf("Open after Wipe: %q, %v", plain, err)
+	}
+}
