@@ -28,9 +28,10 @@
 //
 // A Conn holds a connection's keys: per direction, the traffic secret
 // (for KeyUpdate), the key, the IV and the sequence number. Records are
-// opened in place, in the buffer the loop read them into, and their
-// application data moved together at its front, so a message that
-// arrived whole is read by the frame codec where it lies; Stream keeps an
+// opened in place, in the buffer the loop read them into: the first
+// record's application data stays where it was decrypted and the others'
+// is moved up behind it, so a message that arrived whole is read by the
+// frame codec where it lies; Stream keeps an
 // incomplete record between reads, in a buffer of that record's size, and
 // nothing else. Writes seal straight into the buffer that goes to the
 // socket: one copy of the plaintext, made by the encryption itself. The

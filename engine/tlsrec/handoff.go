@@ -141,7 +141,7 @@ func (c *Conn) skipSealed(written []byte) error {
 		if n == 0 || n > len(b) {
 			return errors.New("tlsrec: the handshake wrote a record in pieces")
 		}
-		if b[0] == typeApplicationData {
+		if b[0] == contentAppData {
 			recs = append(recs, b[:n])
 		}
 		b = b[n:]
@@ -173,8 +173,6 @@ func (c *Conn) skipSealed(written []byte) error {
 	c.out.seq = 0
 	return nil
 }
-
-const typeApplicationData = 23
 
 // leftover returns a copy of what the handshake read past its last record.
 func (t *Transport) leftover() []byte {
