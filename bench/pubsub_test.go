@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"reflect"
@@ -17,9 +15,11 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	gws "github.com/gorilla/websocket"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/engine/enginetest"
+	"github.com/wssd/wssd/engine/pubsub"
+	"github.com/wssd/wssd/engine/pubsub/natsbroker"
 )
 
 // pubsubServer is a wssd engine serving the pub/sub protocol on /ws.
@@ -31,12 +31,16 @@ type pubsubServer struct {
 }
 
 // startPubSub starts a wssd engine with ps, over ws:// or wss://.
-func startPubSub(t *testing.T, ps *engine.PubSubConfig, secure bool) *pubsubServer {
+func startPubSub(t *testing.T, ps pubsub.Config, secure bool) *pubsubServer {
 	t.Helper()
+	hub, err := pubsub.New(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &pubsubServer{set: metrics.NewSet()}
 	var base string
 	s.srv, base, s.ca = launchWssd(t, engine.Config{
-		Routes: map[string]engine.Handler{"/echo": engine.Echo{}}, PubSub: ps, Metrics: s.set,
+		Routes: map[string]engine.Handler{"/echo": engine.Echo{}, pubsub.DefaultRoute: hub}, Metrics: s.set,
 	}, secure)
 	s.url = base + "/ws"
 	return s
@@ -97,7 +101,7 @@ func checkComplete(t *testing.T, rep *Report, subs, pubs uint64) {
 func TestPubSubScenario(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		t.Run(map[bool]string{false: "ws", true: "wss"}[secure], func(t *testing.T) {
-			s := startPubSub(t, &engine.PubSubConfig{AnonymousPublish: true}, secure)
+			s := startPubSub(t, pubsub.Config{AnonymousPublish: true}, secure)
 			const subs, pubs = 12, 3
 			rep, err := Run(context.Background(), Config{
 				Scenario: "pubsub", Target: mustTarget(t, s.url, s.ca), Conns: subs, Pubs: pubs, Rate: 300,
@@ -124,7 +128,7 @@ func TestPubSubScenario(t *testing.T) {
 // publication is refused, counted as an error by its code; the
 // subscribers are ready all the same, and nothing is missing.
 func TestPubSubPublishForbidden(t *testing.T) {
-	s := startPubSub(t, &engine.PubSubConfig{AnonymousPublish: false}, false)
+	s := startPubSub(t, pubsub.Config{AnonymousPublish: false}, false)
 	rep, err := Run(context.Background(), Config{
 		Scenario: "pubsub", Target: mustTarget(t, s.url, ""), Conns: 5, Pubs: 2, Rate: 100,
 		Duration: 300 * time.Millisecond, Loops: 2,
@@ -212,20 +216,12 @@ func TestPubSubSubscribeRefused(t *testing.T) {
 // with a publisher and subscribers, merge into a report where every
 // subscriber got every publication of both publishers exactly once.
 func TestPubSubNATS(t *testing.T) {
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the NATS server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := enginetest.StartNATS(t, -1)
 	const shards, subsEach = 2, 6
 	var servers [shards]*pubsubServer
 	for i := range servers {
-		servers[i] = startPubSub(t, &engine.PubSubConfig{AnonymousPublish: true,
-			Broker: engine.NewNATSBroker(engine.NATSConfig{URL: ns.ClientURL(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})}, false)
+		servers[i] = startPubSub(t, pubsub.Config{AnonymousPublish: true,
+			Broker: natsbroker.New(natsbroker.Config{URL: ns.ClientURL(), Logger: enginetest.Logger()})}, false)
 	}
 	// The barrier: the runs start publishing once both have their
 	// subscribers ready.
@@ -319,7 +315,7 @@ func TestPublishRequest(t *testing.T) {
 func TestFanoutCap(t *testing.T) {
 	defer func(n int) { fanoutTracked = n }(fanoutTracked)
 	fanoutTracked = 10
-	s := startPubSub(t, &engine.PubSubConfig{AnonymousPublish: true}, false)
+	s := startPubSub(t, pubsub.Config{AnonymousPublish: true}, false)
 	rep, err := Run(context.Background(), Config{
 		Scenario: "pubsub", Target: mustTarget(t, s.url, ""), Conns: 4, Pubs: 2, Rate: 200,
 		Duration: 300 * time.Millisecond, Loops: 2,

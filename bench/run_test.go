@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/engine/enginetest"
 	"github.com/wssd/wssd/security"
 )
 
@@ -73,7 +72,7 @@ func startWssd(t *testing.T, cfg engine.Config, h engine.Handler, secure bool) (
 func launchWssd(t *testing.T, cfg engine.Config, secure bool) (srv *engine.Server, base, ca string) {
 	t.Helper()
 	cfg.Loops = 2
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Logger = enginetest.Logger()
 	if secure {
 		files, _, err := security.DevCertificates(t.TempDir(), []string{"localhost", "127.0.0.1"})
 		if err != nil {
@@ -91,14 +90,7 @@ func launchWssd(t *testing.T, cfg engine.Config, secure bool) (srv *engine.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	enginetest.Serve(t, srv)
 	if secure {
 		return srv, "wss://localhost:" + port(srv.TLSAddr()), ca
 	}

@@ -20,17 +20,21 @@ const (
 	DefaultMaxMessageSize   = codec.DefaultMaxMessage
 	DefaultMaxFragments     = codec.DefaultMaxFragments
 	DefaultMaxHeaderBytes   = 8 << 10
-	DefaultDrainTimeout     = 10 * time.Second
 	DefaultCloseTimeout     = 5 * time.Second
 	DefaultHandshakeTime    = 5 * time.Second
 	DefaultPingInterval     = 30 * time.Second
 	DefaultPongTimeout      = 15 * time.Second
 	DefaultTLSWorkers       = 1024
 	DefaultTLSQueue         = 4096
+	DefaultTLSWorkerIdle    = time.Second
 	DefaultTLSShare         = 8 // the default TLSSlotsPerIP is 1/8 of the TLS workers
 	DefaultMaxJSONSize      = 64 << 10
 	DefaultReassemblyBudget = 256 << 20
 )
+
+// DefaultDrainTimeout is how long a drain may take by default: a bound
+// for the context given to Server.Shutdown, which Config does not hold.
+const DefaultDrainTimeout = 10 * time.Second
 
 // Config is the server's configuration. It is validated once by New and
 // never changes after that. The zero value of each field is safe and
@@ -62,9 +66,12 @@ type Config struct {
 	// TLSWorkers bounds the TLS handshakes that run at once: each runs in
 	// one of at most this many goroutines, so that a handshake flood takes
 	// at most this much CPU and memory. The goroutines start as sockets
-	// come and end after a second with nothing to do. 0 means
+	// come and end after TLSWorkerIdle with nothing to do. 0 means
 	// DefaultTLSWorkers.
 	TLSWorkers int
+	// TLSWorkerIdle is how long a TLS worker with nothing to do waits for
+	// a socket before it ends. 0 means DefaultTLSWorkerIdle.
+	TLSWorkerIdle time.Duration
 	// TLSQueue bounds the accepted connections that wait for a TLS worker.
 	// One that finds the queue full is closed at once. 0 means
 	// DefaultTLSQueue.
@@ -188,7 +195,8 @@ type Config struct {
 	// 1007 (data not consistent with the message's type), and JSON nested
 	// deeper than MaxJSONDepth or against the schema with 1008 (policy),
 	// each with a reason that says what was wrong; InvalidMessage may
-	// turn the close into an error reply.
+	// turn the close into an error reply. A route whose Handler is a
+	// JSONHandler is a JSON route with its Schema unless named here.
 	JSONRoutes map[string]*security.Schema
 	// MaxJSONDepth bounds the nesting of a JSON message, checked before it
 	// is parsed; 0 means security.DefaultMaxDepth.
@@ -204,14 +212,13 @@ type Config struct {
 	// InvalidReply answers an error message and keeps it.
 	InvalidMessage InvalidPolicy
 
-	// PubSub, when set, serves the pub/sub protocol (see the README) on
-	// its route, and connects its broker.
-	PubSub *PubSubConfig
-
 	// Metrics, when set, receives the server's metrics (see the README
 	// for the list): a scrape should call Server.FlushMetrics, then write
 	// the set (Server.AdminHandler does both). nil: no metrics.
 	Metrics *metrics.Set
+
+	// Clock is the time the deadlines go by; nil means the system's.
+	Clock Clock
 
 	// Routes maps a request path to the handler of the WebSocket
 	// connections upgraded on it.
@@ -248,7 +255,8 @@ const (
 	// say what was wrong.
 	InvalidClose InvalidPolicy = iota
 	// InvalidReply answers {"op":"error","code":…,"message":…} with the
-	// same reason, drops the message and keeps the connection.
+	// same reason (see AppendErrorReply), drops the message and keeps the
+	// connection.
 	InvalidReply
 )
 
@@ -259,29 +267,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if (c.Listen != "") != (c.TLS != nil) {
 		return c, errors.New("engine: the wss:// listener needs a TLS config, and a TLS config a listener")
-	}
-	if c.PubSub != nil {
-		ps := *c.PubSub
-		if ps.Route == "" {
-			ps.Route = DefaultPubSubRoute
-		}
-		if ps.MaxSubscriptions < 0 {
-			return c, errors.New("engine: negative limit in config")
-		}
-		if ps.MaxSubscriptions == 0 {
-			ps.MaxSubscriptions = DefaultMaxSubscriptions
-		}
-		if len(ps.Route) == 0 || ps.Route[0] != '/' || c.Routes[ps.Route] != nil {
-			return c, fmt.Errorf("engine: the pub/sub route %q is not a path, or is taken", ps.Route)
-		}
-		c.PubSub = &ps
-		c.Routes = maps.Clone(c.Routes)
-		c.Routes[ps.Route] = pubsubHandler{}
-		c.JSONRoutes = maps.Clone(c.JSONRoutes)
-		if c.JSONRoutes == nil {
-			c.JSONRoutes = map[string]*security.Schema{}
-		}
-		c.JSONRoutes[ps.Route] = pubsubSchema
 	}
 	if len(c.Routes) == 0 {
 		return c, errors.New("engine: no routes configured")
@@ -294,12 +279,23 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 || c.CloseTimeout < 0 ||
 		c.HandshakeTimeout < 0 || c.TLSWorkers < 0 || c.TLSQueue < 0 || c.PongTimeout < 0 || c.IdleTimeout < 0 ||
 		c.MaxConnections < 0 || c.MaxConnsPerIP < 0 || c.MaxIdleAddrs < 0 || c.MaxJSONDepth < 0 || c.MaxJSONSize < 0 ||
-		c.MaxFragments < 0 || c.ReassemblyBudget < 0 || c.TLSSlotsPerIP < 0 {
+		c.MaxFragments < 0 || c.ReassemblyBudget < 0 || c.TLSSlotsPerIP < 0 || c.TLSWorkerIdle < 0 {
 		return c, errors.New("engine: negative limit in config")
 	}
 	for path := range c.JSONRoutes {
 		if c.Routes[path] == nil {
 			return c, fmt.Errorf("engine: JSON route %q is not a route", path)
+		}
+	}
+	for path, h := range c.Routes {
+		if jh, ok := h.(JSONHandler); ok {
+			if _, set := c.JSONRoutes[path]; !set {
+				c.JSONRoutes = maps.Clone(c.JSONRoutes)
+				if c.JSONRoutes == nil {
+					c.JSONRoutes = map[string]*security.Schema{}
+				}
+				c.JSONRoutes[path] = jh.Schema()
+			}
 		}
 	}
 	if c.RatePolicy > RateDrop || c.InvalidMessage > InvalidReply || c.SlowConsumer > SlowDrop {
@@ -347,6 +343,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TLSQueue == 0 {
 		c.TLSQueue = DefaultTLSQueue
+	}
+	if c.TLSWorkerIdle == 0 {
+		c.TLSWorkerIdle = DefaultTLSWorkerIdle
+	}
+	if c.Clock == nil {
+		c.Clock = systemClock{}
 	}
 	if c.TLSSlotsPerIP == 0 {
 		c.TLSSlotsPerIP = max(c.TLSWorkers/DefaultTLSShare, min(8, c.TLSWorkers/2), 1)

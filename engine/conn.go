@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"net"
 
@@ -46,8 +45,7 @@ var (
 // task run on its event loop).
 type Conn struct {
 	gc      gnet.Conn
-	el      gnet.EventLoop
-	loop    *loop
+	loop    *Loop
 	handler Handler
 	remote  net.Addr
 	path    string
@@ -76,15 +74,14 @@ type Conn struct {
 	closeReason string
 
 	// The gates (gates.go).
-	adm        security.Admission         // what the accept gate counted
-	subject    string                     // the token's subject
-	expires    int64                      // the token expires at this tick; 0: never
-	msgBucket  security.Bucket            // messages a second
-	byteBucket security.Bucket            // bytes a second
-	validator  *security.Validator        // the loop's, for a JSON route; nil otherwise
-	topicPerms *security.TopicPermissions // the token's "topics" claim
+	adm        security.Admission  // what the accept gate counted
+	id         *security.Identity  // what the token says; nil without Config.Auth
+	expires    int64               // the token expires at this tick; 0: never
+	msgBucket  security.Bucket     // messages a second
+	byteBucket security.Bucket     // bytes a second
+	validator  *security.Validator // the loop's, for a JSON route; nil otherwise
 
-	topics []string // subscribed to (hub.go)
+	slot any // the protocol's (protocol.go)
 
 	pong *owedPong // a pong owed to a peer whose queue was not empty (answerPing)
 
@@ -95,11 +92,10 @@ type Conn struct {
 	closer                             endedBy // who started the end
 }
 
-func newConn(l *loop, gc gnet.Conn, sess *session, adm security.Admission) *Conn {
+func newConn(l *Loop, gc gnet.Conn, sess *session, adm security.Admission) *Conn {
 	c := &Conn{
 		adm:    adm,
 		gc:     gc,
-		el:     gc.EventLoop(),
 		loop:   l,
 		remote: gc.RemoteAddr(),
 		state:  stateUpgrade,
@@ -149,7 +145,12 @@ func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 // Subject returns the subject of the token the connection was
 // authenticated with, or "" (no Auth, or a token without one). Safe for
 // concurrent use once OnOpen has been called.
-func (c *Conn) Subject() string { return c.subject }
+func (c *Conn) Subject() string {
+	if c.id == nil {
+		return ""
+	}
+	return c.id.Subject
+}
 
 // Path returns the request path the connection was upgraded on. Safe for
 // concurrent use once OnOpen has been called.
@@ -178,27 +179,15 @@ func (c *Conn) Send(op codec.OpCode, data []byte) error {
 	if op != codec.OpText && op != codec.OpBinary {
 		return errors.New("engine: Send takes a text or binary opcode")
 	}
-	frame := codec.AppendFrame(make([]byte, 0, codec.HeaderLen(len(data))+len(data)), true, op, data)
-	err := c.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-		if c.state == stateOpen {
-			_ = c.writeEncoded(frame, len(data))
-		}
-		return nil
-	}))
-	if err != nil {
-		return ErrClosed
-	}
-	return nil
+	p := Prepare(op, data)
+	return c.Post(func() { _ = c.WritePrepared(p) })
 }
 
 // Close starts the closing handshake with code and reason: a close frame is
 // sent and the socket is closed when the peer answers. Safe for concurrent
 // use; it returns before the close frame is written.
 func (c *Conn) Close(code codec.StatusCode, reason string) {
-	_ = c.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-		c.startClose(code, reason)
-		return nil
-	}))
+	_ = c.Post(func() { c.startClose(code, reason) })
 }
 
 // startClose sends a close frame and waits for the peer's. Called on the loop.
@@ -441,7 +430,7 @@ func (c *Conn) closeNow() {
 		return
 	}
 	c.state = stateClosed
-	_ = c.el.Close(c.gc)
+	_ = c.loop.el.Close(c.gc)
 }
 
 // onClosed ends the connection's life: it leaves the loop's list and, if
@@ -460,8 +449,9 @@ func (c *Conn) onClosed() {
 		lim.Release(c.adm, l.now())
 		c.adm = security.Admission{}
 	}
-	if len(c.topics) > 0 {
-		l.srv.hub.dropConn(c)
+	if cl, ok := c.slot.(Closer); ok {
+		c.slot = nil
+		cl.Closed(c)
 	}
 	if c.handler == nil {
 		return

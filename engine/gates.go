@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -77,20 +78,35 @@ func (c *Conn) authenticate(r *request) (protocol string, ok bool) {
 		c.respond(http.StatusUnauthorized, "WWW-Authenticate: "+a.Challenge(err)+"\r\n", "unauthorized: "+security.TokenErrorReason(err)+"\n")
 		return "", false
 	}
-	c.subject = id.Subject
-	c.topicPerms = id.Topics
+	c.id = &id
 	if !id.Expires.IsZero() {
 		c.expires = l.srv.tickAt(id.Expires.Add(a.Leeway()))
 	}
 	return protocol, true
 }
 
-// authRefusal maps a verification error to its refusal.
-func authRefusal(err error) refusal {
-	name := "auth_" + security.TokenErrorReason(err)
-	for r := refAuthMissing; r <= refAuthInvalid; r++ {
-		if r.String() == name {
-			return r
+// authRefusals are the refusals of the token errors Verify returns; any
+// other is refAuthInvalid.
+var authRefusals = []struct {
+	err error
+	r   Refusal
+}{
+	{security.ErrTokenMissing, refAuthMissing},
+	{security.ErrTokenMalformed, refAuthMalformed},
+	{security.ErrTokenSignature, refAuthSignature},
+	{security.ErrTokenAlgorithm, refAuthAlgorithm},
+	{security.ErrTokenExpired, refAuthExpired},
+	{security.ErrTokenNotYetValid, refAuthNotYetValid},
+	{security.ErrTokenNoExpiry, refAuthNoExpiry},
+	{security.ErrTokenIssuer, refAuthIssuer},
+	{security.ErrTokenAudience, refAuthAudience},
+}
+
+// authRefusal returns the refusal of a verification error.
+func authRefusal(err error) Refusal {
+	for _, a := range authRefusals {
+		if errors.Is(err, a.err) {
+			return a.r
 		}
 	}
 	return refAuthInvalid
@@ -108,7 +124,7 @@ func (s *Server) tickAt(t time.Time) int64 {
 
 // refused counts a refusal of this connection, or of one of its messages,
 // and logs it (sampled). Called on the loop.
-func (c *Conn) refused(r refusal) {
+func (c *Conn) refused(r Refusal) {
 	l := c.loop
 	l.refused[r]++
 	if !l.rlog.due(l.now(), r) {
@@ -121,8 +137,8 @@ func (c *Conn) refused(r refusal) {
 		}
 	} else {
 		attrs = append(attrs, "path", c.path)
-		if c.subject != "" {
-			attrs = append(attrs, "subject", c.subject)
+		if sub := c.Subject(); sub != "" {
+			attrs = append(attrs, "subject", sub)
 		}
 	}
 	l.rlog.write(r, attrs...)
@@ -172,7 +188,7 @@ func (c *Conn) admitFrame(h codec.Header, wire int, whole bool) (ok, drop bool) 
 func (c *Conn) withinRate(h codec.Header, wire int64) bool {
 	s := c.loop.srv
 	now := c.loop.now()
-	r := refusal(numRefusals)
+	r := Refusal(maxRefusals)
 	switch {
 	case s.msgLimit != nil && h.OpCode != codec.OpContinuation && !s.msgLimit.Take(&c.msgBucket, now, 1):
 		r = refRateMessages
@@ -217,20 +233,35 @@ func (c *Conn) valid(m codec.Message) bool {
 // invalid refuses a message that failed validation: the connection fails
 // with code and reason, or, with InvalidReply, the peer is told why in an
 // error message and the connection stays. Called on the loop.
-func (c *Conn) invalid(r refusal, code codec.StatusCode, reason, kind string) {
+func (c *Conn) invalid(r Refusal, code codec.StatusCode, reason, kind string) {
 	c.refused(r)
 	if c.loop.srv.cfg.InvalidMessage == InvalidClose {
 		c.fail(code, reason)
 		return
 	}
 	l := c.loop
-	b := append(l.reply[:0], `{"op":"error","code":"`...)
-	b = append(b, kind...)
-	b = append(b, `","message":`...)
-	b = appendJSONString(b, reason)
-	b = append(b, '}')
-	l.reply = b
-	_ = c.writeData(codec.OpText, b)
+	l.reply = AppendErrorReply(l.reply[:0], nil, kind, reason)
+	_ = c.writeData(codec.OpText, l.reply)
+}
+
+// AppendErrorReply appends the reply a JSON route answers a message it
+// refuses with, {"op":"error","id":id,"code":code,"message":message}:
+// the one Config.InvalidMessage's InvalidReply sends, and the one a
+// protocol on a JSON route answers its own errors with. id is the
+// request's id as JSON, or nil for none; code and message are escaped.
+// Safe for concurrent use.
+func AppendErrorReply(b, id []byte, code, message string) []byte {
+	b = append(b, `{"op":"error",`...)
+	if len(id) > 0 {
+		b = append(b, `"id":`...)
+		b = append(b, id...)
+		b = append(b, ',')
+	}
+	b = append(b, `"code":`...)
+	b = appendJSONString(b, code)
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, message)
+	return append(b, '}')
 }
 
 // appendJSONString appends s as a JSON string.

@@ -23,6 +23,7 @@ import (
 	gws "github.com/gorilla/websocket"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine/enginetest"
 	"github.com/wssd/wssd/security"
 )
 
@@ -101,25 +102,6 @@ func gateEcho(t *testing.T, c *gws.Conn, msg string) {
 }
 
 // gateWantClose reads from c until the server's close frame and checks its
-// code and reason.
-func gateWantClose(t *testing.T, c *gws.Conn, code int, reason string) {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(gateWait))
-	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue // an echo sent before the refusal
-		}
-		var ce *gws.CloseError
-		if !errors.As(err, &ce) {
-			t.Fatalf("read: %v; want close %d %q", err, code, reason)
-		}
-		if ce.Code != code || ce.Text != reason {
-			t.Fatalf("closed with %d %q; want %d %q", ce.Code, ce.Text, code, reason)
-		}
-		return
-	}
-}
 
 // gateRefusedAtAccept checks that a dial was refused before any HTTP answer.
 func gateRefusedAtAccept(t *testing.T, c *gws.Conn, err error, what string) {
@@ -213,23 +195,12 @@ func TestHandshakeBurst(t *testing.T) {
 	waitRefusals(t, srv, map[string]uint64{"handshake_rate": uint64(refused)})
 }
 
-// testSecret is the HMAC secret of the auth tests.
-var testSecret = []byte("0123456789abcdef0123456789abcdef-test-secret")
-
-// signHS256 signs claims with testSecret.
-func signHS256(t *testing.T, claims jwt.MapClaims) string {
-	t.Helper()
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
+// testAuthenticator verifies the tests' tokens (enginetest.Sign), with
+// leeway.
 func testAuthenticator(t *testing.T, leeway time.Duration) *security.Authenticator {
 	t.Helper()
 	a, err := security.NewAuthenticator(security.AuthConfig{
-		Secret: testSecret, Issuer: "https://issuer.example", Audience: "wssd", Leeway: leeway,
+		Secret: enginetest.Secret, Issuer: enginetest.Issuer, Audience: enginetest.Audience, Leeway: leeway,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +235,7 @@ func TestAuthRefusals(t *testing.T) {
 		}
 		return c
 	}
-	good := signHS256(t, claims(nil))
+	good := enginetest.Sign(t, claims(nil))
 	none := func() string {
 		tok, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)
 		if err != nil {
@@ -289,11 +260,11 @@ func TestAuthRefusals(t *testing.T) {
 		{"two parts", "Bearer abc.def", "auth_malformed"},
 		{"bad signature", "Bearer " + otherKey, "auth_signature"},
 		{"alg none", "Bearer " + none, "auth_algorithm"},
-		{"expired", "Bearer " + signHS256(t, claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Minute).Unix() })), "auth_expired"},
-		{"not yet valid", "Bearer " + signHS256(t, claims(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Minute).Unix() })), "auth_not_yet_valid"},
-		{"no expiry", "Bearer " + signHS256(t, claims(func(c jwt.MapClaims) { delete(c, "exp") })), "auth_no_expiry"},
-		{"wrong issuer", "Bearer " + signHS256(t, claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })), "auth_issuer"},
-		{"wrong audience", "Bearer " + signHS256(t, claims(func(c jwt.MapClaims) { c["aud"] = "other" })), "auth_audience"},
+		{"expired", "Bearer " + enginetest.Sign(t, claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Minute).Unix() })), "auth_expired"},
+		{"not yet valid", "Bearer " + enginetest.Sign(t, claims(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Minute).Unix() })), "auth_not_yet_valid"},
+		{"no expiry", "Bearer " + enginetest.Sign(t, claims(func(c jwt.MapClaims) { delete(c, "exp") })), "auth_no_expiry"},
+		{"wrong issuer", "Bearer " + enginetest.Sign(t, claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })), "auth_issuer"},
+		{"wrong audience", "Bearer " + enginetest.Sign(t, claims(func(c jwt.MapClaims) { c["aud"] = "other" })), "auth_audience"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var extra []string
@@ -412,7 +383,7 @@ func TestTokenExpiry(t *testing.T) {
 	serveEach(t, Config{Auth: testAuthenticator(t, leeway)}, func(t *testing.T, srv *Server, addr confAddr) {
 		// exp is in whole seconds: the next one at least a second away.
 		exp := time.Now().Add(time.Second).Truncate(time.Second).Add(time.Second)
-		tok := signHS256(t, jwt.MapClaims{"sub": "bob", "iss": "https://issuer.example", "aud": "wssd", "exp": exp.Unix()})
+		tok := enginetest.Sign(t, jwt.MapClaims{"sub": "bob", "iss": "https://issuer.example", "aud": "wssd", "exp": exp.Unix()})
 		nc := confConnect(t, addr, 0)
 		req := httpHead("GET /echo HTTP/1.1", httpUpgradeLines(nil, "Authorization: Bearer "+tok)...)
 		if _, err := io.WriteString(nc, req); err != nil {
@@ -467,7 +438,7 @@ func TestMessageRate(t *testing.T) {
 				t.Fatalf("message %d within the burst: %q, %v", i, p, err)
 			}
 		}
-		gateWantClose(t, c, gws.ClosePolicyViolation, "rate limit exceeded")
+		enginetest.WantClose(t, c, gws.ClosePolicyViolation, "rate limit exceeded")
 		waitRefusals(t, srv, map[string]uint64{"rate_messages": 1})
 	})
 	t.Run("byte flood", func(t *testing.T) {
@@ -481,7 +452,7 @@ func TestMessageRate(t *testing.T) {
 		if err := c.WriteMessage(gws.TextMessage, []byte(big)); err != nil {
 			t.Fatal(err)
 		}
-		gateWantClose(t, c, gws.ClosePolicyViolation, "rate limit exceeded")
+		enginetest.WantClose(t, c, gws.ClosePolicyViolation, "rate limit exceeded")
 		waitRefusals(t, srv, map[string]uint64{"rate_bytes": 1})
 	})
 	t.Run("drop", func(t *testing.T) {
@@ -580,7 +551,7 @@ func TestGatesLeaveOthersAlone(t *testing.T) {
 		gateEcho(t, good, fmt.Sprintf("good%d", i))
 	}
 	wg.Wait()
-	gateWantClose(t, flooder, gws.ClosePolicyViolation, "rate limit exceeded")
+	enginetest.WantClose(t, flooder, gws.ClosePolicyViolation, "rate limit exceeded")
 	if refusedOrigins != 20 {
 		t.Errorf("%d of 20 foreign origins refused with 403", refusedOrigins)
 	}
@@ -731,7 +702,7 @@ func TestRefusalLog(t *testing.T) {
 	var out lockedBuffer
 	log := slog.New(slog.NewJSONHandler(&out, nil))
 	srv, addr := startServer(t, Config{Loops: 1, Auth: testAuthenticator(t, time.Second), Logger: log})
-	expired := signHS256(t, jwt.MapClaims{"sub": "carol", "iss": "https://issuer.example", "aud": "wssd", "exp": time.Now().Add(-time.Hour).Unix()})
+	expired := enginetest.Sign(t, jwt.MapClaims{"sub": "carol", "iss": "https://issuer.example", "aud": "wssd", "exp": time.Now().Add(-time.Hour).Unix()})
 	for i := range 10 {
 		h := http.Header{"Origin": {"https://app.example.com"}, "Authorization": {"Bearer " + expired}}
 		query := ""

@@ -14,6 +14,7 @@ import (
 	gws "github.com/gorilla/websocket"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine/enginetest"
 	"github.com/wssd/wssd/security"
 )
 
@@ -235,7 +236,7 @@ func TestReassemblyBudget(t *testing.T) {
 		}
 		held := func(want int64) {
 			t.Helper()
-			waitFor(t, fmt.Sprintf("%d bytes held for partial messages", want), func() bool {
+			enginetest.WaitFor(t, fmt.Sprintf("%d bytes held for partial messages", want), func() bool {
 				return srv.Memory().Reassembly == want
 			})
 		}

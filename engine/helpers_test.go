@@ -1,11 +1,9 @@
 package engine
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"testing"
-	"time"
+
+	"github.com/wssd/wssd/engine/enginetest"
 )
 
 // startServer starts a server on a kernel-chosen loopback port with cfg
@@ -32,19 +30,12 @@ func launch(t testing.TB, cfg Config) *Server {
 		cfg.Loops = 2
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = enginetest.Logger()
 	}
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if err := srv.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	enginetest.Serve(t, srv)
 	return srv
 }

@@ -71,8 +71,8 @@ func (c *Conn) logAttrs() []slog.Attr {
 	if c.origin != "" {
 		attrs = append(attrs, slog.String("origin", c.origin))
 	}
-	if c.subject != "" {
-		attrs = append(attrs, slog.String("subject", c.subject))
+	if sub := c.Subject(); sub != "" {
+		attrs = append(attrs, slog.String("subject", sub))
 	}
 	return attrs
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	gws "github.com/gorilla/websocket"
+
+	"github.com/wssd/wssd/engine/enginetest"
 )
 
 // TestConnectionLogs: a connection's open and close lines carry its remote
@@ -21,7 +23,7 @@ func TestConnectionLogs(t *testing.T) {
 	var out lockedBuffer
 	log := slog.New(slog.NewJSONHandler(&out, nil))
 	_, addr := startServer(t, Config{Loops: 1, Auth: testAuthenticator(t, time.Second), Logger: log})
-	tok := signHS256(t, jwt.MapClaims{"sub": "erin", "iss": "https://issuer.example", "aud": "wssd", "exp": time.Now().Add(time.Hour).Unix()})
+	tok := enginetest.Sign(t, jwt.MapClaims{"sub": "erin", "iss": "https://issuer.example", "aud": "wssd", "exp": time.Now().Add(time.Hour).Unix()})
 	for _, via := range []string{"query", "protocol"} {
 		h := http.Header{"Origin": {"https://app.example.com"}}
 		query := ""

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -21,19 +20,19 @@ const smallFrame = 1024
 // loop is the per-event-loop state: the loop's connections (for drain), its
 // timing wheel and its scratch buffers. Everything in it is touched only on
 // its loop, but for target.
-type loop struct {
+type Loop struct {
 	el      gnet.EventLoop
 	srv     *Server
-	head    *Conn             // connections on this loop, an intrusive list
-	wheel   wheel             // the connections' deadlines; wheel.now is the loop's clock
-	target  atomic.Int64      // the tick the wheel is to advance to
-	advance gnet.RunnableFunc // advances the wheel to target, on the loop
-	scratch []byte            // frame headers, small frames and HTTP responses
-	work    []byte            // plaintext decrypted from wss:// connections
-	plain   plainBuf          // the plaintext of the wss:// connection being read
-	sealed  []byte            // records being written to a wss:// connection
-	hot     []*tlsrec.Stream  // record layers holding ciphers (tls.go, cool)
-	iov     [2][]byte         // header and payload of a large frame
+	head    *Conn            // connections on this loop, an intrusive list
+	wheel   wheel            // the connections' deadlines; wheel.now is the loop's clock
+	target  atomic.Int64     // the tick the wheel is to advance to
+	advance task             // advances the wheel to target, on the loop
+	scratch []byte           // frame headers, small frames and HTTP responses
+	work    []byte           // plaintext decrypted from wss:// connections
+	plain   plainBuf         // the plaintext of the wss:// connection being read
+	sealed  []byte           // records being written to a wss:// connection
+	hot     []*tlsrec.Stream // record layers holding ciphers (tls.go, cool)
+	iov     [2][]byte        // header and payload of a large frame
 
 	// The loop's share of the reassembly budget (memory.go): what its
 	// connections' partial messages may hold, and hold now (heldNow is
@@ -48,31 +47,27 @@ type loop struct {
 	refused    refusalCounts                  // added to the server's each tick
 	rlog       refusalLog
 
-	// Pub/sub (hub.go, pubsub.go).
-	subs map[string]map[*Conn]struct{} // the loop's subscribers, by topic
-	pubsubScratch
-
 	// Metrics (metrics.go).
 	index              int          // in the order loops were created
 	counts             loopCounts   // added to the server's metrics each tick
 	posted             atomic.Int64 // server nanos of the oldest advance not run yet; 0: none
-	lag                *histogram   // how late advance ran
+	lag                *Histogram   // how late advance ran
 	outBytes, outConns atomic.Int64 // sampled each second
 }
 
-func newLoop(s *Server, el gnet.EventLoop, index int) *loop {
-	l := &loop{el: el, srv: s, rlog: refusalLog{l: s.cfg.Logger}, index: index}
+func newLoop(s *Server, el gnet.EventLoop, index int) *Loop {
+	l := &Loop{el: el, srv: s, rlog: refusalLog{l: s.cfg.Logger}, index: index}
 	l.budget = s.cfg.ReassemblyBudget / int64(s.cfg.Loops)
 	l.alloc = s.bufs.get
-	l.lag = newHistogram("wssd_loop_lag_seconds", `loop="`+strconv.Itoa(index)+`"`, lagBuckets)
+	l.lag = NewHistogram("wssd_loop_lag_seconds", `loop="`+strconv.Itoa(index)+`"`, lagBuckets)
 	l.wheel.init(s.clock())
-	l.advance = func(context.Context) error {
+	l.advance = func() {
 		target := l.target.Load()
 		l.wheel.advance(target)
 		l.flush()
 		l.heldNow.Store(l.held)
 		if posted := l.posted.Swap(0); s.metrics != nil && posted != 0 {
-			l.lag.observe(float64(s.nanos()-posted) / 1e9)
+			l.lag.Observe(float64(s.nanos()-posted) / 1e9)
 		}
 		if target%(coolSeconds*ticksPerSecond) == 0 {
 			l.cool()
@@ -80,7 +75,6 @@ func newLoop(s *Server, el gnet.EventLoop, index int) *loop {
 		if target%ticksPerSecond == 0 && s.metrics != nil {
 			l.sampleOutbound()
 		}
-		return nil
 	}
 	if len(s.cfg.JSONRoutes) > 0 {
 		l.validators = make(map[string]*security.Validator, len(s.cfg.JSONRoutes))
@@ -92,9 +86,9 @@ func newLoop(s *Server, el gnet.EventLoop, index int) *loop {
 }
 
 // now is the loop's clock, in ticks: the tick it last advanced to.
-func (l *loop) now() int64 { return l.wheel.now }
+func (l *Loop) now() int64 { return l.wheel.now }
 
-func (l *loop) add(c *Conn) {
+func (l *Loop) add(c *Conn) {
 	c.next = l.head
 	if l.head != nil {
 		l.head.prev = c
@@ -102,7 +96,7 @@ func (l *loop) add(c *Conn) {
 	l.head = c
 }
 
-func (l *loop) remove(c *Conn) {
+func (l *Loop) remove(c *Conn) {
 	if c.prev != nil {
 		c.prev.next = c.next
 	} else if l.head == c {
@@ -115,7 +109,7 @@ func (l *loop) remove(c *Conn) {
 }
 
 // goAway starts the close of every connection on the loop, for a drain.
-func (l *loop) goAway() {
+func (l *Loop) goAway() {
 	for c := l.head; c != nil; {
 		next := c.next
 		c.goAway()

@@ -120,7 +120,7 @@ type Memory struct {
 // left out). Safe for concurrent use, but not on an event loop.
 func (s *Server) Memory() Memory {
 	var m Memory
-	s.onEachLoop(func(l *loop) {
+	s.onEachLoop(func(l *Loop) {
 		l.sampleOutbound()
 		l.heldNow.Store(l.held)
 	})

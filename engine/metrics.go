@@ -1,16 +1,11 @@
 package engine
 
 import (
-	"context"
-	"fmt"
 	"io"
-	"math"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine/tlsrec"
@@ -84,7 +79,6 @@ type loopCounts struct {
 	msgsIn, msgsOut, bytesIn, bytesOut uint64
 	opened, closed                     [numListeners]uint64
 	closeSent, closeRecv               [numCloses]uint64
-	published, delivered               uint64 // pub/sub: publications received from clients, messages written to subscribers
 }
 
 // serverMetrics are the server's metrics in its Config.Metrics set.
@@ -93,15 +87,13 @@ type serverMetrics struct {
 	accepted, opened, closed           [numListeners]*metrics.Counter
 	msgsIn, msgsOut, bytesIn, bytesOut *metrics.Counter
 	closeSent, closeRecv               [numCloses]*metrics.Counter
-	refusals                           [numRefusals]*metrics.Counter
+	refusals                           [maxRefusals]*metrics.Counter
 	expiries                           [numExpiryKinds]*metrics.Counter
 	tlsResults                         [3]*metrics.Counter // ok, failed, timeout
 	tlsPaths                           [2]*metrics.Counter // TLS 1.2 on crypto/tls, TLS 1.3 on tlsrec
-	tlsDuration, upgradeDuration       *histogram
+	tlsDuration, upgradeDuration       *Histogram
 	upgrades                           map[int]*metrics.Counter
 	upgradeOther                       *metrics.Counter
-	published, delivered               *metrics.Counter
-	fanout                             *histogram
 }
 
 // tlsAlert counts a fatal TLS alert, sent or received, that ended a
@@ -148,7 +140,7 @@ func (s *Server) initMetrics(set *metrics.Set) {
 		m.closeSent[i] = set.NewCounter(`wssd_close_frames_sent_total{code="` + closeLabel(i) + `"}`)
 		m.closeRecv[i] = set.NewCounter(`wssd_close_frames_received_total{code="` + closeLabel(i) + `"}`)
 	}
-	for r := range numRefusals {
+	for r := range Refusal(numRefusals()) {
 		m.refusals[r] = set.NewCounter(`wssd_refusals_total{reason="` + r.String() + `"}`)
 	}
 	for k, name := range expiryKinds {
@@ -167,9 +159,6 @@ func (s *Server) initMetrics(set *metrics.Set) {
 		m.upgrades[st] = set.NewCounter(`wssd_upgrade_responses_total{status="` + strconv.Itoa(st) + `"}`)
 	}
 	m.upgradeOther = set.NewCounter(`wssd_upgrade_responses_total{status="other"}`)
-	m.published = set.NewCounter("wssd_pubsub_published_total")
-	m.delivered = set.NewCounter("wssd_pubsub_delivered_total")
-	set.NewGauge("wssd_pubsub_topics", func() float64 { return float64(s.hub.Topics()) })
 	set.NewGauge("wssd_tls_queue_depth", func() float64 { return float64(len(s.tlsQueue)) })
 	set.NewGauge("wssd_outbound_queued_bytes", func() float64 {
 		var n int64
@@ -192,15 +181,13 @@ func (s *Server) initMetrics(set *metrics.Set) {
 		}
 		return float64(n)
 	})
-	m.tlsDuration = newHistogram("wssd_tls_handshake_duration_seconds", "", durationBuckets)
-	m.upgradeDuration = newHistogram("wssd_upgrade_duration_seconds", "", durationBuckets)
-	m.fanout = newHistogram("wssd_pubsub_fanout_seconds", "", lagBuckets)
+	m.tlsDuration = NewHistogram("wssd_tls_handshake_duration_seconds", "", durationBuckets)
+	m.upgradeDuration = NewHistogram("wssd_upgrade_duration_seconds", "", durationBuckets)
 	set.RegisterMetricsWriter(func(w io.Writer) {
-		m.tlsDuration.write(w, true)
-		m.upgradeDuration.write(w, true)
-		m.fanout.write(w, true)
+		m.tlsDuration.WritePrometheus(w, true)
+		m.upgradeDuration.WritePrometheus(w, true)
 		for i, l := range s.loopList() {
-			l.lag.write(w, i == 0)
+			l.lag.WritePrometheus(w, i == 0)
 		}
 	})
 	s.metrics = m
@@ -215,23 +202,22 @@ func (s *Server) FlushMetrics() {
 	if s.metrics == nil {
 		return
 	}
-	s.onEachLoop((*loop).flush)
+	s.onEachLoop((*Loop).flush)
 	s.syncCounts()
 }
 
 // onEachLoop runs f on every event loop and waits until each has run it,
 // or a second has passed (a stuck loop is not waited for). Safe for
 // concurrent use, but not on an event loop.
-func (s *Server) onEachLoop(f func(l *loop)) {
+func (s *Server) onEachLoop(f func(l *Loop)) {
 	loops := s.loopList()
 	done := make(chan struct{}, len(loops))
 	posted := 0
 	for _, l := range loops {
-		err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		err := l.Post(func() {
 			f(l)
 			done <- struct{}{}
-			return nil
-		}))
+		})
 		if err == nil {
 			posted++
 		}
@@ -252,7 +238,7 @@ func (s *Server) onEachLoop(f func(l *loop)) {
 // FlushMetrics.
 func (s *Server) syncCounts() {
 	m := s.metrics
-	for r := range numRefusals {
+	for r := range Refusal(numRefusals()) {
 		m.refusals[r].Set(s.refused[r].Load())
 	}
 	e := s.expired.counts()
@@ -262,8 +248,11 @@ func (s *Server) syncCounts() {
 }
 
 // flush adds the loop's counts to the server's metrics. Called on the loop.
-func (l *loop) flush() {
+func (l *Loop) flush() {
 	l.refused.flush(&l.srv.refused)
+	for _, t := range l.srv.tickers {
+		t.Tick(l)
+	}
 	m := l.srv.metrics
 	if m == nil {
 		l.counts = loopCounts{}
@@ -282,8 +271,6 @@ func (l *loop) flush() {
 		addCount(m.closeSent[i], &c.closeSent[i])
 		addCount(m.closeRecv[i], &c.closeRecv[i])
 	}
-	addCount(m.published, &c.published)
-	addCount(m.delivered, &c.delivered)
 }
 
 func addCount(c *metrics.Counter, n *uint64) {
@@ -295,7 +282,7 @@ func addCount(c *metrics.Counter, n *uint64) {
 
 // sampleOutbound sums the bytes gnet holds for the loop's connections.
 // It walks every connection, so it runs once a second. Called on the loop.
-func (l *loop) sampleOutbound() {
+func (l *Loop) sampleOutbound() {
 	var bytes, conns int64
 	for c := l.head; c != nil; c = c.next {
 		if c.state == stateClosed {
@@ -323,63 +310,6 @@ func (c *Conn) observeUpgrade(status int) {
 		m.upgradeOther.Inc()
 	}
 	if status == 101 {
-		m.upgradeDuration.observe(time.Duration(c.loop.srv.nanos() - c.born).Seconds())
+		m.upgradeDuration.Observe(time.Duration(c.loop.srv.nanos() - c.born).Seconds())
 	}
-}
-
-// histogram is a Prometheus histogram with fixed buckets (le labels), so
-// that histogram_quantile works on it in Prometheus and Grafana as is.
-// Observations are atomic: they are per connection or per tick, never per
-// message.
-type histogram struct {
-	name   string
-	labels string // `loop="0"`, or ""
-	bounds []float64
-	counts []atomic.Uint64 // per bucket, not cumulative; the last is +Inf
-	sum    atomic.Uint64   // float64 bits
-}
-
-func newHistogram(name, labels string, bounds []float64) *histogram {
-	return &histogram{name: name, labels: labels, bounds: bounds, counts: make([]atomic.Uint64, len(bounds)+1)}
-}
-
-func (h *histogram) observe(v float64) {
-	i := 0
-	for i < len(h.bounds) && v > h.bounds[i] {
-		i++
-	}
-	h.counts[i].Add(1)
-	for {
-		old := h.sum.Load()
-		if h.sum.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+v)) {
-			return
-		}
-	}
-}
-
-// write writes h in the Prometheus text format, with its TYPE line when
-// header is set (once per metric name).
-func (h *histogram) write(w io.Writer, header bool) {
-	if header {
-		fmt.Fprintf(w, "# TYPE %s histogram\n", h.name)
-	}
-	sep := ""
-	if h.labels != "" {
-		sep = ","
-	}
-	var cum uint64
-	for i := range h.counts {
-		cum += h.counts[i].Load()
-		le := "+Inf"
-		if i < len(h.bounds) {
-			le = strconv.FormatFloat(h.bounds[i], 'g', -1, 64)
-		}
-		fmt.Fprintf(w, "%s_bucket{%s%sle=%q} %d\n", h.name, h.labels, sep, le, cum)
-	}
-	braces := ""
-	if h.labels != "" {
-		braces = "{" + h.labels + "}"
-	}
-	fmt.Fprintf(w, "%s_sum%s %s\n", h.name, braces, strconv.FormatFloat(math.Float64frombits(h.sum.Load()), 'g', -1, 64))
-	fmt.Fprintf(w, "%s_count%s %d\n", h.name, braces, cum)
 }

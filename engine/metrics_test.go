@@ -5,70 +5,18 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	gws "github.com/gorilla/websocket"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine/enginetest"
 	"github.com/wssd/wssd/security"
 )
-
-// series is one scrape: each series (name and labels, as
-// name{k="v",...} with sorted labels) and its value; a histogram gives
-// its _count.
-type series map[string]float64
-
-// scrape reads /metrics from an admin handler and parses it with
-// Prometheus's own text parser.
-func scrape(t *testing.T, url string) series {
-	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %s", resp.Status)
-	}
-	var p expfmt.TextParser
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	out := series{}
-	for name, f := range fams {
-		for _, m := range f.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
-			}
-			sort.Strings(labels)
-			key := name
-			if len(labels) > 0 {
-				key += "{" + strings.Join(labels, ",") + "}"
-			}
-			switch f.GetType() {
-			case dto.MetricType_COUNTER:
-				out[key] = m.GetCounter().GetValue()
-			case dto.MetricType_GAUGE:
-				out[key] = m.GetGauge().GetValue()
-			case dto.MetricType_HISTOGRAM:
-				out[key] = float64(m.GetHistogram().GetSampleCount())
-			default:
-				out[key] = m.GetUntyped().GetValue()
-			}
-		}
-	}
-	return out
-}
 
 // TestMetricsSession runs a scripted session over ws:// and wss:// (two
 // connections exchanging messages, a refusal, an idle expiry, a close)
@@ -101,7 +49,7 @@ func TestMetricsSession(t *testing.T) {
 			defer admin.Close()
 			d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: gateWait}
 
-			before := scrape(t, admin.URL)
+			before := enginetest.Scrape(t, admin.URL)
 			a, _, err := d.Dial(url, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -129,7 +77,7 @@ func TestMetricsSession(t *testing.T) {
 				}
 				time.Sleep(10 * time.Millisecond) // the server closes TCP after the close handshake
 			}
-			after := scrape(t, admin.URL)
+			after := enginetest.Scrape(t, admin.URL)
 
 			l := `{listener="` + name + `"}`
 			want := map[string]float64{
@@ -248,48 +196,6 @@ func TestAdminEndpoints(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/debug/pprof/ with Pprof: %d", resp.StatusCode)
-	}
-}
-
-// TestMetricsDocumented: the README's metrics table and the metrics the
-// server registers are the same list.
-func TestMetricsDocumented(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	documented := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `(wssd_[a-z_]+)`").FindAllStringSubmatch(string(readme), -1) {
-		documented[m[1]] = true
-	}
-	// The server's series, and the broker's, which wssd registers in the
-	// same set.
-	set := metrics.NewSet()
-	NewNATSBroker(NATSConfig{Metrics: set})
-	srv, err := New(Config{ListenPlain: "127.0.0.1:0", Routes: map[string]Handler{"/echo": Echo{}}, Metrics: set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	registered := map[string]bool{}
-	for _, name := range srv.cfg.Metrics.ListMetricNames() {
-		name, _, _ = strings.Cut(name, "{")
-		registered[name] = true
-	}
-	var b strings.Builder
-	srv.cfg.Metrics.WritePrometheus(&b)
-	registered["wssd_loop_lag_seconds"] = true // written per loop, once loops run
-	for _, m := range regexp.MustCompile(`(?m)^(wssd_[a-z_]+?)(_bucket|_sum|_count)?[{ ]`).FindAllStringSubmatch(b.String(), -1) {
-		registered[m[1]] = true
-	}
-	for name := range registered {
-		if !documented[name] {
-			t.Errorf("%s is not in the README's metrics table", name)
-		}
-	}
-	for name := range documented {
-		if !registered[name] {
-			t.Errorf("the README documents %s, which the server does not have", name)
-		}
 	}
 }
 

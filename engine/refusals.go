@@ -2,15 +2,18 @@ package engine
 
 import (
 	"log/slog"
+	"slices"
 	"sync/atomic"
 )
 
-// refusal is why a gate refused a connection or a message.
-type refusal uint8
+// Refusal is why a gate refused a connection or a message: a reason in
+// the metrics (wssd_refusals_total{reason}) and the log. The core's are
+// below; a protocol registers its own with NewRefusal.
+type Refusal uint8
 
 const (
 	// At accept, before a byte is read: the socket is closed.
-	refMaxConns refusal = iota
+	refMaxConns Refusal = iota
 	refIPConns
 	refHandshakeRate
 	refTLSQueue
@@ -37,14 +40,17 @@ const (
 	refSchema
 	refSlowConsumer
 	refSlowDrop
-	refTopicForbidden
 	refReassembly
 	refTLSRecord
-	numRefusals
 )
 
-// refusalNames are the reasons as metrics labels and log values.
-var refusalNames = [numRefusals]string{
+// maxRefusals bounds the reasons, the core's and the protocols', so that
+// the per-loop counts are plain arrays.
+const maxRefusals = 64
+
+// refusalNames are the reasons' names, as metrics labels and log values:
+// the core's, then the protocols' in the order they were registered.
+var refusalNames = []string{
 	refMaxConns:        "max_connections",
 	refIPConns:         "ip_connections",
 	refHandshakeRate:   "handshake_rate",
@@ -70,23 +76,45 @@ var refusalNames = [numRefusals]string{
 	refSchema:          "schema",
 	refSlowConsumer:    "slow_consumer",
 	refSlowDrop:        "slow_consumer_drop",
-	refTopicForbidden:  "topic_forbidden",
 	refReassembly:      "reassembly_budget",
 	refTLSRecord:       "tls_record",
 }
 
-func (r refusal) String() string { return refusalNames[r] }
+// refusalsClosed is set by the first New: from then on the reasons are
+// fixed, since each server registers one counter per reason.
+var refusalsClosed atomic.Bool
 
-// RefusalReasons lists every reason Refusals counts, in a fixed order.
-func RefusalReasons() []string { return refusalNames[:] }
+// NewRefusal registers a protocol's refusal reason, name (lower case and
+// '_'), and returns it. Call it in a package-level variable declaration:
+// it panics once a server has been made, on a name already taken, or past
+// 64 reasons in all.
+func NewRefusal(name string) Refusal {
+	switch {
+	case refusalsClosed.Load():
+		panic("engine: NewRefusal(" + name + ") after New")
+	case slices.Contains(refusalNames, name):
+		panic("engine: refusal " + name + " registered twice")
+	case len(refusalNames) == maxRefusals:
+		panic("engine: too many refusal reasons")
+	}
+	refusalNames = append(refusalNames, name)
+	return Refusal(len(refusalNames) - 1)
+}
+
+// numRefusals returns how many reasons there are. Once a server has been
+// made, the count is fixed.
+func numRefusals() int { return len(refusalNames) }
+
+// String returns the reason's name.
+func (r Refusal) String() string { return refusalNames[r] }
 
 // Refusals returns how many connections and messages each gate has refused
-// since the server started, by reason (every reason of RefusalReasons is
+// since the server started, by reason (every registered reason is
 // present). The event loops add theirs once per tick, so a refusal shows
 // here within 100 ms. Safe for concurrent use.
 func (s *Server) Refusals() map[string]uint64 {
-	m := make(map[string]uint64, numRefusals)
-	for r := range numRefusals {
+	m := make(map[string]uint64, numRefusals())
+	for r := range Refusal(numRefusals()) {
 		m[r.String()] = s.refused[r].Load()
 	}
 	return m
@@ -95,9 +123,9 @@ func (s *Server) Refusals() map[string]uint64 {
 // refusalCounts is a loop's own refusal counts: plain integers, added to
 // the server's atomics once per tick (one atomic per reason that moved,
 // not one per refused message).
-type refusalCounts [numRefusals]uint64
+type refusalCounts [maxRefusals]uint64
 
-func (c *refusalCounts) flush(to *[numRefusals]atomic.Uint64) {
+func (c *refusalCounts) flush(to *[maxRefusals]atomic.Uint64) {
 	for r, n := range c {
 		if n != 0 {
 			to[r].Add(n)
@@ -111,8 +139,8 @@ func (c *refusalCounts) flush(to *[numRefusals]atomic.Uint64) {
 // goroutine that refuses (an event loop, an acceptor) has its own.
 type refusalLog struct {
 	l          *slog.Logger
-	last       [numRefusals]int64 // tick of the last line, by reason
-	suppressed [numRefusals]int
+	last       [maxRefusals]int64 // tick of the last line, by reason
+	suppressed [maxRefusals]int
 }
 
 // ticksPerSecond is the wheels' clock rate.
@@ -122,7 +150,7 @@ const ticksPerSecond = int64(1e9 / tick)
 // clock, in ticks): none was in the last second. When not, the refusal
 // is counted as left out. Callers check due before building the line's
 // attributes, so a refusal that is not logged costs no allocation.
-func (g *refusalLog) due(now int64, r refusal) bool {
+func (g *refusalLog) due(now int64, r Refusal) bool {
 	if g.last[r] != 0 && now-g.last[r] < ticksPerSecond {
 		g.suppressed[r]++
 		return false
@@ -133,7 +161,7 @@ func (g *refusalLog) due(now int64, r refusal) bool {
 
 // write writes the line of a refusal that was due, with attrs, which never
 // hold a token or a payload.
-func (g *refusalLog) write(r refusal, attrs ...any) {
+func (g *refusalLog) write(r Refusal, attrs ...any) {
 	attrs = append(attrs, "reason", r.String())
 	if n := g.suppressed[r]; n > 0 {
 		attrs = append(attrs, "suppressed", n)

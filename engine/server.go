@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"reflect"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,20 +26,25 @@ import (
 
 // Server is a WebSocket server on gnet event loops.
 type Server struct {
-	cfg  Config
-	hub  *Hub     // pub/sub
-	bufs *bufPool // of partial messages (memory.go)
+	cfg       Config
+	protocols []Protocol // the routes' handlers that are (protocol.go)
+	tickers   []Ticker   // the protocols that count on the loops
+	bufs      *bufPool   // of partial messages (memory.go)
 
 	// The gates' limits, compiled by New (nil: none), and the refusals
 	// counted so far.
 	limits              *security.ConnLimits
 	msgLimit, byteLimit *security.BucketLimit
-	refused             [numRefusals]atomic.Uint64
+	refused             [maxRefusals]atomic.Uint64
 	metrics             *serverMetrics // nil without Config.Metrics
 
-	// The wheels' clock counts ticks since epoch, from 1. Deadlines in
-	// ticks, computed once by New.
-	epoch                                     time.Time
+	// The wheels' clock counts ticks of cfg.Clock since epoch, from 1.
+	// Deadlines in ticks, computed once by New. start is epoch on the
+	// system's monotonic clock, for what is measured in real time (the
+	// metrics' durations, the loops' lag).
+	epoch, start                              time.Time
+	ticks                                     <-chan time.Time // cfg.Clock's, from Start
+	stopTicks                                 func()
 	hsTicks, closeTicks, pingTicks, pongTicks int64
 	idleTicks                                 int64
 	expired                                   expiries
@@ -61,7 +69,7 @@ type Server struct {
 	runErr     error              // set before done closes
 
 	mu    sync.Mutex
-	loops map[gnet.EventLoop]*loop
+	loops map[gnet.EventLoop]*Loop
 
 	active    atomic.Int64 // connections open (any state)
 	draining  atomic.Bool
@@ -77,15 +85,17 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	refusalsClosed.Store(true)
 	s := &Server{
 		cfg:        cfg,
-		epoch:      time.Now(),
+		epoch:      cfg.Clock.Now(),
+		start:      time.Now(),
 		hsTicks:    ticks(cfg.HandshakeTimeout),
 		closeTicks: ticks(cfg.CloseTimeout),
 		stopping:   make(chan struct{}),
 		done:       make(chan struct{}),
 		drained:    make(chan struct{}),
-		loops:      make(map[gnet.EventLoop]*loop),
+		loops:      make(map[gnet.EventLoop]*Loop),
 	}
 	if cfg.PingInterval > 0 {
 		s.pingTicks, s.pongTicks = ticks(cfg.PingInterval), ticks(cfg.PongTimeout)
@@ -102,17 +112,49 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.tlsConfig = tlsrec.ServerConfig(cfg.TLS)
 	}
-	var broker Broker
-	if cfg.PubSub != nil {
-		broker = cfg.PubSub.Broker
-	}
-	s.hub = newHub(s, broker)
 	s.bufs = newBufPool(int(cfg.MaxMessageSize))
 	if cfg.Metrics != nil {
 		s.initMetrics(cfg.Metrics)
 	}
+	if err := s.attach(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
+
+// attach attaches the routes' protocols, each once, in the order of their
+// routes' paths. Called by New.
+func (s *Server) attach() error {
+	for _, path := range slices.Sorted(maps.Keys(s.cfg.Routes)) {
+		p, ok := s.cfg.Routes[path].(Protocol)
+		if !ok || slices.ContainsFunc(s.protocols, func(q Protocol) bool { return sameHandler(p, q) }) {
+			continue
+		}
+		if err := p.Attach(s); err != nil {
+			return fmt.Errorf("engine: route %s: %w", path, err)
+		}
+		s.protocols = append(s.protocols, p)
+		if t, ok := p.(Ticker); ok {
+			s.tickers = append(s.tickers, t)
+		}
+	}
+	return nil
+}
+
+// sameHandler reports whether a and b are the same handler, without
+// panicking on handlers of a type == cannot compare.
+func sameHandler(a, b Handler) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	return ta == tb && ta.Comparable() && a == b
+}
+
+// Config returns the server's configuration, with New's defaults in
+// place. Safe for concurrent use; it must not be changed.
+func (s *Server) Config() *Config { return &s.cfg }
+
+// Loops returns how many event loops the server runs. Safe for
+// concurrent use.
+func (s *Server) Loops() int { return s.cfg.Loops }
 
 // initGates compiles the gates' limits. Called by New.
 func (s *Server) initGates() error {
@@ -144,11 +186,11 @@ func (s *Server) initGates() error {
 }
 
 // clock returns the current tick. Safe for concurrent use.
-func (s *Server) clock() int64 { return int64(time.Since(s.epoch)/tick) + 1 }
+func (s *Server) clock() int64 { return int64(s.cfg.Clock.Now().Sub(s.epoch)/tick) + 1 }
 
 // nanos returns the monotonic nanoseconds since the server was made. Safe
 // for concurrent use.
-func (s *Server) nanos() int64 { return int64(time.Since(s.epoch)) }
+func (s *Server) nanos() int64 { return int64(time.Since(s.start)) }
 
 // Start binds the listener, starts the event loops and the acceptors, and
 // returns once connections are being accepted. Start may be called once,
@@ -190,8 +232,14 @@ func (s *Server) Start() error {
 	if err == nil {
 		err = cli.Start()
 	}
-	if err == nil {
-		if err = s.hub.start(); err != nil {
+	for i, p := range s.protocols {
+		if err != nil {
+			break
+		}
+		if err = p.Start(); err != nil {
+			for _, q := range s.protocols[:i] {
+				q.Stop()
+			}
 			_ = cli.Stop()
 		}
 	}
@@ -207,6 +255,7 @@ func (s *Server) Start() error {
 		s.tlsQueue = make(chan *pendingTLS, s.cfg.TLSQueue)
 		s.tlsCtx, s.tlsCancel = context.WithCancel(context.Background())
 	}
+	s.ticks, s.stopTicks = s.cfg.Clock.Tick(tick)
 	go s.ticker()
 	for range s.cfg.Loops {
 		for _, ln := range lns {
@@ -296,10 +345,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.drainOnce.Do(func() { close(s.drained) })
 		}
 		for _, l := range s.loopList() {
-			_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-				l.goAway()
-				return nil
-			}))
+			_ = l.Post(l.goAway)
 		}
 		select {
 		case <-s.drained:
@@ -307,7 +353,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			drainErr = ctx.Err()
 		}
 		s.runErr = s.cli.Stop()
-		s.hub.stop()
+		for _, p := range s.protocols {
+			p.Stop()
+		}
 		close(s.done)
 	})
 	<-s.done
@@ -317,13 +365,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // ticker advances the timing wheels every tick, until the server has
 // stopped: the handshake wheel here, each loop's wheel on its loop.
 func (s *Server) ticker() {
-	t := time.NewTicker(tick)
-	defer t.Stop()
+	defer s.stopTicks()
 	for {
 		select {
 		case <-s.done:
 			return
-		case <-t.C:
+		case <-s.ticks:
 		}
 		now := s.clock()
 		if s.tlsQueue != nil {
@@ -339,7 +386,7 @@ func (s *Server) ticker() {
 			// A loop that is behind keeps the time of the first tick
 			// it has not run, so its lag counts the whole delay.
 			l.posted.CompareAndSwap(0, s.nanos())
-			_ = l.el.Execute(context.Background(), l.advance)
+			_ = l.el.Execute(context.Background(), l.advance) // no allocation per tick
 		}
 	}
 }
@@ -414,7 +461,7 @@ func (s *Server) admit(nc net.Conn, rlog *refusalLog) (security.Admission, bool)
 
 // refuseAtAccept closes a socket refused before it reached a loop, and
 // counts it. Called by an acceptor.
-func (s *Server) refuseAtAccept(nc net.Conn, r refusal, now int64, rlog *refusalLog) {
+func (s *Server) refuseAtAccept(nc net.Conn, r Refusal, now int64, rlog *refusalLog) {
 	s.refused[r].Add(1)
 	if rlog.due(now, r) {
 		rlog.write(r, "remote", nc.RemoteAddr().String())
@@ -465,10 +512,10 @@ func (s *sampledLog) warn(msg string, args ...any) {
 	}
 }
 
-func (s *Server) loopList() []*loop {
+func (s *Server) loopList() []*Loop {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ls := make([]*loop, len(s.loops))
+	ls := make([]*Loop, len(s.loops))
 	for _, l := range s.loops {
 		ls[l.index] = l
 	}
@@ -477,7 +524,7 @@ func (s *Server) loopList() []*loop {
 
 // loopOf returns the state of event loop el, creating it on first use.
 // Called on el.
-func (s *Server) loopOf(el gnet.EventLoop) *loop {
+func (s *Server) loopOf(el gnet.EventLoop) *Loop {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.loops[el]

@@ -92,13 +92,9 @@ func (s *Server) settle(p *pendingTLS) bool {
 	return s.hsWheel.cancel(&p.timer)
 }
 
-// tlsIdle is how long a TLS worker with nothing to do waits before it
-// ends (a variable for the tests).
-var tlsIdle = time.Second
-
 // startTLSWorker starts a TLS worker if fewer than TLSWorkers run. Workers
 // start as sockets are queued and end when the queue has been empty for
-// tlsIdle: a server runs as many as its handshakes need, and an idle one
+// TLSWorkerIdle: a server runs as many as its handshakes need, and an idle one
 // has none, nor their stacks for the collector to scan. Safe for
 // concurrent use.
 func (s *Server) startTLSWorker() {
@@ -117,11 +113,11 @@ func (s *Server) startTLSWorker() {
 
 // handshakes runs TLS handshakes, one at a time, and hands each connection
 // that completes one to an event loop, until the queue is closed or has
-// been empty for tlsIdle.
+// been empty for TLSWorkerIdle.
 func (s *Server) handshakes(ctx context.Context) {
 	defer s.tlsWorkers.Done()
 	log := &sampledLog{l: s.cfg.Logger}
-	idle := time.NewTimer(tlsIdle)
+	idle := time.NewTimer(s.cfg.TLSWorkerIdle)
 	defer idle.Stop()
 	for {
 		select {
@@ -131,7 +127,7 @@ func (s *Server) handshakes(ctx context.Context) {
 				return
 			}
 			s.handshake(ctx, p, log)
-			idle.Reset(tlsIdle)
+			idle.Reset(s.cfg.TLSWorkerIdle)
 		case <-idle.C:
 			s.tlsRunning.Add(-1)
 			// A socket queued while this worker was deciding to end
@@ -171,7 +167,7 @@ func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) 
 	}
 	m := s.metrics
 	if m != nil && ctx.Err() == nil {
-		m.tlsDuration.observe(time.Since(start).Seconds())
+		m.tlsDuration.Observe(time.Since(start).Seconds())
 	}
 	if !s.settle(p) {
 		// The deadline passed, maybe just as the handshake finished.
@@ -338,7 +334,7 @@ func (c *Conn) coolLater() {
 // cool lets the record layers that were not used since the last call go
 // of their ciphers; an idle wss:// connection keeps only its keys. Called
 // on the loop, every coolSeconds.
-func (l *loop) cool() {
+func (l *Loop) cool() {
 	hot := l.hot[:0]
 	for _, s := range l.hot {
 		if s.Cool() {

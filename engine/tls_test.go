@@ -3,15 +3,9 @@ package engine
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"sync"
@@ -21,54 +15,19 @@ import (
 	"time"
 
 	gws "github.com/gorilla/websocket"
-)
 
-// testPKI is a CA and a leaf for 127.0.0.1 and localhost, made once.
-var testPKI = sync.OnceValues(func() (*tls.Certificate, *x509.CertPool) {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ca := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "engine test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		panic(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		panic(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
-})
+	"github.com/wssd/wssd/engine/enginetest"
+)
 
 // startTLSServer starts a server with only a wss:// listener on a loopback
 // port and returns its host:port and a client TLS config that trusts it.
 func startTLSServer(t testing.TB, cfg Config) (*Server, string, *tls.Config) {
 	t.Helper()
-	cert, pool := testPKI()
+	pki := enginetest.TestPKI()
 	cfg.Listen = "127.0.0.1:0"
-	cfg.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
+	cfg.TLS = pki.ServerConfig()
 	srv := launch(t, cfg)
-	return srv, srv.TLSAddr().String(), &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	return srv, srv.TLSAddr().String(), pki.ClientConfig()
 }
 
 func TestTLSEcho(t *testing.T) {
@@ -234,10 +193,7 @@ func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
 // more than TLSWorkers, and end once idle: a server with no handshake to
 // do runs none.
 func TestTLSWorkersOnDemand(t *testing.T) {
-	old := tlsIdle
-	t.Cleanup(func() { tlsIdle = old }) // after the server has stopped
-	tlsIdle = 50 * time.Millisecond
-	srv, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 3, TLSSlotsPerIP: 12})
+	srv, addr, ccfg := startTLSServer(t, Config{TLSWorkers: 3, TLSSlotsPerIP: 12, TLSWorkerIdle: 50 * time.Millisecond})
 	if n := srv.tlsRunning.Load(); n != 0 {
 		t.Fatalf("%d TLS workers before any connection", n)
 	}

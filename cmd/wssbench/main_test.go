@@ -21,6 +21,8 @@ import (
 	"github.com/wssd/wssd/bench"
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/engine/enginetest"
+	"github.com/wssd/wssd/engine/pubsub"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -217,16 +219,17 @@ func TestShardedHandshake(t *testing.T) {
 func TestShardedPubSub(t *testing.T) {
 	bin := buildWssbench(t)
 	set := metrics.NewSet()
-	srv, err := engine.New(engine.Config{ListenPlain: "127.0.0.1:0", Routes: map[string]engine.Handler{"/echo": engine.Echo{}},
-		PubSub: &engine.PubSubConfig{AnonymousPublish: true}, Loops: 2, Metrics: set,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	hub, err := pubsub.New(pubsub.Config{AnonymousPublish: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
+	srv, err := engine.New(engine.Config{ListenPlain: "127.0.0.1:0",
+		Routes: map[string]engine.Handler{"/echo": engine.Echo{}, pubsub.DefaultRoute: hub},
+		Loops:  2, Metrics: set, Logger: enginetest.Logger()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	enginetest.Serve(t, srv)
 	_, port, _ := net.SplitHostPort(srv.PlainAddr().String())
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
 	const subs, pubs = 10, 2

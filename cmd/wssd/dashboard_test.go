@@ -2,13 +2,15 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"io/fs"
+	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/VictoriaMetrics/metrics"
 )
 
 // dashboardMetrics are the series wssd's admin listener serves: its own
@@ -318,13 +320,22 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 
-	// The wssd metrics used are those README.md documents, once it has
-	// its table.
+	// The wssd metrics used are those README.md documents.
+	documented := readmeMetrics(t)
+	for name := range used {
+		if strings.HasPrefix(name, "wssd_") && !documented[name] {
+			t.Errorf("the dashboard uses %s, which README.md's table of metrics does not list", name)
+		}
+	}
+}
+
+// readmeMetrics returns the wssd_ metrics README.md's table lists. It
+// fails the test when the README or its table is missing: what is checked
+// against it would then pass for nothing.
+func readmeMetrics(t *testing.T) map[string]bool {
+	t.Helper()
 	readme, err := os.ReadFile("../../README.md")
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Log("no README.md; not checking the metrics against it")
-		return
-	} else if err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	documented := make(map[string]bool)
@@ -332,12 +343,44 @@ func TestDashboard(t *testing.T) {
 		documented[m[1]] = true
 	}
 	if len(documented) == 0 {
-		t.Log("README.md has no table of wssd_ metrics yet; not checking the metrics against it")
-		return
+		t.Fatal("README.md has no table of wssd_ metrics")
 	}
-	for name := range used {
-		if strings.HasPrefix(name, "wssd_") && !documented[name] {
-			t.Errorf("the dashboard uses %s, which README.md's table of metrics does not list", name)
+	return documented
+}
+
+// TestMetricsDocumented: the README's metrics table and the metrics wssd
+// registers (the engine's, the hub's and the broker's, in one set) are
+// the same list.
+func TestMetricsDocumented(t *testing.T) {
+	o, err := parseFlags([]string{"--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--listen-plain", "127.0.0.1:0",
+		"--broker", "nats://127.0.0.1:1"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := metrics.NewSet()
+	if _, _, _, err := newServer(o, slog.New(slog.NewTextHandler(io.Discard, nil)), set); err != nil {
+		t.Fatal(err)
+	}
+	documented := readmeMetrics(t)
+	registered := map[string]bool{}
+	for _, name := range set.ListMetricNames() {
+		name, _, _ = strings.Cut(name, "{")
+		registered[name] = true
+	}
+	var b strings.Builder
+	set.WritePrometheus(&b)
+	registered["wssd_loop_lag_seconds"] = true // written per loop, once loops run
+	for _, m := range regexp.MustCompile(`(?m)^(wssd_[a-z_]+?)(_bucket|_sum|_count)?[{ ]`).FindAllStringSubmatch(b.String(), -1) {
+		registered[m[1]] = true
+	}
+	for name := range registered {
+		if !documented[name] {
+			t.Errorf("%s is not in the README's metrics table", name)
+		}
+	}
+	for name := range documented {
+		if !registered[name] {
+			t.Errorf("the README documents %s, which the server does not have", name)
 		}
 	}
 }

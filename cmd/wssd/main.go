@@ -26,6 +26,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/engine/pubsub"
+	"github.com/wssd/wssd/engine/pubsub/natsbroker"
 	"github.com/wssd/wssd/security"
 )
 
@@ -140,12 +142,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxJSONDepth, "max-json-depth", security.DefaultMaxDepth, "with --schema, deepest nesting of a JSON message, checked before parsing")
 	fs.Int64Var(&o.maxJSONSize, "max-json-size", engine.DefaultMaxJSONSize, "with --schema, largest JSON message in `bytes` (at most --max-message-size); larger ones are refused with 1009")
 	fs.BoolVar(&o.anonPublish, "anonymous-publish", false, "without auth, let clients publish on /ws (they may always subscribe); with auth, the token's topics claim decides")
-	fs.IntVar(&o.maxSubscriptions, "max-subscriptions", engine.DefaultMaxSubscriptions, "topics one connection may subscribe to on /ws")
+	fs.IntVar(&o.maxSubscriptions, "max-subscriptions", pubsub.DefaultMaxSubscriptions, "topics one connection may subscribe to on /ws")
 	fs.IntVar(&o.maxOutbound, "max-outbound", 0, "`bytes` that may wait to be written to a client that reads slower than it is sent to; past them --slow-consumer applies. 0: twice --max-message-size plus 1 MiB")
 	slow := "close"
 	fs.StringVar(&slow, "slow-consumer", slow, "a message to a client past --max-outbound: close (1008 \"slow consumer\") or drop (the message, counted)")
 	fs.StringVar(&o.broker, "broker", "", "NATS `URL` (nats://host:4222, or a comma list of a cluster's) through which wssd processes and hosts share topics; empty: topics stay in this process")
-	fs.StringVar(&o.brokerPrefix, "broker-prefix", engine.DefaultNATSPrefix, "subject `prefix` of topics on the broker; processes that share topics share it")
+	fs.StringVar(&o.brokerPrefix, "broker-prefix", natsbroker.DefaultPrefix, "subject `prefix` of topics on the broker; processes that share topics share it")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections: /ws is a pub/sub server (see the README), /echo echoes every message.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -314,64 +316,14 @@ func run(args []string, stderr io.Writer) int {
 	// Metric types and help in the exposition: Prometheus and expfmt
 	// read them.
 	metrics.ExposeMetadata(true)
-	set := metrics.NewSet()
-	var broker engine.Broker
-	if o.broker != "" {
-		broker = engine.NewNATSBroker(engine.NATSConfig{URL: o.broker, Prefix: o.brokerPrefix, Logger: log, Metrics: set})
-	}
-	auth, jsonRoutes, err := gates(o)
+	srv, cert, code, err := newServer(o, log, metrics.NewSet())
 	if err != nil {
-		log.Error("bad configuration", "err", err)
-		return 2
-	}
-	var cert *security.Certificate
-	var tlsConfig *tls.Config
-	if o.listen != "" {
-		if cert, err = loadCertificate(o, log); err != nil {
-			log.Error("no certificate", "err", err)
-			return 1
+		msg := "bad configuration"
+		if code == 1 {
+			msg = "no certificate"
 		}
-		tlsConfig = security.ServerTLS(cert, o.curves)
-	}
-	srv, err := engine.New(engine.Config{
-		Listen:             o.listen,
-		TLS:                tlsConfig,
-		HandshakeTimeout:   o.handshake,
-		TLSWorkers:         o.tlsWorkers,
-		TLSQueue:           o.tlsQueue,
-		TLSSlotsPerIP:      o.tlsPerIP,
-		ListenPlain:        o.listenPlain,
-		ReusePort:          o.reusePort,
-		Loops:              o.loops,
-		MaxMessageSize:     o.maxMessageSize,
-		MaxFragments:       o.maxFragments,
-		ReassemblyBudget:   o.reassembly,
-		CloseTimeout:       o.closeTimeout,
-		PingInterval:       pingInterval(o.pingInterval),
-		PongTimeout:        o.pongTimeout,
-		IdleTimeout:        o.idleTimeout,
-		Origins:            o.origins,
-		Auth:               auth,
-		MaxConnections:     o.maxConns,
-		MaxConnsPerIP:      o.maxConnsPerIP,
-		HandshakeRatePerIP: o.handshakeRate,
-		MessageRate:        connRate(o.rateMessages, o.rateBurst),
-		ByteRate:           connRate(o.rateBytes, o.rateBurst),
-		RatePolicy:         o.ratePolicy,
-		JSONRoutes:         jsonRoutes,
-		MaxJSONDepth:       o.maxJSONDepth,
-		MaxJSONSize:        o.maxJSONSize,
-		InvalidMessage:     o.invalidMessage,
-		MaxOutbound:        o.maxOutbound,
-		SlowConsumer:       o.slowConsumer,
-		PubSub:             &engine.PubSubConfig{AnonymousPublish: o.anonPublish, MaxSubscriptions: o.maxSubscriptions, Broker: broker},
-		Metrics:            set,
-		Routes:             map[string]engine.Handler{"/echo": engine.Echo{}},
-		Logger:             log,
-	})
-	if err != nil {
-		log.Error("bad configuration", "err", err)
-		return 2
+		log.Error(msg, "err", err)
+		return code
 	}
 	// Subscribe before listening, so a signal sent as soon as the port is
 	// open is a drain and not the default exit.
@@ -574,4 +526,68 @@ func runCerts(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "certificates %s in %s\n  CA to trust: %s\n  certificate: %s\n  key:         %s\n", state, *out, files.CA, files.Cert, files.Key)
 	return 0
+}
+
+// newServer builds the server the options describe, with its metrics in
+// set. On an error, code is the exit status: 2 for a bad configuration, 1
+// for a certificate that cannot be loaded or made.
+func newServer(o options, log *slog.Logger, set *metrics.Set) (srv *engine.Server, cert *security.Certificate, code int, err error) {
+	var broker pubsub.Broker
+	if o.broker != "" {
+		broker = natsbroker.New(natsbroker.Config{URL: o.broker, Prefix: o.brokerPrefix, Logger: log, Metrics: set})
+	}
+	hub, err := pubsub.New(pubsub.Config{AnonymousPublish: o.anonPublish, MaxSubscriptions: o.maxSubscriptions, Broker: broker})
+	if err != nil {
+		return nil, nil, 2, err
+	}
+	auth, jsonRoutes, err := gates(o)
+	if err != nil {
+		return nil, nil, 2, err
+	}
+	var tlsConfig *tls.Config
+	if o.listen != "" {
+		if cert, err = loadCertificate(o, log); err != nil {
+			return nil, nil, 1, err
+		}
+		tlsConfig = security.ServerTLS(cert, o.curves)
+	}
+	srv, err = engine.New(engine.Config{
+		Listen:             o.listen,
+		TLS:                tlsConfig,
+		HandshakeTimeout:   o.handshake,
+		TLSWorkers:         o.tlsWorkers,
+		TLSQueue:           o.tlsQueue,
+		TLSSlotsPerIP:      o.tlsPerIP,
+		ListenPlain:        o.listenPlain,
+		ReusePort:          o.reusePort,
+		Loops:              o.loops,
+		MaxMessageSize:     o.maxMessageSize,
+		MaxFragments:       o.maxFragments,
+		ReassemblyBudget:   o.reassembly,
+		CloseTimeout:       o.closeTimeout,
+		PingInterval:       pingInterval(o.pingInterval),
+		PongTimeout:        o.pongTimeout,
+		IdleTimeout:        o.idleTimeout,
+		Origins:            o.origins,
+		Auth:               auth,
+		MaxConnections:     o.maxConns,
+		MaxConnsPerIP:      o.maxConnsPerIP,
+		HandshakeRatePerIP: o.handshakeRate,
+		MessageRate:        connRate(o.rateMessages, o.rateBurst),
+		ByteRate:           connRate(o.rateBytes, o.rateBurst),
+		RatePolicy:         o.ratePolicy,
+		JSONRoutes:         jsonRoutes,
+		MaxJSONDepth:       o.maxJSONDepth,
+		MaxJSONSize:        o.maxJSONSize,
+		InvalidMessage:     o.invalidMessage,
+		MaxOutbound:        o.maxOutbound,
+		SlowConsumer:       o.slowConsumer,
+		Metrics:            set,
+		Routes:             map[string]engine.Handler{"/echo": engine.Echo{}, pubsub.DefaultRoute: hub},
+		Logger:             log,
+	})
+	if err != nil {
+		return nil, nil, 2, err
+	}
+	return srv, cert, 0, nil
 }

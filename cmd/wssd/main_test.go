@@ -24,11 +24,13 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/common/expfmt"
 	"golang.org/x/sys/unix"
 
 	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/engine/enginetest"
+	"github.com/wssd/wssd/engine/pubsub"
+	"github.com/wssd/wssd/engine/pubsub/natsbroker"
 	"github.com/wssd/wssd/security"
 )
 
@@ -59,8 +61,8 @@ func TestParseFlags(t *testing.T) {
 		admin:          "127.0.0.1:9090",
 		logFormat:      "text",
 
-		maxSubscriptions: engine.DefaultMaxSubscriptions,
-		brokerPrefix:     engine.DefaultNATSPrefix,
+		maxSubscriptions: pubsub.DefaultMaxSubscriptions,
+		brokerPrefix:     natsbroker.DefaultPrefix,
 	}
 	// with returns the defaults changed by set.
 	with := func(set func(o *options)) options {
@@ -736,15 +738,7 @@ func TestCheckFileLimit(t *testing.T) {
 // publishes on /ws.
 func TestBinaryPubSub(t *testing.T) {
 	bin := buildBinary(t)
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(wait) {
-		t.Fatal("the NATS server did not start")
-	}
-	defer ns.Shutdown()
+	ns := enginetest.StartNATS(t, -1)
 	var urls []string
 	for range 2 {
 		p := start(t, bin, "--listen", "", "--listen-plain", "127.0.0.1:0", "--loops", "1",

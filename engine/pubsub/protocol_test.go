@@ -1,7 +1,6 @@
-package engine
+package pubsub
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,10 +14,51 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/golang-jwt/jwt/v5"
 	gws "github.com/gorilla/websocket"
-	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/engine/enginetest"
+	"github.com/wssd/wssd/security"
 )
 
-const psWait = 10 * time.Second
+const psWait = enginetest.Wait
+
+// startHub starts a server over ws:// on a loopback port with cfg (two
+// loops, /echo, no logs unless cfg says otherwise) and a hub made with ps
+// on /ws, and returns them and the server's host:port.
+func startHub(t testing.TB, cfg engine.Config, ps Config) (*engine.Server, *Hub, string) {
+	t.Helper()
+	hub, err := New(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ListenPlain = "127.0.0.1:0"
+	cfg.Routes = map[string]engine.Handler{"/echo": engine.Echo{}, DefaultRoute: hub}
+	if cfg.Loops == 0 {
+		cfg.Loops = 2
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = enginetest.Logger()
+	}
+	srv, err := engine.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enginetest.Serve(t, srv)
+	return srv, hub, srv.PlainAddr().String()
+}
+
+// waitRefusals waits until the server's refusals are exactly want.
+func waitRefusals(t *testing.T, srv *engine.Server, want map[string]uint64) {
+	t.Helper()
+	enginetest.WaitFor(t, fmt.Sprint("refusals ", want), func() bool {
+		for reason, n := range srv.Refusals() {
+			if n != want[reason] {
+				return false
+			}
+		}
+		return true
+	})
+}
 
 // psDial opens a pub/sub client on addr's /ws.
 func psDial(t *testing.T, addr string, h http.Header) *gws.Conn {
@@ -72,7 +112,7 @@ func psExpect(t *testing.T, c *gws.Conn, want string) {
 }
 
 func TestPubSubProtocol(t *testing.T) {
-	srv, addr := startServer(t, Config{PubSub: &PubSubConfig{AnonymousPublish: true, MaxSubscriptions: 2}})
+	_, hub, addr := startHub(t, engine.Config{}, Config{AnonymousPublish: true, MaxSubscriptions: 2})
 	sub := psDial(t, addr, nil)
 	pub := psDial(t, addr, nil)
 
@@ -118,19 +158,19 @@ func TestPubSubProtocol(t *testing.T) {
 
 	// A request that is not of the protocol fails the route's validation.
 	psSend(t, sub, `{"op":"shout","topic":"b"}`)
-	gateWantClose(t, sub, 1008, "schema: /properties/op: enum")
+	enginetest.WantClose(t, sub, 1008, "schema: /properties/op: enum")
 	sub.Close() // the server lingers until the client closes its side
-	if waitTopics(t, srv, 0) {
-		t.Errorf("%d topics left after the only subscriber closed", srv.Hub().Topics())
+	if waitTopics(t, hub, 0) {
+		t.Errorf("%d topics left after the only subscriber closed", hub.Topics())
 	}
 }
 
 // waitTopics waits until the hub has n topics; it reports whether it
 // timed out.
-func waitTopics(t *testing.T, srv *Server, n int) bool {
+func waitTopics(t *testing.T, hub *Hub, n int) bool {
 	t.Helper()
 	deadline := time.Now().Add(psWait)
-	for srv.Hub().Topics() != n {
+	for hub.Topics() != n {
 		if time.Now().After(deadline) {
 			return true
 		}
@@ -142,7 +182,7 @@ func waitTopics(t *testing.T, srv *Server, n int) bool {
 // TestPubSubAnonymous: without auth, anonymous clients may subscribe, and
 // publish only when the configuration says so; refusals are counted.
 func TestPubSubAnonymous(t *testing.T) {
-	srv, addr := startServer(t, Config{PubSub: &PubSubConfig{}})
+	srv, _, addr := startHub(t, engine.Config{}, Config{})
 	c := psDial(t, addr, nil)
 	psSend(t, c, `{"op":"subscribe","topic":"t","id":1}`)
 	psExpect(t, c, `{"op":"ack","id":1}`)
@@ -155,9 +195,9 @@ func TestPubSubAnonymous(t *testing.T) {
 
 // TestPubSubTokenTopics: with auth, the token's topics claim decides.
 func TestPubSubTokenTopics(t *testing.T) {
-	srv, addr := startServer(t, Config{Auth: testAuthenticator(t, time.Second), PubSub: &PubSubConfig{AnonymousPublish: true}})
+	srv, _, addr := startHub(t, engine.Config{Auth: testAuthenticator(t)}, Config{AnonymousPublish: true})
 	claims := func(topics any) jwt.MapClaims {
-		c := jwt.MapClaims{"sub": "u1", "iss": "https://issuer.example", "aud": "wssd", "exp": time.Now().Add(time.Hour).Unix()}
+		c := jwt.MapClaims{"sub": "u1", "iss": enginetest.Issuer, "aud": enginetest.Audience, "exp": time.Now().Add(time.Hour).Unix()}
 		if topics != nil {
 			c["topics"] = topics
 		}
@@ -165,7 +205,7 @@ func TestPubSubTokenTopics(t *testing.T) {
 	}
 	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 
-	c := psDial(t, addr, bearer(signHS256(t, claims(map[string]any{"subscribe": []string{"news.*"}, "publish": []string{"chat.>"}}))))
+	c := psDial(t, addr, bearer(enginetest.Sign(t, claims(map[string]any{"subscribe": []string{"news.*"}, "publish": []string{"chat.>"}}))))
 	for _, tc := range []struct{ req, want string }{
 		{`{"op":"subscribe","topic":"news.a","id":1}`, "ack"},
 		{`{"op":"subscribe","topic":"chat.a","id":2}`, "forbidden"},
@@ -180,7 +220,7 @@ func TestPubSubTokenTopics(t *testing.T) {
 		}
 	}
 	// No claim: nothing allowed, AnonymousPublish notwithstanding.
-	d := psDial(t, addr, bearer(signHS256(t, claims(nil))))
+	d := psDial(t, addr, bearer(enginetest.Sign(t, claims(nil))))
 	psSend(t, d, `{"op":"subscribe","topic":"news.a","id":1}`)
 	if m := psRead(t, d); m["code"] != "forbidden" {
 		t.Errorf("no claim: %v", m)
@@ -192,7 +232,7 @@ func TestPubSubTokenTopics(t *testing.T) {
 // message of several concurrent publishers exactly once, each publisher's
 // in order; the library's Publish, from other goroutines, reaches them too.
 func TestPubSubFanOut(t *testing.T) {
-	srv, addr := startServer(t, Config{Loops: 3, PubSub: &PubSubConfig{AnonymousPublish: true}})
+	_, hub, addr := startHub(t, engine.Config{Loops: 3}, Config{AnonymousPublish: true})
 	const subscribers, publishers, each = 30, 4, 150
 	subs := make([]*gws.Conn, subscribers)
 	for i := range subs {
@@ -218,7 +258,7 @@ func TestPubSubFanOut(t *testing.T) {
 	go func() { // the library, from a goroutine of its own
 		defer wg.Done()
 		for n := range each {
-			if err := srv.Hub().Publish("room.1", fmt.Appendf(nil, `{"p":%d,"n":%d}`, publishers, n)); err != nil {
+			if err := hub.Publish("room.1", fmt.Appendf(nil, `{"p":%d,"n":%d}`, publishers, n)); err != nil {
 				t.Errorf("Hub.Publish: %v", err)
 				return
 			}
@@ -279,10 +319,10 @@ func readInOrder(t *testing.T, subs []*gws.Conn, topic string, sources, each int
 // MaxOutbound (and a message) of the server's memory; the others keep
 // receiving; the policy fires and is counted.
 func TestSlowSubscriber(t *testing.T) {
-	for _, policy := range []SlowPolicy{SlowDrop, SlowClose} {
-		t.Run(map[SlowPolicy]string{SlowDrop: "drop", SlowClose: "close"}[policy], func(t *testing.T) {
+	for _, policy := range []engine.SlowPolicy{engine.SlowDrop, engine.SlowClose} {
+		t.Run(map[engine.SlowPolicy]string{engine.SlowDrop: "drop", engine.SlowClose: "close"}[policy], func(t *testing.T) {
 			const maxOut = 64 << 10
-			srv, addr := startServer(t, Config{Loops: 1, MaxOutbound: maxOut, SlowConsumer: policy, PubSub: &PubSubConfig{}})
+			srv, hub, addr := startHub(t, engine.Config{Loops: 1, MaxOutbound: maxOut, SlowConsumer: policy}, Config{})
 			fast := psDial(t, addr, nil)
 			// The slow one: a small receive buffer, and it stops reading
 			// after its ack.
@@ -326,38 +366,24 @@ func TestSlowSubscriber(t *testing.T) {
 						t.Fatalf("the fast subscriber stopped after %d messages", i-16)
 					}
 				}
-				if err := srv.Hub().Publish("feed", data); err != nil {
+				if err := hub.Publish("feed", data); err != nil {
 					t.Fatal(err)
 				}
 			}
 			<-done
-			// The slow one's queue, on its loop, after every message was
-			// handed to it.
-			var queued int
-			var open bool
-			got := make(chan struct{})
-			for _, l := range srv.loopList() {
-				_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-					for c := l.head; c != nil; c = c.next {
-						if c.RemoteAddr().String() == slow.LocalAddr().String() {
-							queued, open = c.gc.OutboundBuffered(), c.state == stateOpen
-						}
-					}
-					close(got)
-					return nil
-				}))
-			}
-			<-got
-			if queued > maxOut+len(data)+64 {
+			// What the server holds for the slow one, after every message
+			// was handed to it (the fast one has read all of its own).
+			queued := srv.Memory().Outbound
+			if queued > maxOut+int64(len(data))+64 {
 				t.Errorf("%d bytes queued for the slow subscriber; the limit is %d and a message", queued, maxOut)
 			}
 			switch policy {
-			case SlowDrop:
-				if !open {
+			case engine.SlowDrop:
+				waitRefusalsAtLeast(t, srv, "slow_consumer_drop", 1)
+				if r := srv.Refusals(); r["slow_consumer"] != 0 {
 					t.Error("the slow subscriber was closed under the drop policy")
 				}
-				waitRefusalsAtLeast(t, srv, "slow_consumer_drop", 1)
-			case SlowClose:
+			case engine.SlowClose:
 				waitRefusalsAtLeast(t, srv, "slow_consumer", 1)
 				if r := srv.Refusals(); r["slow_consumer"] != 1 {
 					t.Errorf("%d slow consumers closed, want 1", r["slow_consumer"])
@@ -369,7 +395,7 @@ func TestSlowSubscriber(t *testing.T) {
 
 // waitRefusalsAtLeast waits until the server has counted at least n
 // refusals for reason.
-func waitRefusalsAtLeast(t *testing.T, srv *Server, reason string, n uint64) {
+func waitRefusalsAtLeast(t *testing.T, srv *engine.Server, reason string, n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(psWait)
 	for srv.Refusals()[reason] < n {
@@ -383,10 +409,10 @@ func waitRefusalsAtLeast(t *testing.T, srv *Server, reason string, n uint64) {
 // TestPubSubMetrics: a publication from a client and one from the library
 // move the pub/sub series by exactly what they did.
 func TestPubSubMetrics(t *testing.T) {
-	srv, addr := startServer(t, Config{Metrics: metrics.NewSet(), PubSub: &PubSubConfig{AnonymousPublish: true}})
-	admin := httptest.NewServer(srv.AdminHandler(AdminOptions{}))
+	srv, hub, addr := startHub(t, engine.Config{Metrics: metrics.NewSet()}, Config{AnonymousPublish: true})
+	admin := httptest.NewServer(srv.AdminHandler(engine.AdminOptions{}))
 	defer admin.Close()
-	before := scrape(t, admin.URL)
+	before := enginetest.Scrape(t, admin.URL)
 	const subscribers = 3
 	for range subscribers {
 		c := psDial(t, addr, nil)
@@ -400,20 +426,16 @@ func TestPubSubMetrics(t *testing.T) {
 	pub := psDial(t, addr, nil)
 	psSend(t, pub, `{"op":"publish","topic":"t","data":1,"id":1}`)
 	psExpect(t, pub, `{"op":"ack","id":1}`)
-	if err := srv.Hub().Publish("t", []byte("2")); err != nil {
+	if err := hub.Publish("t", []byte("2")); err != nil {
 		t.Fatal(err)
 	}
-	srv.hub.mu.RLock()
-	loops := len(srv.hub.topics["t"].loops)
-	srv.hub.mu.RUnlock()
+	hub.mu.RLock()
+	loops := len(hub.topics["t"].loops)
+	hub.mu.RUnlock()
 	// Both publications have been written once every loop with
-	// subscribers has run a task posted after them.
-	for _, l := range srv.loopList() {
-		done := make(chan struct{})
-		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { close(done); return nil }))
-		<-done
-	}
-	after := scrape(t, admin.URL)
+	// subscribers has run a task posted after them: the scrape posts one
+	// to each loop (Server.FlushMetrics) and waits for it.
+	after := enginetest.Scrape(t, admin.URL)
 	for name, want := range map[string]float64{
 		"wssd_pubsub_published_total": 2,
 		"wssd_pubsub_delivered_total": 2 * subscribers,
@@ -426,4 +448,16 @@ func TestPubSubMetrics(t *testing.T) {
 	if after["wssd_pubsub_topics"] != 1 {
 		t.Errorf("wssd_pubsub_topics = %v, want 1", after["wssd_pubsub_topics"])
 	}
+}
+
+// testAuthenticator verifies the tests' tokens (enginetest.Sign).
+func testAuthenticator(t *testing.T) *security.Authenticator {
+	t.Helper()
+	a, err := security.NewAuthenticator(security.AuthConfig{
+		Secret: enginetest.Secret, Issuer: enginetest.Issuer, Audience: enginetest.Audience, Leeway: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

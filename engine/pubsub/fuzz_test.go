@@ -1,4 +1,4 @@
-package engine
+package pubsub
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	gws "github.com/gorilla/websocket"
+
+	"github.com/wssd/wssd/engine"
 )
 
 // FuzzPubSubRequest sends arbitrary text messages to /ws on a live server
@@ -32,8 +34,8 @@ func FuzzPubSubRequest(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	_, addr := startServer(f, Config{Loops: 1, InvalidMessage: InvalidReply,
-		PubSub: &PubSubConfig{AnonymousPublish: true, MaxSubscriptions: 4}})
+	_, _, addr := startHub(f, engine.Config{Loops: 1, InvalidMessage: engine.InvalidReply},
+		Config{AnonymousPublish: true, MaxSubscriptions: 4})
 	var c *gws.Conn
 	dial := func(t *testing.T) {
 		d := gws.Dialer{HandshakeTimeout: psWait}

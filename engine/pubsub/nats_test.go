@@ -1,63 +1,32 @@
-package engine
+package pubsub
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	gws "github.com/gorilla/websocket"
-	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/engine/enginetest"
+	"github.com/wssd/wssd/engine/pubsub/natsbroker"
 )
-
-// startNATS starts a NATS server in this process on port (-1: any free
-// one) and returns it; it is shut down when the test ends.
-func startNATS(t *testing.T, port int) *natsserver.Server {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the NATS server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
-}
-
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// waitFor waits, polling, until cond holds; what it waits on happens on
-// other goroutines (NATS's, the hub's) with no event to wait on here.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(psWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // TestPubSubNATS: three servers share topics through NATS. Subscribers
 // spread over them get every message published on any of them exactly
 // once, in order per publisher; a server subscribes to a subject only
 // while it has subscribers to the topic.
 func TestPubSubNATS(t *testing.T) {
-	ns := startNATS(t, -1)
+	ns := enginetest.StartNATS(t, -1)
 	base := ns.NumSubscriptions()
 	const servers, subsEach, each = 3, 8, 120
 	addrs := make([]string, servers)
 	for i := range addrs {
-		_, addrs[i] = startServer(t, Config{PubSub: &PubSubConfig{AnonymousPublish: true,
-			Broker: NewNATSBroker(NATSConfig{URL: ns.ClientURL(), Logger: quietLog()})}})
+		_, _, addrs[i] = startHub(t, engine.Config{}, Config{AnonymousPublish: true,
+			Broker: natsbroker.New(natsbroker.Config{URL: ns.ClientURL(), Logger: enginetest.Logger()})})
 	}
 	var subs []*gws.Conn
 	for _, addr := range addrs {
@@ -88,18 +57,18 @@ func TestPubSubNATS(t *testing.T) {
 	}
 	wg.Wait()
 	readInOrder(t, subs, "room.1", servers, each)
-	waitFor(t, "the servers to unsubscribe from NATS", func() bool { return ns.NumSubscriptions() == base })
+	enginetest.WaitFor(t, "the servers to unsubscribe from NATS", func() bool { return ns.NumSubscriptions() == base })
 }
 
 // TestNATSReconnect: when the NATS server goes away and comes back, the
 // broker reconnects, counts it, restores its subscriptions, and messages
 // flow again.
 func TestNATSReconnect(t *testing.T) {
-	ns := startNATS(t, -1)
+	ns := enginetest.StartNATS(t, -1)
 	port := ns.Addr().(*net.TCPAddr).Port
 	set := metrics.NewSet()
-	broker := NewNATSBroker(NATSConfig{URL: ns.ClientURL(), Logger: quietLog(), Metrics: set})
-	_, addr := startServer(t, Config{PubSub: &PubSubConfig{AnonymousPublish: true, Broker: broker}})
+	broker := natsbroker.New(natsbroker.Config{URL: ns.ClientURL(), Logger: enginetest.Logger(), Metrics: set})
+	_, _, addr := startHub(t, engine.Config{}, Config{AnonymousPublish: true, Broker: broker})
 	sub := psDial(t, addr, nil)
 	psSend(t, sub, `{"op":"subscribe","topic":"t","id":1}`)
 	psExpect(t, sub, `{"op":"ack","id":1}`)
@@ -110,8 +79,8 @@ func TestNATSReconnect(t *testing.T) {
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
-	again := startNATS(t, port)
-	waitFor(t, "the broker to reconnect", func() bool {
+	again := enginetest.StartNATS(t, port)
+	enginetest.WaitFor(t, "the broker to reconnect", func() bool {
 		return set.GetOrCreateCounter("wssd_broker_reconnects_total").Get() == 1 && again.NumSubscriptions() > 0
 	})
 	if d := set.GetOrCreateCounter("wssd_broker_disconnects_total").Get(); d < 1 {
@@ -136,8 +105,8 @@ func TestNATSStartsLater(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	set := metrics.NewSet()
-	broker := NewNATSBroker(NATSConfig{URL: "nats://127.0.0.1:" + strconv.Itoa(port), Logger: quietLog(), Metrics: set})
-	_, addr := startServer(t, Config{PubSub: &PubSubConfig{AnonymousPublish: true, Broker: broker}})
+	broker := natsbroker.New(natsbroker.Config{URL: "nats://127.0.0.1:" + strconv.Itoa(port), Logger: enginetest.Logger(), Metrics: set})
+	_, _, addr := startHub(t, engine.Config{}, Config{AnonymousPublish: true, Broker: broker})
 	sub := psDial(t, addr, nil)
 	psSend(t, sub, `{"op":"subscribe","topic":"t","id":1}`)
 	psExpect(t, sub, `{"op":"ack","id":1}`)
@@ -147,6 +116,6 @@ func TestNATSStartsLater(t *testing.T) {
 	if set.GetOrCreateGauge("wssd_broker_connected", nil).Get() != 0 {
 		t.Fatal("connected to a NATS server that does not run")
 	}
-	startNATS(t, port)
+	enginetest.StartNATS(t, port)
 	psExpect(t, sub, `{"op":"message","topic":"t","data":"early"}`)
 }

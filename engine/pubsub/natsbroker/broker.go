@@ -1,4 +1,7 @@
-package engine
+// Package natsbroker carries a hub's publications between processes and
+// hosts over NATS (github.com/nats-io/nats.go): a pubsub.Broker. Only a
+// program that uses a broker imports it, and so nats.go.
+package natsbroker
 
 import (
 	"errors"
@@ -11,12 +14,12 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// NATSConfig configures a NATSBroker.
-type NATSConfig struct {
+// Config configures a Broker.
+type Config struct {
 	// URL is the NATS server, or a comma-separated list of a cluster's.
 	URL string
 	// Prefix goes before each topic to make its subject; "" means
-	// DefaultNATSPrefix. Processes that share topics share the prefix.
+	// DefaultPrefix. Processes that share topics share the prefix.
 	Prefix string
 	// Name is how this connection shows in the NATS server's monitoring;
 	// "" means "wssd".
@@ -27,10 +30,10 @@ type NATSConfig struct {
 	Metrics *metrics.Set
 }
 
-// DefaultNATSPrefix is the subject prefix of topics on NATS.
-const DefaultNATSPrefix = "wssd."
+// DefaultPrefix is the subject prefix of topics on NATS.
+const DefaultPrefix = "wssd."
 
-// NATSBroker is a Broker on NATS (github.com/nats-io/nats.go): a topic is
+// Broker is a pubsub.Broker on NATS: a topic is
 // the subject Prefix+topic; this process subscribes to it while it has
 // subscribers to the topic. NATS delivers a message once to each
 // subscription and in the order one connection published it, so each
@@ -38,8 +41,8 @@ const DefaultNATSPrefix = "wssd."
 // connection reconnects for ever when it drops (subscriptions are
 // restored, publications buffered meanwhile up to nats.go's reconnect
 // buffer), and counts it.
-type NATSBroker struct {
-	cfg NATSConfig
+type Broker struct {
+	cfg Config
 	log *slog.Logger
 	nc  *nats.Conn
 
@@ -51,16 +54,16 @@ type NATSBroker struct {
 	announced                        atomic.Bool
 }
 
-// NewNATSBroker returns a broker for cfg; Start (called by the server)
-// connects it.
-func NewNATSBroker(cfg NATSConfig) *NATSBroker {
+// New returns a broker for cfg; Start (called by the hub when its server
+// starts) connects it.
+func New(cfg Config) *Broker {
 	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultNATSPrefix
+		cfg.Prefix = DefaultPrefix
 	}
 	if cfg.Name == "" {
 		cfg.Name = "wssd"
 	}
-	b := &NATSBroker{cfg: cfg, log: cfg.Logger, subs: map[string]*nats.Subscription{}}
+	b := &Broker{cfg: cfg, log: cfg.Logger, subs: map[string]*nats.Subscription{}}
 	if b.log == nil {
 		b.log = slog.Default()
 	}
@@ -84,7 +87,7 @@ func NewNATSBroker(cfg NATSConfig) *NATSBroker {
 // it goes on trying in the background, as after a disconnect, so that
 // wssd and NATS may start in any order; subscriptions and publications
 // wait for the connection meanwhile. It fails on a URL it cannot use.
-func (b *NATSBroker) Start(deliver func(topic string, data []byte)) error {
+func (b *Broker) Start(deliver func(topic string, data []byte)) error {
 	b.deliver = deliver
 	nc, err := nats.Connect(b.cfg.URL,
 		nats.Name(b.cfg.Name),
@@ -127,7 +130,7 @@ func (b *NATSBroker) Start(deliver func(topic string, data []byte)) error {
 
 // connected logs the first connection, once: nats.go reports it from its
 // own goroutine too.
-func (b *NATSBroker) connected(nc *nats.Conn) {
+func (b *Broker) connected(nc *nats.Conn) {
 	if b.announced.CompareAndSwap(false, true) {
 		b.log.Info("broker connected", "broker", "nats", "server", nc.ConnectedUrlRedacted(), "prefix", b.cfg.Prefix)
 	}
@@ -136,7 +139,7 @@ func (b *NATSBroker) connected(nc *nats.Conn) {
 // Publish sends data on topic's subject. nats.go buffers it, and while
 // reconnecting keeps it in its reconnect buffer; it fails only when that
 // is full or the connection is closed.
-func (b *NATSBroker) Publish(topic string, data []byte) error {
+func (b *Broker) Publish(topic string, data []byte) error {
 	return b.nc.Publish(b.cfg.Prefix+topic, data)
 }
 
@@ -144,7 +147,7 @@ func (b *NATSBroker) Publish(topic string, data []byte) error {
 // at most) for the server to have the subscription, so that what is
 // published after it returns is delivered. While disconnected the
 // subscription is made when the connection comes back.
-func (b *NATSBroker) Subscribe(topic string) error {
+func (b *Broker) Subscribe(topic string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.subs[topic] != nil {
@@ -165,7 +168,7 @@ func (b *NATSBroker) Subscribe(topic string) error {
 }
 
 // Unsubscribe ends the subscription to topic's subject.
-func (b *NATSBroker) Unsubscribe(topic string) error {
+func (b *Broker) Unsubscribe(topic string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	sub := b.subs[topic]
@@ -177,7 +180,7 @@ func (b *NATSBroker) Unsubscribe(topic string) error {
 }
 
 // Close sends what is buffered and disconnects.
-func (b *NATSBroker) Close() error {
+func (b *Broker) Close() error {
 	if b.nc == nil {
 		return nil
 	}

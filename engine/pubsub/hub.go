@@ -1,15 +1,13 @@
-package engine
+package pubsub
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/panjf2000/gnet/v2"
-
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine"
 	"github.com/wssd/wssd/security"
 )
 
@@ -33,7 +31,7 @@ import (
 // the first one comes and the last one goes), and each exactly once.
 
 // Broker carries publications between the hubs of several processes or
-// hosts (NATSBroker). A hub calls Subscribe and Unsubscribe from one
+// hosts (natsbroker.Broker). A hub calls Subscribe and Unsubscribe from one
 // goroutine at a time, in order; Publish from any goroutine.
 type Broker interface {
 	// Start connects, and from then on calls deliver for each publication
@@ -52,11 +50,17 @@ type Broker interface {
 	Close() error
 }
 
-// Hub is a server's pub/sub. Publish is safe from any goroutine; the
-// methods that take a connection are called on its event loop.
+// Hub is a server's pub/sub: the handler of the protocol's route (see
+// protocol.go), and the topics. Make one with New and serve it on a
+// route (engine.Config.Routes): the server attaches, starts and stops it.
+// Publish is safe from any goroutine; the methods that take a connection
+// are called on its event loop.
 type Hub struct {
-	srv    *Server
-	broker Broker // nil: this process only
+	cfg     Config
+	broker  Broker         // nil: this process only
+	srv     *engine.Server // set by Attach
+	loops   []*loopState   // by engine.Loop.Index
+	metrics *hubMetrics    // nil without the server's metrics
 
 	mu     sync.RWMutex
 	topics map[string]*topicState
@@ -70,17 +74,17 @@ type Hub struct {
 
 // topicState is what the hub knows of a topic with subscribers here.
 type topicState struct {
-	loops   []*loop // with subscribers; replaced, never changed in place
-	ready   bool    // the broker has this process's interest (always, without one)
-	failed  error   // the broker refused it
+	loops   []*loopState // with subscribers; replaced, never changed in place
+	ready   bool         // the broker has this process's interest (always, without one)
+	failed  error        // the broker refused it
 	waiting []waiter
 }
 
 // waiter is a subscription that waits for the broker before it is
 // acknowledged.
 type waiter struct {
-	c    *Conn
-	done func(c *Conn, err error) // called on c's loop
+	c    *engine.Conn
+	done func(c *engine.Conn, err error) // called on c's loop
 }
 
 type interestChange struct {
@@ -88,16 +92,36 @@ type interestChange struct {
 	st    *topicState // nil: withdraw
 }
 
-// ErrBroker is what a subscription gets when the broker could not take
-// this process's interest in its topic.
-var ErrBroker = errors.New("engine: the message broker is not available")
-
-func newHub(s *Server, b Broker) *Hub {
-	return &Hub{srv: s, broker: b, topics: map[string]*topicState{}, iwake: make(chan struct{}, 1), idone: make(chan struct{})}
+// New returns a hub for cfg, to serve on a route of one server.
+func New(cfg Config) (*Hub, error) {
+	if cfg.MaxSubscriptions < 0 {
+		return nil, errors.New("pubsub: negative MaxSubscriptions")
+	}
+	if cfg.MaxSubscriptions == 0 {
+		cfg.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	return &Hub{cfg: cfg, broker: cfg.Broker, topics: map[string]*topicState{}, iwake: make(chan struct{}, 1), idone: make(chan struct{})}, nil
 }
 
-// start connects the broker, if any, and starts applying interest changes.
-func (h *Hub) start() error {
+// Attach gives the hub its server: called by engine.New, once.
+func (h *Hub) Attach(s *engine.Server) error {
+	if h.srv != nil {
+		return errors.New("pubsub: the hub serves another server already")
+	}
+	h.srv = s
+	h.loops = make([]*loopState, s.Loops())
+	for i := range h.loops {
+		h.loops[i] = &loopState{}
+	}
+	if set := s.Config().Metrics; set != nil {
+		h.metrics = newHubMetrics(h, set)
+	}
+	return nil
+}
+
+// Start connects the broker, if any, and starts applying interest
+// changes: called by the server's Start.
+func (h *Hub) Start() error {
 	if h.broker == nil {
 		close(h.idone)
 		return nil
@@ -110,8 +134,9 @@ func (h *Hub) start() error {
 	return nil
 }
 
-// stop ends the interest goroutine and disconnects the broker.
-func (h *Hub) stop() {
+// Stop ends the interest goroutine and disconnects the broker: called by
+// the server's Shutdown.
+func (h *Hub) Stop() {
 	if h.broker == nil {
 		return
 	}
@@ -161,7 +186,7 @@ func (h *Hub) applyInterest() {
 				}
 				h.mu.Unlock()
 				for _, w := range ws {
-					h.srv.onLoop(w.c, func() { w.done(w.c, ch.st.failed) })
+					_ = w.c.Post(func() { w.done(w.c, ch.st.failed) })
 				}
 			}
 		}
@@ -180,16 +205,21 @@ func (h *Hub) changeInterest(ch interestChange) {
 // when it has taken this process's first interest in the topic (err is
 // then ErrBroker if it could not). Subscribing again to a topic is a
 // no-op that succeeds. It returns ErrTooManyTopics when c already has
-// PubSubConfig.MaxSubscriptions topics, and ErrClosed when c is not open.
-// Called on c's loop.
-func (h *Hub) Subscribe(c *Conn, topic string, done func(c *Conn, err error)) error {
-	if c.state != stateOpen {
-		return ErrClosed
+// Config.MaxSubscriptions topics, engine.ErrClosed when c is not open,
+// and ErrSlot when c's slot holds another protocol's state (the hub keeps
+// a connection's subscriptions there). Called on c's loop.
+func (h *Hub) Subscribe(c *engine.Conn, topic string, done func(c *engine.Conn, err error)) error {
+	if !c.Open() {
+		return engine.ErrClosed
 	}
 	if !security.ValidTopic(topic) {
 		return ErrTopic
 	}
-	if slices.Contains(c.topics, topic) {
+	m, err := h.member(c)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(m.topics, topic) {
 		// Subscribed already: in force when the first one is.
 		h.mu.Lock()
 		st := h.topics[topic]
@@ -202,20 +232,20 @@ func (h *Hub) Subscribe(c *Conn, topic string, done func(c *Conn, err error)) er
 		done(c, st.failed)
 		return nil
 	}
-	if len(c.topics) >= h.srv.maxSubscriptions() {
+	if len(m.topics) >= h.cfg.MaxSubscriptions {
 		return ErrTooManyTopics
 	}
-	l := c.loop
+	l := h.loopOf(c)
 	subs := l.subs[topic]
 	if subs == nil {
 		if l.subs == nil {
-			l.subs = map[string]map[*Conn]struct{}{}
+			l.subs = map[string]map[*engine.Conn]struct{}{}
 		}
-		subs = map[*Conn]struct{}{}
+		subs = map[*engine.Conn]struct{}{}
 		l.subs[topic] = subs
 	}
 	subs[c] = struct{}{}
-	c.topics = append(c.topics, topic)
+	m.topics = append(m.topics, topic)
 
 	h.mu.Lock()
 	st := h.topics[topic]
@@ -242,28 +272,65 @@ func (h *Hub) Subscribe(c *Conn, topic string, done func(c *Conn, err error)) er
 
 // Unsubscribe ends c's subscription to topic, if it has one. Called on c's
 // loop.
-func (h *Hub) Unsubscribe(c *Conn, topic string) {
-	i := slices.Index(c.topics, topic)
+func (h *Hub) Unsubscribe(c *engine.Conn, topic string) {
+	m, _ := c.Slot().(*member)
+	if m == nil {
+		return
+	}
+	i := slices.Index(m.topics, topic)
 	if i < 0 {
 		return
 	}
-	c.topics = slices.Delete(c.topics, i, i+1)
+	m.topics = slices.Delete(m.topics, i, i+1)
 	h.leave(c, topic)
 }
 
-// dropConn ends every subscription of a connection that has closed.
-// Called on its loop.
-func (h *Hub) dropConn(c *Conn) {
-	for _, t := range c.topics {
-		h.leave(c, t)
+// member is a connection's subscriptions, in its slot.
+type member struct {
+	h      *Hub
+	topics []string
+}
+
+// member returns c's subscriptions, making them on first use. Called on
+// c's loop.
+func (h *Hub) member(c *engine.Conn) (*member, error) {
+	switch v := c.Slot().(type) {
+	case nil:
+		m := &member{h: h}
+		c.SetSlot(m)
+		return m, nil
+	case *member:
+		if v.h == h {
+			return v, nil
+		}
 	}
-	c.topics = nil
+	return nil, ErrSlot
+}
+
+// Closed ends every subscription of a connection that has closed. Called
+// on its loop, by the engine.
+func (m *member) Closed(c *engine.Conn) {
+	for _, t := range m.topics {
+		m.h.leave(c, t)
+	}
+	m.topics = nil
+}
+
+// loopOf returns the hub's state on c's loop. Called on c's loop.
+func (h *Hub) loopOf(c *engine.Conn) *loopState {
+	l := h.loops[c.Loop().Index()]
+	if l.loop == nil {
+		// Set once, before the loop is first in a topic's loops (under
+		// h.mu), where publishers, which read it, find it.
+		l.loop = c.Loop()
+	}
+	return l
 }
 
 // leave takes c out of the loop's subscribers to topic, and the loop out
 // of the topic's loops if it was the last. Called on the loop.
-func (h *Hub) leave(c *Conn, topic string) {
-	l := c.loop
+func (h *Hub) leave(c *engine.Conn, topic string) {
+	l := h.loopOf(c)
 	subs := l.subs[topic]
 	delete(subs, c)
 	if len(subs) > 0 {
@@ -276,7 +343,7 @@ func (h *Hub) leave(c *Conn, topic string) {
 	if st == nil {
 		return
 	}
-	st.loops = slices.DeleteFunc(slices.Clone(st.loops), func(x *loop) bool { return x == l })
+	st.loops = slices.DeleteFunc(slices.Clone(st.loops), func(x *loopState) bool { return x == l })
 	if len(st.loops) > 0 {
 		return
 	}
@@ -298,8 +365,8 @@ func (h *Hub) Publish(topic string, data []byte) error {
 	if !security.ValidTopic(topic) {
 		return ErrTopic
 	}
-	if m := h.srv.metrics; m != nil {
-		m.published.Inc() // from outside the loops: the loops count theirs in loopCounts
+	if m := h.metrics; m != nil {
+		m.published.Inc() // from outside the loops: the loops count theirs (Tick)
 	}
 	return h.publish(topic, data)
 }
@@ -320,7 +387,7 @@ func (h *Hub) publish(topic string, data []byte) error {
 // use.
 func (h *Hub) deliver(topic string, data []byte) {
 	h.mu.RLock()
-	var loops []*loop
+	var loops []*loopState
 	if st := h.topics[topic]; st != nil {
 		loops = st.loops
 	}
@@ -328,14 +395,9 @@ func (h *Hub) deliver(topic string, data []byte) {
 	if len(loops) == 0 {
 		return
 	}
-	body := messageBody(topic, data)
-	frame := codec.AppendFrame(make([]byte, 0, codec.HeaderLen(len(body))+len(body)), true, codec.OpText, body)
-	n := len(body)
+	p := engine.Prepare(codec.OpText, messageBody(topic, data))
 	for _, l := range loops {
-		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-			l.fanOut(topic, frame, n)
-			return nil
-		}))
+		_ = l.loop.Post(func() { h.fanOut(l, topic, p) })
 	}
 }
 
@@ -352,23 +414,23 @@ func messageBody(topic string, data []byte) []byte {
 
 // fanOut writes a publication's frame to the loop's subscribers to topic,
 // and times it. Called on the loop.
-func (l *loop) fanOut(topic string, frame []byte, n int) {
+func (h *Hub) fanOut(l *loopState, topic string, p *engine.Prepared) {
 	subs := l.subs[topic]
 	if len(subs) == 0 {
 		return
 	}
-	m := l.srv.metrics
+	m := h.metrics
 	var start time.Time
 	if m != nil {
 		start = time.Now()
 	}
 	for c := range subs {
-		if c.state == stateOpen && c.writeEncoded(frame, n) == nil {
-			l.counts.delivered++
+		if c.WritePrepared(p) == nil {
+			l.delivered++
 		}
 	}
 	if m != nil {
-		m.fanout.observe(time.Since(start).Seconds())
+		m.fanout.Observe(time.Since(start).Seconds())
 	}
 }
 
@@ -380,16 +442,12 @@ func (h *Hub) Topics() int {
 	return len(h.topics)
 }
 
-// onLoop runs f on c's loop.
-func (s *Server) onLoop(c *Conn, f func()) {
-	_ = c.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-		f()
-		return nil
-	}))
-}
-
 // Errors of the hub.
 var (
-	ErrTopic         = errors.New("engine: not a topic name")
-	ErrTooManyTopics = errors.New("engine: too many subscriptions on the connection")
+	ErrTopic         = errors.New("pubsub: not a topic name")
+	ErrTooManyTopics = errors.New("pubsub: too many subscriptions on the connection")
+	ErrSlot          = errors.New("pubsub: the connection's slot holds another protocol's state")
+	// ErrBroker is what a subscription or a publication gets when the
+	// broker could not take it.
+	ErrBroker = errors.New("pubsub: the message broker is not available")
 )

@@ -1,9 +1,10 @@
-package engine
+package pubsub
 
 import (
 	"errors"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine"
 	"github.com/wssd/wssd/security"
 )
 
@@ -20,11 +21,8 @@ import (
 // publication to a topic they subscribe to. A request that is not of this
 // form fails validation like any message on a JSON route.
 
-// PubSubConfig configures the pub/sub protocol.
-type PubSubConfig struct {
-	// Route is the path the protocol is served on; "" means
-	// DefaultPubSubRoute.
-	Route string
+// Config configures a Hub.
+type Config struct {
 	// AnonymousPublish lets clients publish to any topic when the server
 	// has no Auth. Without Auth clients may always subscribe to any topic;
 	// with it, the token's "topics" claim says what each may do (see
@@ -39,11 +37,14 @@ type PubSubConfig struct {
 	Broker Broker
 }
 
-// Defaults of PubSubConfig.
-const (
-	DefaultPubSubRoute      = "/ws"
-	DefaultMaxSubscriptions = 64
-)
+// DefaultRoute is where wssd serves the protocol.
+const DefaultRoute = "/ws"
+
+// DefaultMaxSubscriptions is Config.MaxSubscriptions's default.
+const DefaultMaxSubscriptions = 64
+
+// refTopicForbidden counts the requests the token's permissions refuse.
+var refTopicForbidden = engine.NewRefusal("topic_forbidden")
 
 // pubsubSchema is what every request must meet; the topic's form, the
 // permissions and the data a publish needs are checked after, and answered
@@ -69,35 +70,25 @@ func mustCompileSchema(doc string) *security.Schema {
 	return s
 }
 
-// Hub returns the server's pub/sub hub.
-func (s *Server) Hub() *Hub { return s.hub }
-
-func (s *Server) maxSubscriptions() int {
-	if s.cfg.PubSub == nil {
-		return DefaultMaxSubscriptions
-	}
-	return s.cfg.PubSub.MaxSubscriptions
-}
-
-// pubsubHandler serves the protocol. Its subscriptions end with the
-// connection (the engine drops them in onClosed).
-type pubsubHandler struct{}
+// Schema returns what every request must meet: the engine validates the
+// route's messages against it before OnMessage (engine.JSONHandler).
+func (h *Hub) Schema() *security.Schema { return pubsubSchema }
 
 // OnOpen does nothing. Called on the connection's event loop.
-func (pubsubHandler) OnOpen(*Conn) {}
+func (h *Hub) OnOpen(*engine.Conn) {}
 
-// OnClose does nothing. Called on the connection's event loop.
-func (pubsubHandler) OnClose(*Conn, codec.StatusCode, string) {}
+// OnClose does nothing: the connection's subscriptions have ended already
+// (member.Closed). Called on the connection's event loop.
+func (h *Hub) OnClose(*engine.Conn, codec.StatusCode, string) {}
 
 // OnMessage answers a request, which the route's validation has parsed
 // and checked against pubsubSchema. Called on the connection's event loop.
-func (pubsubHandler) OnMessage(c *Conn, _ codec.OpCode, _ []byte) {
-	v := c.validator.Value()
+func (h *Hub) OnMessage(c *engine.Conn, _ codec.OpCode, _ []byte) {
+	v := c.JSON()
 	if v == nil {
 		return // unreachable: the route validates every message
 	}
-	l := c.loop
-	h := l.srv.hub
+	l := h.loopOf(c)
 	id := l.pubID[:0]
 	if idv := v.Get("id"); idv != nil {
 		id = idv.MarshalTo(id)
@@ -105,111 +96,109 @@ func (pubsubHandler) OnMessage(c *Conn, _ codec.OpCode, _ []byte) {
 	l.pubID = id
 	topic := v.GetStringBytes("topic")
 	if !security.ValidTopic(string(topic)) {
-		c.pubsubError(id, "invalid_topic", "a topic is 1 to 16 dot-separated names of letters, digits, '_' and '-', 128 bytes at most")
+		h.reply(c, id, "invalid_topic", "a topic is 1 to 16 dot-separated names of letters, digits, '_' and '-', 128 bytes at most")
 		return
 	}
 	switch string(v.GetStringBytes("op")) {
 	case "subscribe":
-		if !c.maySubscribe(string(topic)) {
-			c.forbidden(id, "not allowed to subscribe to this topic")
+		if !h.maySubscribe(c, string(topic)) {
+			h.forbidden(c, id, "not allowed to subscribe to this topic")
 			return
 		}
 		var ackID []byte
 		if len(id) > 0 {
 			ackID = append([]byte(nil), id...) // the ack may come later
 		}
-		err := h.Subscribe(c, string(topic), func(c *Conn, err error) {
+		err := h.Subscribe(c, string(topic), func(c *engine.Conn, err error) {
 			switch {
 			case err != nil:
-				c.pubsubError(ackID, "broker_unavailable", "the message broker is not available")
+				h.reply(c, ackID, "broker_unavailable", "the message broker is not available")
 			case len(ackID) > 0:
-				c.pubsubAck(ackID)
+				h.ack(c, ackID)
 			}
 		})
-		switch {
-		case errors.Is(err, ErrTooManyTopics):
-			c.pubsubError(id, "too_many_subscriptions", "too many subscriptions on this connection")
-		case err != nil:
-			c.pubsubError(id, "invalid_topic", err.Error())
+		// The topic is valid and c open: the limit is the one
+		// refusal left (ErrSlot cannot be, on the hub's own route).
+		if errors.Is(err, ErrTooManyTopics) {
+			h.reply(c, id, "too_many_subscriptions", "too many subscriptions on this connection")
 		}
 	case "unsubscribe":
 		h.Unsubscribe(c, string(topic))
-		c.pubsubAck(id)
+		h.ack(c, id)
 	case "publish":
 		data := v.Get("data")
 		if data == nil {
-			c.pubsubError(id, "invalid_request", "a publish needs data")
+			h.reply(c, id, "invalid_request", "a publish needs data")
 			return
 		}
-		if !c.mayPublish(string(topic)) {
-			c.forbidden(id, "not allowed to publish to this topic")
+		if !h.mayPublish(c, string(topic)) {
+			h.forbidden(c, id, "not allowed to publish to this topic")
 			return
 		}
 		l.pubData = data.MarshalTo(l.pubData[:0])
-		l.counts.published++
+		l.published++
 		if err := h.publish(string(topic), l.pubData); err != nil {
-			c.pubsubError(id, "broker_unavailable", "the message broker is not available")
+			h.reply(c, id, "broker_unavailable", "the message broker is not available")
 			return
 		}
-		c.pubsubAck(id)
+		h.ack(c, id)
 	}
 }
 
 // maySubscribe and mayPublish apply the permissions of the connection's
 // token, or, without auth, the anonymous rules. Called on the loop.
-func (c *Conn) maySubscribe(topic string) bool {
-	if c.loop.srv.cfg.Auth == nil {
+func (h *Hub) maySubscribe(c *engine.Conn, topic string) bool {
+	id := c.Identity()
+	if id == nil {
 		return true
 	}
-	return c.topicPerms != nil && c.topicPerms.Subscribe.Allow(topic)
+	return id.Topics != nil && id.Topics.Subscribe.Allow(topic)
 }
 
-func (c *Conn) mayPublish(topic string) bool {
-	if c.loop.srv.cfg.Auth == nil {
-		return c.loop.srv.cfg.PubSub.AnonymousPublish
+func (h *Hub) mayPublish(c *engine.Conn, topic string) bool {
+	id := c.Identity()
+	if id == nil {
+		return h.cfg.AnonymousPublish
 	}
-	return c.topicPerms != nil && c.topicPerms.Publish.Allow(topic)
+	return id.Topics != nil && id.Topics.Publish.Allow(topic)
 }
 
 // forbidden answers a request the permissions refuse, and counts it.
-func (c *Conn) forbidden(id []byte, message string) {
-	c.refused(refTopicForbidden)
-	c.pubsubError(id, "forbidden", message)
+// Called on the loop.
+func (h *Hub) forbidden(c *engine.Conn, id []byte, message string) {
+	c.Refuse(refTopicForbidden)
+	h.reply(c, id, "forbidden", message)
 }
 
-// pubsubAck acknowledges the request with id, if it has one. Called on the
+// ack acknowledges the request with id, if it has one. Called on the
 // loop.
-func (c *Conn) pubsubAck(id []byte) {
+func (h *Hub) ack(c *engine.Conn, id []byte) {
 	if len(id) == 0 {
 		return
 	}
-	l := c.loop
+	l := h.loopOf(c)
 	b := append(l.reply[:0], `{"op":"ack","id":`...)
 	b = append(b, id...)
 	l.reply = append(b, '}')
 	_ = c.Write(codec.OpText, l.reply)
 }
 
-// pubsubError answers a request with an error message. code and message
-// need no JSON escaping. Called on the loop.
-func (c *Conn) pubsubError(id []byte, code, message string) {
-	l := c.loop
-	b := append(l.reply[:0], `{"op":"error",`...)
-	if len(id) > 0 {
-		b = append(b, `"id":`...)
-		b = append(b, id...)
-		b = append(b, ',')
-	}
-	b = append(b, `"code":"`...)
-	b = append(b, code...)
-	b = append(b, `","message":"`...)
-	b = append(b, message...)
-	l.reply = append(b, `"}`...)
+// reply answers a request with an error message, in the form of the
+// engine's own (engine.AppendErrorReply). Called on the loop.
+func (h *Hub) reply(c *engine.Conn, id []byte, code, message string) {
+	l := h.loopOf(c)
+	l.reply = engine.AppendErrorReply(l.reply[:0], id, code, message)
 	_ = c.Write(codec.OpText, l.reply)
 }
 
-// the loop's buffers for requests, kept here to say what they are for.
-type pubsubScratch struct {
+// loopState is the hub's on one event loop, touched only there.
+type loopState struct {
+	loop *engine.Loop                         // set by the first subscription
+	subs map[string]map[*engine.Conn]struct{} // the loop's subscribers, by topic
+
+	published, delivered uint64 // since the last Tick
+
 	pubID   []byte // the request's id, as JSON
 	pubData []byte // a publication's data, as JSON
+	reply   []byte // acks and errors
 }
