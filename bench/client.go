@@ -323,7 +323,7 @@ func (c *conn) ready(now int64) {
 		}
 	}
 	l.run.opened(c)
-	if l.run.cfg.Scenario == "handshake" {
+	if !l.run.cfg.Scenario.KeepsConns() {
 		c.leave()
 	}
 }

@@ -110,7 +110,7 @@ func (r *Report) htmlPage() *htmlPage {
 		{"dropped", u(r.Dropped), "established, then lost"},
 		{"errors", u(r.errorCount()), ""},
 	}
-	if r.Scenario == "pubsub" {
+	if r.scenario() == PubSub {
 		p.Figures = append(p.Figures,
 			htmlFigure{"subscribers ready", u(r.Subscribers), u(r.Publishers) + " publishers"},
 			htmlFigure{"publications", u(r.Published), "acknowledged, of " + u(r.Sent) + " sent"},
@@ -671,7 +671,7 @@ func (r *Report) timelineCharts() []*svgChart {
 	recv, topRecv := series(func(s Second) float64 { return float64(s.Received) })
 	y, yTicks := countTicks(math.Max(topSent, topRecv))
 	msgs.setAxes(x, xTicks, y, yTicks)
-	if r.Scenario == "pubsub" {
+	if r.scenario() == PubSub {
 		msgs.addSeries("s1", "published", at, sent)
 		msgs.addSeries("s0", "delivered", at, recv)
 	} else {

@@ -87,7 +87,7 @@ func (r *Report) Merge(o *Report) {
 	if o.FanoutTable != nil {
 		r.FanoutTable = mergeFanout(r.FanoutTable, o.FanoutTable)
 	}
-	if r.Scenario == "pubsub" {
+	if r.scenario() == PubSub {
 		r.derivePubSub()
 	}
 
@@ -184,7 +184,7 @@ func (r *Report) errorCount() uint64 {
 // handshakeRate is, for the handshake scenario, the connections opened
 // per second of Elapsed; 0 for the other scenarios or without an Elapsed.
 func (r *Report) handshakeRate() float64 {
-	if r.Scenario != "handshake" || r.Elapsed <= 0 {
+	if r.scenario() != Handshake || r.Elapsed <= 0 {
 		return 0
 	}
 	return float64(r.Established) / r.Elapsed.Seconds()
@@ -403,7 +403,7 @@ type namedHistogram struct {
 // latencyName is what Latency measures: a round trip, or in pubsub a
 // delivery.
 func (r *Report) latencyName() string {
-	if r.Scenario == "pubsub" {
+	if r.scenario() == PubSub {
 		return "delivery"
 	}
 	return "round trip"
@@ -494,7 +494,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	blank()
 
-	if r.Scenario == "pubsub" {
+	if r.scenario() == PubSub {
 		row("pub/sub", "publishers", "subscribers", "published", "of sent", "deliveries", "expected", "missing", "duplicates", "deliveries/s")
 		row("", u(r.Publishers), u(r.Subscribers), u(r.Published), u(r.Sent), u(r.Received), u(r.Expected),
 			u(r.Missing), u(r.Duplicates), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))

@@ -104,7 +104,7 @@ func TestPubSubScenario(t *testing.T) {
 			s := startPubSub(t, pubsub.Config{AnonymousPublish: true}, secure)
 			const subs, pubs = 12, 3
 			rep, err := Run(context.Background(), Config{
-				Scenario: "pubsub", Target: mustTarget(t, s.url, s.ca), Conns: subs, Pubs: pubs, Rate: 300,
+				Scenario: PubSub, Target: mustTarget(t, s.url, s.ca), Conns: subs, Pubs: pubs, Rate: 300,
 				Duration: 400 * time.Millisecond, Size: 200, Loops: 2, Topic: "bench.t1",
 			})
 			if err != nil {
@@ -130,7 +130,7 @@ func TestPubSubScenario(t *testing.T) {
 func TestPubSubPublishForbidden(t *testing.T) {
 	s := startPubSub(t, pubsub.Config{AnonymousPublish: false}, false)
 	rep, err := Run(context.Background(), Config{
-		Scenario: "pubsub", Target: mustTarget(t, s.url, ""), Conns: 5, Pubs: 2, Rate: 100,
+		Scenario: PubSub, Target: mustTarget(t, s.url, ""), Conns: 5, Pubs: 2, Rate: 100,
 		Duration: 300 * time.Millisecond, Loops: 2,
 	})
 	if err != nil {
@@ -198,7 +198,7 @@ func TestPubSubSubscribeRefused(t *testing.T) {
 	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() { hs.Close() })
 	rep, err := Run(context.Background(), Config{
-		Scenario: "pubsub", Target: mustTarget(t, "ws://"+ln.Addr().String()+"/ws", ""), Conns: 8,
+		Scenario: PubSub, Target: mustTarget(t, "ws://"+ln.Addr().String()+"/ws", ""), Conns: 8,
 		Duration: 50 * time.Millisecond, Concurrency: 1, Loops: 2,
 	})
 	if err != nil {
@@ -246,7 +246,7 @@ func TestPubSubNATS(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			reports[i], errs[i] = Run(context.Background(), Config{
-				Scenario: "pubsub", Target: mustTarget(t, s.url, ""), Conns: subsEach, Pubs: 1, PubBase: i, PubsTotal: shards,
+				Scenario: PubSub, Target: mustTarget(t, s.url, ""), Conns: subsEach, Pubs: 1, PubBase: i, PubsTotal: shards,
 				Rate: 100, Duration: 300 * time.Millisecond, Loops: 2, Barrier: barrier,
 			})
 		}()
@@ -317,7 +317,7 @@ func TestFanoutCap(t *testing.T) {
 	fanoutTracked = 10
 	s := startPubSub(t, pubsub.Config{AnonymousPublish: true}, false)
 	rep, err := Run(context.Background(), Config{
-		Scenario: "pubsub", Target: mustTarget(t, s.url, ""), Conns: 4, Pubs: 2, Rate: 200,
+		Scenario: PubSub, Target: mustTarget(t, s.url, ""), Conns: 4, Pubs: 2, Rate: 200,
 		Duration: 300 * time.Millisecond, Loops: 2,
 	})
 	if err != nil {
@@ -346,7 +346,7 @@ func TestFanoutCap(t *testing.T) {
 // fan-out counts the first arrivals only; end markers and foreign
 // messages are not deliveries.
 func TestDeliveryOrder(t *testing.T) {
-	r := &run{cfg: Config{Scenario: "pubsub"}, epoch: time.Now(), fanCap: 100}
+	r := &run{cfg: Config{Scenario: PubSub}, epoch: time.Now(), fanCap: 100}
 	r.epochUnix = r.epoch.UnixNano()
 	l := newCloop(r, nil)
 	c := &conn{loop: l, state: cOpen, ps: &psConn{}}

@@ -6,8 +6,11 @@ import "time"
 // --json, and draws with --html. Reports of shards of one run (processes,
 // source addresses) merge exactly with Merge: counts add, histograms merge
 // bucket by bucket, timelines add second by second.
+//
+// Scenario is a name, not a Scenario, so that a report reads and shows
+// whatever scenario it names, one this version knows or not.
 type Report struct {
-	Scenario string            `json:"scenario"` // connect, echo, handshake, churn, pubsub
+	Scenario string            `json:"scenario"` // the Scenario's name: connect, echo, handshake, churn, pubsub
 	URL      string            `json:"url"`
 	Params   map[string]string `json:"params"` // the flags that shaped the run
 	Started  time.Time         `json:"started"`
@@ -50,6 +53,13 @@ type Report struct {
 	Timeline []Second `json:"timeline"` // one entry per second of the run
 
 	Server *ServerStats `json:"server,omitempty"` // with --server-pid
+}
+
+// scenario is the Scenario r.Scenario names; the zero Scenario when it
+// names none this version knows.
+func (r *Report) scenario() Scenario {
+	s, _ := ParseScenario(r.Scenario)
+	return s
 }
 
 // Second is one second of a run.

@@ -20,24 +20,24 @@ import (
 // Config is one run of a scenario.
 //
 // The scenarios:
-//   - "connect": open Conns connections at ConnRate and hold them for Hold,
+//   - Connect: open Conns connections at ConnRate and hold them for Hold,
 //     answering pings;
-//   - "echo": open Conns connections, then send Size-byte messages for
+//   - Echo: open Conns connections, then send Size-byte messages for
 //     Duration, closed loop (Inflight in flight on each) or, with Rate,
 //     open loop at Rate messages a second in all;
-//   - "handshake": for Duration, open connections at ConnRate (0: as fast
+//   - Handshake: for Duration, open connections at ConnRate (0: as fast
 //     as Concurrency dialers go) and close each as soon as it is upgraded;
 //     the report's handshake rate is the connections opened a second;
-//   - "churn": open Conns connections, then for Duration close ChurnRate
+//   - Churn: open Conns connections, then for Duration close ChurnRate
 //     of them a second, oldest first, each followed by a new connection, so
 //     the population stays at Conns;
-//   - "pubsub": open Pubs publishers and Conns subscribers to Topic on a
+//   - PubSub: open Pubs publishers and Conns subscribers to Topic on a
 //     server speaking wssd's pub/sub protocol, then publish Rate
 //     publications a second in all, open loop, for Duration, each of about
 //     Size bytes; measure each delivery's latency from its publication's
 //     intended send time, and each publication's fan-out (see pubsub.go).
 type Config struct {
-	Scenario    string        // "connect", "echo", "handshake", "churn" or "pubsub"
+	Scenario    Scenario      // Connect, Echo, Handshake, Churn or PubSub
 	Target      *Target       //
 	Conns       int           // connections to open (handshake: unused)
 	ConnRate    float64       // connections opened a second; 0: as fast as the dialers go
@@ -205,12 +205,12 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 // Run runs one scenario and returns what it measured.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	switch cfg.Scenario {
-	case "connect", "echo", "churn":
+	case Connect, Echo, Churn:
 		if cfg.Conns <= 0 {
 			return nil, errors.New("bench: connections are needed")
 		}
-	case "handshake":
-	case "pubsub":
+	case Handshake:
+	case PubSub:
 		if cfg.Conns < 0 || cfg.Pubs < 0 || cfg.PubBase < 0 || cfg.Conns+cfg.Pubs == 0 {
 			return nil, errors.New("bench: subscribers or publishers are needed")
 		}
@@ -294,7 +294,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.dialers.Wait()
 	}()
 
-	rep := &Report{Scenario: cfg.Scenario, URL: cfg.Target.URL.String(), Params: cfg.Params, Started: r.epoch}
+	rep := &Report{Scenario: cfg.Scenario.String(), URL: cfg.Target.URL.String(), Params: cfg.Params, Started: r.epoch}
 	var timeline []Second
 	var lastSent, lastRecv, lastErr, lastOpened uint64
 	tick := func() {
@@ -319,9 +319,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// Open the connections, at the rate asked, with a bounded number of
 	// dials at once; the measured part starts once all are settled.
-	if cfg.Scenario != "handshake" {
+	if cfg.Scenario.KeepsConns() {
 		conns := cfg.Conns
-		if cfg.Scenario == "pubsub" {
+		if cfg.Scenario == PubSub {
 			conns += cfg.Pubs // the publishers first
 		}
 		rampDone := make(chan struct{})
@@ -368,9 +368,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var sendC, churnC <-chan time.Time
 	var interval int64
 	switch cfg.Scenario {
-	case "connect":
+	case Connect:
 		measure = cfg.Hold
-	case "echo":
+	case Echo:
 		if cfg.Rate == 0 {
 			r.each(func(l *cloop) {
 				for c := l.head; c != nil; c = c.next {
@@ -388,7 +388,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// robin over its connections, one message per interval/(its
 		// connections).
 		interval = int64(float64(time.Second) * float64(max(r.openNow.Load(), 1)) / cfg.Rate)
-	case "pubsub":
+	case PubSub:
 		if cfg.Rate <= 0 || r.publishers.Load() == 0 {
 			break
 		}
@@ -397,13 +397,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		sendC = sendTick.C
 		// Each publisher's share of the rate, as for echo's open loop.
 		interval = int64(float64(time.Second) * float64(r.publishers.Load()) / cfg.Rate)
-	case "handshake":
+	case Handshake:
 		feeders.Add(1)
 		go func() {
 			defer feeders.Done()
 			r.feed(ctx, -1, cfg.ConnRate, stopFeed)
 		}()
-	case "churn":
+	case Churn:
 		feeders.Add(1)
 		go func() {
 			defer feeders.Done()
@@ -430,7 +430,7 @@ measured:
 			tick()
 		case <-sendC:
 			now := r.nanos()
-			pubsub := cfg.Scenario == "pubsub"
+			pubsub := cfg.Scenario == PubSub
 			for _, l := range r.loopList() {
 				_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 					if pubsub {
@@ -473,7 +473,7 @@ measured:
 		}
 	}
 	elapsed := time.Duration(r.nanos() - start)
-	if cfg.Scenario == "churn" {
+	if cfg.Scenario == Churn {
 		// The closes posted to the loops are done once a task posted
 		// after them has run; dial again all they closed.
 		r.each(func(*cloop) {})
@@ -481,16 +481,16 @@ measured:
 		}
 	}
 	stopFeeding()
-	if cfg.Scenario == "handshake" || cfg.Scenario == "churn" {
+	if cfg.Scenario.dialsMeasured() {
 		// The connections handed out before the end: opened or failed.
 		r.settle(ctx, ticker.C, tick)
-		if cfg.Scenario == "handshake" {
+		if cfg.Scenario == Handshake {
 			elapsed = time.Duration(r.nanos() - start)
 		}
 	}
 	r.stopping.Store(true)
 	var fanout FanoutTable
-	if cfg.Scenario == "pubsub" {
+	if cfg.Scenario == PubSub {
 		// The publications in flight, until every subscriber has had all
 		// it will get.
 		r.drainPubSub(ctx)
@@ -532,7 +532,7 @@ measured:
 	rep.Closed = snap.closed
 	rep.Sent, rep.Received = snap.sent, snap.received
 	rep.Latency, rep.Handshake = snap.latency, snap.handshake
-	if cfg.Scenario == "pubsub" {
+	if cfg.Scenario == PubSub {
 		rep.Publishers, rep.Subscribers = snap.publishers, snap.subscribers
 		rep.Published, rep.Duplicates = snap.published, snap.duplicates
 		rep.Subscribe = snap.subscribe
@@ -544,7 +544,7 @@ measured:
 	if sampler != nil {
 		last, err := sampler.Sample()
 		if err == nil {
-			if cfg.Scenario == "handshake" {
+			if !cfg.Scenario.KeepsConns() {
 				peakConns = 0 // connections do not stay: no memory per connection
 			}
 			rep.Server = sampler.Stats(first, peak, last, peakConns, rep.Received, rep.Established)
@@ -733,7 +733,7 @@ func (r *run) dialer(ctx context.Context) {
 // loop for the upgrade. Called by a dialer goroutine.
 func (r *run) dial(ctx context.Context) {
 	a := &arrival{}
-	if r.cfg.Scenario == "pubsub" {
+	if r.cfg.Scenario == PubSub {
 		a.pubsub = true
 		if i := r.dialSeq.Add(1) - 1; i < uint64(r.cfg.Pubs) {
 			a.publisher, a.pubID = true, uint64(r.cfg.PubBase)+i

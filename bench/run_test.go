@@ -119,7 +119,7 @@ func TestEchoCountsMatchServer(t *testing.T) {
 			h := &countingEcho{}
 			url, ca := startWssd(t, engine.Config{}, h, secure)
 			rep, err := Run(context.Background(), Config{
-				Scenario: "echo", Target: mustTarget(t, url, ca), Conns: 20, Duration: 500 * time.Millisecond,
+				Scenario: Echo, Target: mustTarget(t, url, ca), Conns: 20, Duration: 500 * time.Millisecond,
 				Size: 64, Inflight: 2, Loops: 2,
 			})
 			if err != nil {
@@ -157,7 +157,7 @@ func TestHandshakeScenario(t *testing.T) {
 				t.Fatal(err)
 			}
 			rep, err := Run(context.Background(), Config{
-				Scenario: "handshake", Target: tg, Duration: 700 * time.Millisecond, Concurrency: 4, Loops: 2,
+				Scenario: Handshake, Target: tg, Duration: 700 * time.Millisecond, Concurrency: 4, Loops: 2,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -195,7 +195,7 @@ func TestChurnScenario(t *testing.T) {
 	url, _ := startWssd(t, engine.Config{}, h, false)
 	const conns = 20
 	rep, err := Run(context.Background(), Config{
-		Scenario: "churn", Target: mustTarget(t, url, ""), Conns: conns, ChurnRate: 100,
+		Scenario: Churn, Target: mustTarget(t, url, ""), Conns: conns, ChurnRate: 100,
 		Duration: 600 * time.Millisecond, Loops: 2,
 	})
 	if err != nil {
@@ -223,14 +223,14 @@ func TestConnectRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Run(context.Background(), Config{Scenario: "connect", Target: tg, Conns: 7, Hold: 100 * time.Millisecond})
+	rep, err := Run(context.Background(), Config{Scenario: Connect, Target: tg, Conns: 7, Hold: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Established != 0 || rep.Failed != 7 || rep.Errors["upgrade: status 403"] != 7 {
 		t.Fatalf("established %d, failed %d, errors %v; want 7 refused with 403", rep.Established, rep.Failed, rep.Errors)
 	}
-	rep, err = Run(context.Background(), Config{Scenario: "connect", Target: mustTarget(t, url, ""), Conns: 7, Hold: 100 * time.Millisecond})
+	rep, err = Run(context.Background(), Config{Scenario: Connect, Target: mustTarget(t, url, ""), Conns: 7, Hold: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,14 +296,14 @@ func startGorilla(t *testing.T, g *gorillaEcho) string {
 func TestOtherServer(t *testing.T) {
 	g := &gorillaEcho{}
 	url := startGorilla(t, g)
-	rep, err := Run(context.Background(), Config{Scenario: "echo", Target: mustTarget(t, url, ""), Conns: 10, Duration: 300 * time.Millisecond, Size: 100})
+	rep, err := Run(context.Background(), Config{Scenario: Echo, Target: mustTarget(t, url, ""), Conns: 10, Duration: 300 * time.Millisecond, Size: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Established != 10 || rep.Received == 0 || int64(rep.Received) != g.msgs.Load() {
 		t.Fatalf("established %d, received %d; the server echoed %d", rep.Established, rep.Received, g.msgs.Load())
 	}
-	rep, err = Run(context.Background(), Config{Scenario: "connect", Target: mustTarget(t, url, ""), Conns: 10, Hold: 100 * time.Millisecond})
+	rep, err = Run(context.Background(), Config{Scenario: Connect, Target: mustTarget(t, url, ""), Conns: 10, Hold: 100 * time.Millisecond})
 	if err != nil || rep.Established != 10 {
 		t.Fatalf("connect: %d established, %v", rep.Established, err)
 	}
@@ -326,7 +326,7 @@ func TestOpenLoopSeesStall(t *testing.T) {
 		time.Sleep(stall)
 		g.stalled.Store(false)
 	}()
-	rep, err := Run(ctx, Config{Scenario: "echo", Target: mustTarget(t, url, ""), Conns: 1, Duration: 1500 * time.Millisecond, Size: 16, Rate: 200})
+	rep, err := Run(ctx, Config{Scenario: Echo, Target: mustTarget(t, url, ""), Conns: 1, Duration: 1500 * time.Millisecond, Size: 16, Rate: 200})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ Flags:
 
 // options are the command line's settings.
 type options struct {
-	scenario    string
+	scenario    bench.Scenario
 	url         string
 	ca          string
 	insecure    bool
@@ -102,13 +102,12 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprint(stderr, usage)
 		return o, errors.New("give a scenario: connect, echo, handshake, churn or pubsub")
 	}
-	o.scenario, o.args = args[0], args[1:]
-	switch o.scenario {
-	case "connect", "echo", "handshake", "churn", "pubsub":
-	default:
-		return o, fmt.Errorf("unknown scenario %q: connect, echo, handshake, churn or pubsub", o.scenario)
+	var err error
+	if o.scenario, err = bench.ParseScenario(args[0]); err != nil {
+		return o, err
 	}
-	fs := flag.NewFlagSet("wssbench "+o.scenario, flag.ContinueOnError)
+	o.args = args[1:]
+	fs := flag.NewFlagSet("wssbench "+o.scenario.String(), flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.url, "url", "wss://localhost:8443/echo", "the server's `URL`, ws:// or wss:// (pubsub: default wss://localhost:8443/ws)")
 	fs.StringVar(&o.ca, "ca", "", "PEM `file` of a CA to trust (wssd's dev-ca.pem, say)")
@@ -145,7 +144,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if o.scenario == "pubsub" {
+	if o.scenario == bench.PubSub {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		if !set["url"] {
@@ -167,7 +166,6 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if o.conns <= 0 || o.procs <= 0 || o.size < 0 || o.inflight <= 0 || o.concurrency <= 0 || o.rate < 0 || o.msgRate < 0 || o.churnRate < 0 {
 		return o, errors.New("--conns, --procs, --inflight and --concurrency must be positive; --size, --rate, --msg-rate and --churn-rate not negative")
 	}
-	var err error
 	if o.serverPIDs, err = parsePIDs(pids); err != nil {
 		return o, fmt.Errorf("--server-pid: %w", err)
 	}
@@ -326,7 +324,7 @@ func runOne(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.W
 				mu.Unlock()
 			}
 		}
-		if o.scenario == "pubsub" {
+		if o.scenario == bench.PubSub {
 			// The publishers split as the subscribers do, each shard's
 			// rate in proportion to its publishers; ids follow on.
 			cfg.Pubs = share(o.pubs, o.shard, o.procs)
@@ -426,7 +424,7 @@ func runShards(ctx context.Context, o options, stderr io.Writer) (*bench.Report,
 	}
 	fmt.Fprintf(stderr, "wssbench: %d processes\n", o.procs)
 	var barrier *startBarrier
-	if o.scenario == "pubsub" {
+	if o.scenario == bench.PubSub {
 		barrier = newStartBarrier(o.procs)
 	}
 	reports := make([]*bench.Report, o.procs)
@@ -437,7 +435,7 @@ func runShards(ctx context.Context, o options, stderr io.Writer) (*bench.Report,
 		go func() {
 			defer wg.Done()
 			defer prog.done()
-			args := append([]string{o.scenario}, o.args...)
+			args := append([]string{o.scenario.String()}, o.args...)
 			args = append(args, "--shard", strconv.Itoa(k), "--quiet")
 			reports[k], errs[k] = runShard(ctx, self, args, prog, barrier, stderr)
 			if errs[k] != nil {
@@ -465,7 +463,7 @@ func runShards(ctx context.Context, o options, stderr io.Writer) (*bench.Report,
 	if sampler != nil {
 		if last, err := sampler.Sample(); err == nil {
 			prog.mu.Lock()
-			if o.scenario == "handshake" {
+			if !o.scenario.KeepsConns() {
 				peakConns = 0 // connections do not stay: no memory per connection
 			}
 			merged.Server = sampler.Stats(first, peak, last, peakConns, merged.Received, merged.Established)
@@ -610,10 +608,10 @@ func (p *shardProgress) flush() {
 func params(o options) map[string]string {
 	p := map[string]string{"conns": strconv.Itoa(o.conns), "procs": strconv.Itoa(o.procs)}
 	switch o.scenario {
-	case "connect":
+	case bench.Connect:
 		p["hold"] = o.hold.String()
 		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
-	case "echo":
+	case bench.Echo:
 		p["duration"] = o.duration.String()
 		p["size"] = strconv.Itoa(o.size)
 		if o.msgRate > 0 {
@@ -621,16 +619,16 @@ func params(o options) map[string]string {
 		} else {
 			p["inflight"] = strconv.Itoa(o.inflight)
 		}
-	case "handshake":
+	case bench.Handshake:
 		delete(p, "conns")
 		p["duration"] = o.duration.String()
 		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
 		p["concurrency"] = strconv.Itoa(o.concurrency)
-	case "churn":
+	case bench.Churn:
 		p["duration"] = o.duration.String()
 		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
 		p["churn_rate"] = strconv.FormatFloat(o.churnRate, 'g', -1, 64)
-	case "pubsub":
+	case bench.PubSub:
 		p["duration"] = o.duration.String()
 		p["size"] = strconv.Itoa(o.size)
 		p["msg_rate"] = strconv.FormatFloat(o.msgRate, 'g', -1, 64)
