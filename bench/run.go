@@ -89,6 +89,12 @@ type run struct {
 	redial  atomic.Int64  // churn: connections closed and not dialed again yet
 	redialC chan struct{} // nudges the redialer
 
+	// The feeders, which hand connections to the dialers: the ramp, the
+	// handshake scenario's stream, the churn's redialer.
+	feedStop chan struct{} // closed: the feeders return
+	feeders  sync.WaitGroup
+	feedEnd  sync.Once // stopFeeding's
+
 	mu        sync.Mutex
 	loops     map[gnet.EventLoop]*cloop
 	connect   *Histogram
@@ -204,31 +210,70 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 
 // Run runs one scenario and returns what it measured.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg, err := cfg.checked()
+	if err != nil {
+		return nil, err
+	}
+	r := newRun(cfg)
+	srv, err := watchServer(cfg.ServerPIDs)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.startClient(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = r.cli.Stop() }()
+
+	// The dialers, and what feeds them: the ramp, the handshake scenario's
+	// stream, the churn's reconnects. Stopped before the client is.
+	r.startDialers(ctx)
+	defer func() {
+		r.stopFeeding()
+		r.dialers.Wait()
+	}()
+
+	tl := &timeline{r: r, srv: srv, ticker: time.NewTicker(time.Second)}
+	defer tl.ticker.Stop()
+	r.openConns(ctx, tl)
+	r.passBarrier(ctx, tl)
+
+	m := r.startMeasured(ctx)
+	defer m.stop()
+	r.measure(ctx, m, tl)
+	elapsed := r.endMeasured(ctx, m, tl)
+
+	snap, fanout := r.windDown(ctx)
+	rep := r.report(snap, fanout, elapsed, tl.seconds, srv)
+	return rep, ctx.Err()
+}
+
+// checked is cfg checked, with its defaults filled in.
+func (cfg Config) checked() (Config, error) {
 	switch cfg.Scenario {
 	case Connect, Echo, Churn:
 		if cfg.Conns <= 0 {
-			return nil, errors.New("bench: connections are needed")
+			return cfg, errors.New("bench: connections are needed")
 		}
 	case Handshake:
 	case PubSub:
 		if cfg.Conns < 0 || cfg.Pubs < 0 || cfg.PubBase < 0 || cfg.Conns+cfg.Pubs == 0 {
-			return nil, errors.New("bench: subscribers or publishers are needed")
+			return cfg, errors.New("bench: subscribers or publishers are needed")
 		}
 		if cfg.Topic == "" {
 			cfg.Topic = "bench"
 		}
 		if !security.ValidTopic(cfg.Topic) {
-			return nil, fmt.Errorf("bench: %q is not a topic: 1 to 16 dot-separated names of letters, digits, '_' and '-'", cfg.Topic)
+			return cfg, fmt.Errorf("bench: %q is not a topic: 1 to 16 dot-separated names of letters, digits, '_' and '-'", cfg.Topic)
 		}
 		cfg.PubsTotal = max(cfg.PubsTotal, cfg.PubBase+cfg.Pubs)
 		if cfg.PubsTotal > maxPublisherID {
-			return nil, fmt.Errorf("bench: %d publishers at most", maxPublisherID)
+			return cfg, fmt.Errorf("bench: %d publishers at most", maxPublisherID)
 		}
 	default:
-		return nil, fmt.Errorf("bench: unknown scenario %q", cfg.Scenario)
+		return cfg, fmt.Errorf("bench: unknown scenario %q", cfg.Scenario)
 	}
 	if cfg.Target == nil {
-		return nil, errors.New("bench: a target is needed")
+		return cfg, errors.New("bench: a target is needed")
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 64
@@ -239,9 +284,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Loops <= 0 {
 		cfg.Loops = runtime.NumCPU()
 	}
+	return cfg, nil
+}
+
+// newRun is the state of a run of cfg, checked, starting now.
+func newRun(cfg Config) *run {
 	r := &run{
 		cfg: cfg, target: cfg.Target, payload: make([]byte, cfg.Size), epoch: time.Now(),
-		jobs: make(chan struct{}), redialC: make(chan struct{}, 1),
+		jobs: make(chan struct{}), feedStop: make(chan struct{}), redialC: make(chan struct{}, 1),
 		loops: map[gnet.EventLoop]*cloop{}, connect: NewHistogram(), tlsTime: NewHistogram(), errs: map[string]uint64{},
 	}
 	r.epochUnix = r.epoch.UnixNano()
@@ -249,127 +299,212 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i := range r.payload {
 		r.payload[i] = 'a' + byte(i%26)
 	}
-	var sampler *ProcSampler
-	var first, peak ProcSample
-	var peakConns uint64
-	if len(cfg.ServerPIDs) > 0 {
-		var err error
-		if sampler, err = NewProcSampler(cfg.ServerPIDs...); err != nil {
-			return nil, err
-		}
-		if first, err = sampler.Sample(); err != nil {
-			return nil, err
-		}
-		peak = first
-	}
-	cli, err := gnet.NewClient(&events{r: r}, gnet.WithMulticore(true), gnet.WithNumEventLoop(cfg.Loops),
+	return r
+}
+
+// startClient starts the gnet client whose event loops the connections
+// live on; the caller stops it.
+func (r *run) startClient() error {
+	cli, err := gnet.NewClient(&events{r: r}, gnet.WithMulticore(true), gnet.WithNumEventLoop(r.cfg.Loops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogger(quietLogger{}))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := cli.Start(); err != nil {
-		return nil, err
+		return err
 	}
 	r.cli = cli
-	defer func() { _ = cli.Stop() }()
+	return nil
+}
 
-	// The dialers, and what feeds them: the ramp, the handshake scenario's
-	// stream, the churn's reconnects. Stopped before the client is.
-	for range cfg.Concurrency {
+// startDialers starts Concurrency dialers. They return once stopFeeding
+// has ended their jobs and they have dialed what they were handed.
+func (r *run) startDialers(ctx context.Context) {
+	for range r.cfg.Concurrency {
 		r.dialers.Add(1)
 		go r.dialer(ctx)
 	}
-	stopFeed := make(chan struct{})
-	var feeders sync.WaitGroup
-	var stopOnce sync.Once
-	stopFeeding := func() {
-		stopOnce.Do(func() {
-			close(stopFeed)
-			feeders.Wait()
-			close(r.jobs)
-		})
-	}
-	defer func() {
-		stopFeeding()
-		r.dialers.Wait()
+}
+
+// goFeed runs f, which hands connections to the dialers, on a goroutine
+// of its own; f returns when stop is closed, if not before.
+func (r *run) goFeed(f func(stop <-chan struct{})) {
+	r.feeders.Add(1)
+	go func() {
+		defer r.feeders.Done()
+		f(r.feedStop)
 	}()
+}
 
-	rep := &Report{Scenario: cfg.Scenario.String(), URL: cfg.Target.URL.String(), Params: cfg.Params, Started: r.epoch}
-	var timeline []Second
-	var lastSent, lastRecv, lastErr, lastOpened uint64
-	tick := func() {
-		snap := r.snapshot(true)
-		sec := Second{At: len(timeline) + 1, Established: uint64(max(r.openNow.Load(), 0)),
-			Opened: snap.established - lastOpened,
-			Sent:   snap.sent - lastSent, Received: snap.received - lastRecv, Errors: snap.errors - lastErr,
-			P99: float64(snap.second.Quantile(0.99)) / 1e3}
-		lastSent, lastRecv, lastErr, lastOpened = snap.sent, snap.received, snap.errors, snap.established
-		timeline = append(timeline, sec)
-		if sampler != nil {
-			if s, err := sampler.Sample(); err == nil && s.RSS >= peak.RSS {
-				peak, peakConns = s, sec.Established
-			}
-		}
-		if cfg.Progress != nil {
-			cfg.Progress(sec)
+// stopFeeding stops the feeders, then ends the dialers' jobs: nothing is
+// handed to them any more. Calls after the first wait for nothing.
+// Called by Run's goroutine.
+func (r *run) stopFeeding() {
+	r.feedEnd.Do(func() {
+		close(r.feedStop)
+		r.feeders.Wait()
+		close(r.jobs)
+	})
+}
+
+// timeline is a run's seconds: at the end of each, its counts are added
+// to the timeline, the server is sampled and Progress told. Used by Run's
+// goroutine only.
+type timeline struct {
+	r       *run
+	srv     *serverWatch
+	ticker  *time.Ticker // once a second
+	seconds []Second
+
+	// The counts at the end of the second before.
+	lastSent, lastRecv, lastErr, lastOpened uint64
+}
+
+// tick ends a second.
+func (t *timeline) tick() {
+	r := t.r
+	snap := r.snapshot(true)
+	sec := Second{At: len(t.seconds) + 1, Established: uint64(max(r.openNow.Load(), 0)),
+		Opened: snap.established - t.lastOpened,
+		Sent:   snap.sent - t.lastSent, Received: snap.received - t.lastRecv, Errors: snap.errors - t.lastErr,
+		P99: float64(snap.second.Quantile(0.99)) / 1e3}
+	t.lastSent, t.lastRecv, t.lastErr, t.lastOpened = snap.sent, snap.received, snap.errors, snap.established
+	t.seconds = append(t.seconds, sec)
+	t.srv.second(sec.Established)
+	if r.cfg.Progress != nil {
+		r.cfg.Progress(sec)
+	}
+}
+
+// wait returns once done is closed or ctx is done, ticking meanwhile.
+func (t *timeline) wait(ctx context.Context, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.ticker.C:
+			t.tick()
+		case <-ctx.Done():
+			return
 		}
 	}
-	ticker := time.NewTicker(time.Second)
-	defer ticker.Stop()
+}
 
-	// Open the connections, at the rate asked, with a bounded number of
-	// dials at once; the measured part starts once all are settled.
-	if cfg.Scenario.KeepsConns() {
-		conns := cfg.Conns
-		if cfg.Scenario == PubSub {
-			conns += cfg.Pubs // the publishers first
-		}
-		rampDone := make(chan struct{})
-		feeders.Add(1)
-		go func() {
-			defer feeders.Done()
-			defer close(rampDone)
-			r.feed(ctx, conns, cfg.ConnRate, stopFeed)
-		}()
-	ramp:
-		for {
-			select {
-			case <-rampDone:
-				break ramp
-			case <-ticker.C:
-				tick()
-			case <-ctx.Done():
-				break ramp
-			}
-		}
-		r.settle(ctx, ticker.C, tick)
-	}
-	if cfg.Barrier != nil && ctx.Err() == nil {
-		passed := make(chan struct{})
-		go func() {
-			defer close(passed)
-			_ = cfg.Barrier(ctx) // failed: start anyway, as alone
-		}()
-	barrier:
-		for {
-			select {
-			case <-passed:
-				break barrier
-			case <-ticker.C:
-				tick()
-			case <-ctx.Done():
-				break barrier
-			}
-		}
-	}
+// serverWatch samples the server's processes from /proc: at the start, at
+// the end of each second, keeping the sample of the highest RSS and the
+// connections open then, and at the end. Without processes it does
+// nothing. Used by Run's goroutine only.
+type serverWatch struct {
+	sampler     *ProcSampler // nil: no sampling
+	first, peak ProcSample
+	peakConns   uint64
+}
 
-	start := r.nanos()
-	measure := cfg.Duration
-	var sendC, churnC <-chan time.Time
-	var interval int64
+// watchServer takes the first sample of the processes pids.
+func watchServer(pids []int) (*serverWatch, error) {
+	w := &serverWatch{}
+	if len(pids) == 0 {
+		return w, nil
+	}
+	var err error
+	if w.sampler, err = NewProcSampler(pids...); err != nil {
+		return nil, err
+	}
+	if w.first, err = w.sampler.Sample(); err != nil {
+		return nil, err
+	}
+	w.peak = w.first
+	return w, nil
+}
+
+// second samples the server at the end of a second, with established
+// connections of the run open.
+func (w *serverWatch) second(established uint64) {
+	if w.sampler == nil {
+		return
+	}
+	if s, err := w.sampler.Sample(); err == nil && s.RSS >= w.peak.RSS {
+		w.peak, w.peakConns = s, established
+	}
+}
+
+// stats takes the last sample and is the server's figures for a run of
+// scenario s that received messages and established connections; nil
+// without sampling, or when the last sample failed.
+func (w *serverWatch) stats(s Scenario, received, established uint64) *ServerStats {
+	if w.sampler == nil {
+		return nil
+	}
+	last, err := w.sampler.Sample()
+	if err != nil {
+		return nil
+	}
+	peakConns := w.peakConns
+	if !s.KeepsConns() {
+		peakConns = 0 // connections do not stay: no memory per connection
+	}
+	return w.sampler.Stats(w.first, w.peak, last, peakConns, received, established)
+}
+
+// openConns opens the connections of a scenario that keeps them, at the
+// rate asked, with a bounded number of dials at once, and returns once
+// all are settled (or ctx is done): the measured part starts then.
+func (r *run) openConns(ctx context.Context, tl *timeline) {
+	if !r.cfg.Scenario.KeepsConns() {
+		return
+	}
+	conns := r.cfg.Conns
+	if r.cfg.Scenario == PubSub {
+		conns += r.cfg.Pubs // the publishers first
+	}
+	rampDone := make(chan struct{})
+	r.goFeed(func(stop <-chan struct{}) {
+		defer close(rampDone)
+		r.feed(ctx, conns, r.cfg.ConnRate, stop)
+	})
+	tl.wait(ctx, rampDone)
+	r.settle(ctx, tl)
+}
+
+// passBarrier returns once Barrier, if any, has, ticking meanwhile.
+func (r *run) passBarrier(ctx context.Context, tl *timeline) {
+	if r.cfg.Barrier == nil || ctx.Err() != nil {
+		return
+	}
+	passed := make(chan struct{})
+	go func() {
+		defer close(passed)
+		_ = r.cfg.Barrier(ctx) // failed: start anyway, as alone
+	}()
+	tl.wait(ctx, passed)
+}
+
+// measured is the measured part of a run as its scenario drives it. Used
+// by Run's goroutine only.
+type measured struct {
+	start  int64         // run nanos at the start
+	length time.Duration // how long it lasts
+	end    *time.Timer   // fires at the end
+
+	sendC    <-chan time.Time // open loop (echo, pubsub): send what is due; nil: none
+	interval int64            // open loop: nanoseconds between two messages of a connection (pubsub: publications of a publisher)
+
+	churnC    <-chan time.Time // churn: close what is due; nil: none
+	churned   int64            // churn: connections closed so far
+	churnNext int              // churn: the loop the next closes start from
+
+	tickers []*time.Ticker
+}
+
+// startMeasured starts the measured part as the scenario drives it:
+// echo's first messages or its open loop, pubsub's publications, the
+// handshake scenario's stream of connections, churn's reconnects.
+func (r *run) startMeasured(ctx context.Context) *measured {
+	cfg := &r.cfg
+	m := &measured{start: r.nanos(), length: cfg.Duration}
 	switch cfg.Scenario {
 	case Connect:
-		measure = cfg.Hold
+		m.length = cfg.Hold
 	case Echo:
 		if cfg.Rate == 0 {
 			r.each(func(l *cloop) {
@@ -381,116 +516,142 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			})
 			break
 		}
-		sendTick := time.NewTicker(time.Millisecond)
-		defer sendTick.Stop()
-		sendC = sendTick.C
+		m.sendC = m.ticker(time.Millisecond)
 		// Each connection's share of the rate: every loop sends, round
 		// robin over its connections, one message per interval/(its
 		// connections).
-		interval = int64(float64(time.Second) * float64(max(r.openNow.Load(), 1)) / cfg.Rate)
+		m.interval = int64(float64(time.Second) * float64(max(r.openNow.Load(), 1)) / cfg.Rate)
 	case PubSub:
 		if cfg.Rate <= 0 || r.publishers.Load() == 0 {
 			break
 		}
-		sendTick := time.NewTicker(time.Millisecond)
-		defer sendTick.Stop()
-		sendC = sendTick.C
+		m.sendC = m.ticker(time.Millisecond)
 		// Each publisher's share of the rate, as for echo's open loop.
-		interval = int64(float64(time.Second) * float64(r.publishers.Load()) / cfg.Rate)
+		m.interval = int64(float64(time.Second) * float64(r.publishers.Load()) / cfg.Rate)
 	case Handshake:
-		feeders.Add(1)
-		go func() {
-			defer feeders.Done()
-			r.feed(ctx, -1, cfg.ConnRate, stopFeed)
-		}()
+		r.goFeed(func(stop <-chan struct{}) { r.feed(ctx, -1, cfg.ConnRate, stop) })
 	case Churn:
-		feeders.Add(1)
-		go func() {
-			defer feeders.Done()
-			r.redialer(ctx, stopFeed)
-		}()
+		r.goFeed(func(stop <-chan struct{}) { r.redialer(ctx, stop) })
 		if cfg.ChurnRate > 0 {
-			churnTick := time.NewTicker(10 * time.Millisecond)
-			defer churnTick.Stop()
-			churnC = churnTick.C
+			m.churnC = m.ticker(10 * time.Millisecond)
 		}
 	}
-	end := time.NewTimer(measure)
-	defer end.Stop()
-	var churned int64
-	var churnNext int
-measured:
+	m.end = time.NewTimer(m.length)
+	return m
+}
+
+// ticker is a new ticker's channel; the ticker stops with m.
+func (m *measured) ticker(d time.Duration) <-chan time.Time {
+	t := time.NewTicker(d)
+	m.tickers = append(m.tickers, t)
+	return t.C
+}
+
+// stop stops m's timer and tickers.
+func (m *measured) stop() {
+	m.end.Stop()
+	for _, t := range m.tickers {
+		t.Stop()
+	}
+}
+
+// measure runs the measured part until its end or ctx's.
+func (r *run) measure(ctx context.Context, m *measured, tl *timeline) {
 	for {
 		select {
-		case <-end.C:
-			break measured
+		case <-m.end.C:
+			return
 		case <-ctx.Done():
-			break measured
-		case <-ticker.C:
-			tick()
-		case <-sendC:
-			now := r.nanos()
-			pubsub := cfg.Scenario == PubSub
-			for _, l := range r.loopList() {
-				_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-					if pubsub {
-						l.publishDue(now, interval/int64(max(len(l.pubs), 1)), start+int64(measure))
-					} else {
-						l.sendDue(now, interval/int64(max(l.nOpen, 1)))
-					}
-					return nil
-				}))
-			}
-		case <-churnC:
-			// What is due since the start, spread over the loops.
-			due := int64(cfg.ChurnRate*float64(r.nanos()-start)/1e9) - churned
-			loops := r.loopList()
-			if due <= 0 || len(loops) == 0 {
-				break
-			}
-			churned += due
-			for k := range loops {
-				l := loops[(churnNext+k)%len(loops)]
-				n := int(due / int64(len(loops)))
-				if int64(k) < due%int64(len(loops)) {
-					n++
-				}
-				if n == 0 {
-					continue
-				}
-				_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-					if closed := l.churn(n); closed > 0 {
-						r.redial.Add(int64(closed))
-						select {
-						case r.redialC <- struct{}{}:
-						default:
-						}
-					}
-					return nil
-				}))
-			}
-			churnNext++
+			return
+		case <-tl.ticker.C:
+			tl.tick()
+		case <-m.sendC:
+			r.sendDue(m)
+		case <-m.churnC:
+			r.churnDue(m)
 		}
 	}
-	elapsed := time.Duration(r.nanos() - start)
-	if cfg.Scenario == Churn {
+}
+
+// sendDue has every loop send, or publish, the messages due by now.
+func (r *run) sendDue(m *measured) {
+	now := r.nanos()
+	pubsub := r.cfg.Scenario == PubSub
+	interval, end := m.interval, m.start+int64(m.length)
+	for _, l := range r.loopList() {
+		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			if pubsub {
+				l.publishDue(now, interval/int64(max(len(l.pubs), 1)), end)
+			} else {
+				l.sendDue(now, interval/int64(max(l.nOpen, 1)))
+			}
+			return nil
+		}))
+	}
+}
+
+// churnDue has the loops close the connections due by now, and the
+// redialer dial them again.
+func (r *run) churnDue(m *measured) {
+	// What is due since the start, spread over the loops.
+	due := int64(r.cfg.ChurnRate*float64(r.nanos()-m.start)/1e9) - m.churned
+	loops := r.loopList()
+	if due <= 0 || len(loops) == 0 {
+		return
+	}
+	m.churned += due
+	for k := range loops {
+		l := loops[(m.churnNext+k)%len(loops)]
+		n := int(due / int64(len(loops)))
+		if int64(k) < due%int64(len(loops)) {
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			if closed := l.churn(n); closed > 0 {
+				r.redial.Add(int64(closed))
+				select {
+				case r.redialC <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		}))
+	}
+	m.churnNext++
+}
+
+// endMeasured ends the measured part, and is how long it lasted: nothing
+// more is handed to the dialers, and what was is waited for. The
+// handshake scenario's part lasts until then.
+func (r *run) endMeasured(ctx context.Context, m *measured, tl *timeline) time.Duration {
+	elapsed := time.Duration(r.nanos() - m.start)
+	if r.cfg.Scenario == Churn {
 		// The closes posted to the loops are done once a task posted
 		// after them has run; dial again all they closed.
 		r.each(func(*cloop) {})
 		for r.takeRedial() && r.give(ctx, nil) {
 		}
 	}
-	stopFeeding()
-	if cfg.Scenario.dialsMeasured() {
+	r.stopFeeding()
+	if r.cfg.Scenario.dialsMeasured() {
 		// The connections handed out before the end: opened or failed.
-		r.settle(ctx, ticker.C, tick)
-		if cfg.Scenario == Handshake {
-			elapsed = time.Duration(r.nanos() - start)
+		r.settle(ctx, tl)
+		if r.cfg.Scenario == Handshake {
+			elapsed = time.Duration(r.nanos() - m.start)
 		}
 	}
+	return elapsed
+}
+
+// windDown lets what is in flight arrive, closes every connection, and is
+// the loops' counts before the closes, and in pubsub the fan-out table.
+func (r *run) windDown(ctx context.Context) (loopStats, FanoutTable) {
 	r.stopping.Store(true)
 	var fanout FanoutTable
-	if cfg.Scenario == PubSub {
+	if r.cfg.Scenario == PubSub {
 		// The publications in flight, until every subscriber has had all
 		// it will get.
 		r.drainPubSub(ctx)
@@ -510,7 +671,15 @@ measured:
 	for deadline := time.Now().Add(2 * time.Second); r.openNow.Load() > 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
+	return snap, fanout
+}
 
+// report is the run's report: its own counts, the loops' snap, the
+// fan-out table (pubsub), the measured part's elapsed time, the timeline
+// and the server's figures, sampled a last time.
+func (r *run) report(snap loopStats, fanout FanoutTable, elapsed time.Duration, timeline []Second, srv *serverWatch) *Report {
+	cfg := &r.cfg
+	rep := &Report{Scenario: cfg.Scenario.String(), URL: cfg.Target.URL.String(), Params: cfg.Params, Started: r.epoch}
 	r.mu.Lock()
 	rep.Attempted = r.attempted
 	rep.Failed = r.failedN
@@ -541,22 +710,14 @@ measured:
 	}
 	rep.Elapsed = elapsed
 	rep.Timeline = timeline
-	if sampler != nil {
-		last, err := sampler.Sample()
-		if err == nil {
-			if !cfg.Scenario.KeepsConns() {
-				peakConns = 0 // connections do not stay: no memory per connection
-			}
-			rep.Server = sampler.Stats(first, peak, last, peakConns, rep.Received, rep.Established)
-		}
-	}
-	return rep, ctx.Err()
+	rep.Server = srv.stats(cfg.Scenario, rep.Received, rep.Established)
+	return rep
 }
 
 // settle waits until every connection handed to the dialers has opened or
 // failed, ticking the timeline meanwhile. It gives up after 10 s without
 // progress (a server that never answers an upgrade).
-func (r *run) settle(ctx context.Context, ticker <-chan time.Time, tick func()) {
+func (r *run) settle(ctx context.Context, tl *timeline) {
 	poll := time.NewTicker(10 * time.Millisecond)
 	defer poll.Stop()
 	last, since := r.settled.Load(), time.Now()
@@ -574,8 +735,8 @@ func (r *run) settle(ctx context.Context, ticker <-chan time.Time, tick func()) 
 			return
 		}
 		select {
-		case <-ticker:
-			tick()
+		case <-tl.ticker.C:
+			tl.tick()
 		case <-poll.C:
 		case <-ctx.Done():
 			return

@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The names are the command line's and the JSON reports': they do not
@@ -111,6 +113,32 @@ func TestScenarioKinds(t *testing.T) {
 		}
 		if got := tc.s.dialsMeasured(); got != tc.redial {
 			t.Errorf("%v.dialsMeasured() = %v", tc.s, got)
+		}
+	}
+}
+
+// TestRunReportScenario: the report of a run names its scenario in JSON
+// as before the Scenario type, and Run refuses what is no scenario.
+func TestRunReportScenario(t *testing.T) {
+	tg := mustTarget(t, "ws://127.0.0.1:1/echo", "")
+	for _, tc := range scenarioCases {
+		cfg, err := Config{Scenario: tc.s, Target: tg, Conns: 1}.checked()
+		if err != nil {
+			t.Fatalf("%v: %v", tc.s, err)
+		}
+		rep := newRun(cfg).report(loopStats{}, nil, time.Second, nil, &serverWatch{})
+		var b bytes.Buffer
+		if err := rep.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		if want := "\n  \"scenario\": \"" + tc.name + "\",\n"; !strings.Contains(b.String(), want) {
+			t.Errorf("%v: the report lacks %q:\n%.200s", tc.s, want, b.String())
+		}
+	}
+	for _, s := range []Scenario{0, Scenario(9)} {
+		_, err := Config{Scenario: s, Target: tg, Conns: 1}.checked()
+		if want := fmt.Sprintf("bench: unknown scenario %q", s.String()); err == nil || err.Error() != want {
+			t.Errorf("Scenario(%d): %v, want %q", uint8(s), err, want)
 		}
 	}
 }
