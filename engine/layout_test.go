@@ -1,0 +1,47 @@
+package engine
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLayout: the import graph keeps the core apart from what is built on
+// it. The engine imports no protocol package; pub/sub and its broker import
+// the engine, not the other way round; the load generator links neither
+// the hub nor NATS, and the engine not nats.go.
+func TestLayout(t *testing.T) {
+	const module = "github.com/wssd/wssd/"
+	for _, c := range []struct {
+		pkg       string
+		forbidden []string
+	}{
+		{"./", []string{module + "engine/pubsub", "github.com/nats-io/"}},
+		{"./pubsub", []string{"github.com/nats-io/"}},
+		{"../bench", []string{module + "engine/pubsub", "github.com/nats-io/"}},
+		{"../cmd/wssbench", []string{module + "engine/pubsub", "github.com/nats-io/"}},
+	} {
+		out, err := exec.Command("go", "list", "-deps", c.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", c.pkg, err)
+		}
+		deps := strings.Fields(string(out))
+		if len(deps) < 10 {
+			t.Fatalf("go list -deps %s listed %d packages", c.pkg, len(deps))
+		}
+		for _, d := range deps {
+			for _, f := range c.forbidden {
+				if strings.HasPrefix(d, f) {
+					t.Errorf("%s imports %s", c.pkg, d)
+				}
+			}
+		}
+	}
+	out, err := exec.Command("go", "list", "-deps", "./pubsub/natsbroker").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "github.com/nats-io/nats.go\n") {
+		t.Error("the broker does not import nats.go: the test looks in the wrong place")
+	}
+}
