@@ -27,10 +27,9 @@ func (h closer) OnClose(_ *Conn, code codec.StatusCode, _ string) {
 // the server sent.
 func TestCloseTimeout(t *testing.T) {
 	h := closer{closed: make(chan codec.StatusCode, 1)}
-	srv, addr := startServer(t, Config{
-		Routes:       map[string]Handler{"/c": h},
-		CloseTimeout: 200 * time.Millisecond,
-	})
+	const closeTimeout = 5 * time.Second
+	cfg, clk := clocked(Config{Routes: map[string]Handler{"/c": h}, CloseTimeout: closeTimeout})
+	srv, addr := startServer(t, cfg)
 	nc := httpDial(t, addr) // deadline: httpWait, far beyond CloseTimeout
 	if _, err := io.WriteString(nc, httpHead("GET /c HTTP/1.1", httpUpgradeLines(nil)...)); err != nil {
 		t.Fatal(err)
@@ -48,6 +47,8 @@ func TestCloseTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Do not answer: the server must give up on us by itself.
+	before(t, srv, clk, closeTimeout, "close timeout", func(e Expiries) bool { return e.Close > 0 })
+	after(clk)
 	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after the close frame: %v; want EOF once the close timeout passed", err)
 	}

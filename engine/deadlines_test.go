@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -10,26 +11,45 @@ import (
 
 	"github.com/gobwas/ws"
 	gws "github.com/gorilla/websocket"
+
+	"github.com/wssd/wssd/engine/enginetest"
 )
 
-// Deadlines run on the real clock here: each test checks that a deadline
-// never fires early and that it fires within its documented bound (two
-// ticks) plus deadlineSlack, a generous allowance for a loaded machine
-// and the race detector. The wheel's own logic is tested with an injected
-// clock in wheel_test.go.
-const deadlineSlack = 2 * time.Second
+// Deadlines run on a clock the tests move (enginetest.Clock): each test
+// checks that a deadline has not fired a tick before it is due and has
+// fired a few ticks after (its documented bound is two), with no real
+// time spent waiting for either. The wheel's own bounds are tested
+// against a model in wheel_test.go.
 
-// checkElapsed checks that what happened between after and before the
-// bound (d plus lateTicks ticks plus deadlineSlack) after start.
-func checkElapsed(t *testing.T, what string, start, at time.Time, d time.Duration, lateTicks int) {
+// clocked returns cfg with a clock the test moves, and the clock.
+func clocked(cfg Config) (Config, *enginetest.Clock) {
+	clk := enginetest.NewClock(time.Now())
+	cfg.Clock = clk
+	return cfg, clk
+}
+
+// settle returns once every loop has run what the clock's ticks so far
+// set going.
+func settle(srv *Server) { srv.onEachLoop(func(*Loop) {}) }
+
+// before moves the clock to a tick before a deadline that is d away, and
+// checks that the deadline has not fired; after moves it a few ticks past
+// the deadline.
+func before(t *testing.T, srv *Server, clk *enginetest.Clock, d time.Duration, what string, fired func(Expiries) bool) {
 	t.Helper()
-	got := at.Sub(start)
-	if got < d {
-		t.Errorf("%s after %v; want no sooner than %v", what, got, d)
+	clk.Advance(d - tick)
+	settle(srv)
+	if e := srv.Expiries(); fired(e) {
+		t.Fatalf("%s a tick before it was due: %+v", what, e)
 	}
-	if limit := d + time.Duration(lateTicks)*tick + deadlineSlack; got > limit {
-		t.Errorf("%s after %v; want by %v", what, got, limit)
-	}
+}
+
+func after(clk *enginetest.Clock) { clk.Advance(3 * tick) }
+
+// onLoops waits until the server holds n connections on its loops.
+func onLoops(t *testing.T, srv *Server, n int64) {
+	t.Helper()
+	enginetest.WaitFor(t, fmt.Sprintf("%d connections on the loops", n), func() bool { return srv.Active() == n })
 }
 
 // waitClosed reads from nc until the server closes it and returns when
@@ -61,23 +81,32 @@ func checkExpiries(t *testing.T, srv *Server, want Expiries) {
 // handshake included; so is one that never starts its TLS handshake.
 func TestHandshakeDeadline(t *testing.T) {
 	t.Parallel()
-	const d = 300 * time.Millisecond
-	serveEach(t, Config{HandshakeTimeout: d}, func(t *testing.T, srv *Server, addr confAddr) {
-		start := time.Now()
+	const d = 2 * time.Second
+	cfg, clk := clocked(Config{HandshakeTimeout: d})
+	serveEach(t, cfg, func(t *testing.T, srv *Server, addr confAddr) {
 		nc := confConnect(t, addr, 0)
 		if _, err := io.WriteString(nc, "GET /ec"); err != nil {
 			t.Fatal(err)
 		}
-		checkElapsed(t, "closed", start, waitClosed(t, nc), d, 2)
+		onLoops(t, srv, 1)
+		before(t, srv, clk, d, "handshake deadline", func(e Expiries) bool { return e.Handshake > 0 })
+		after(clk)
+		waitClosed(t, nc)
 		want := Expiries{Handshake: 1}
 		if addr.tls != nil {
-			start := time.Now()
 			nc, err := net.Dial("tcp", addr.hostport)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer nc.Close()
-			checkElapsed(t, "silent TLS client closed", start, waitClosed(t, nc), d, 2)
+			enginetest.WaitFor(t, "the silent client's handshake deadline", func() bool {
+				srv.hsMu.Lock()
+				defer srv.hsMu.Unlock()
+				return srv.hsWheel.armed == 1
+			})
+			before(t, srv, clk, d, "TLS handshake deadline", func(e Expiries) bool { return e.Handshake > 1 })
+			after(clk)
+			waitClosed(t, nc)
 			want.Handshake++
 		}
 		checkExpiries(t, srv, want)
@@ -88,16 +117,19 @@ func TestHandshakeDeadline(t *testing.T) {
 // PingInterval of silence and closed PongTimeout after the ping.
 func TestPongTimeout(t *testing.T) {
 	t.Parallel()
-	const ping, pong = 300 * time.Millisecond, 300 * time.Millisecond
-	serveEach(t, Config{PingInterval: ping, PongTimeout: pong}, func(t *testing.T, srv *Server, addr confAddr) {
-		start := time.Now() // before the upgrade, so never after the server's clock starts
+	const ping, pong = 30 * time.Second, 15 * time.Second
+	cfg, clk := clocked(Config{PingInterval: ping, PongTimeout: pong})
+	serveEach(t, cfg, func(t *testing.T, srv *Server, addr confAddr) {
 		c := confDial(t, addr)
+		before(t, srv, clk, ping, "ping", func(e Expiries) bool { return e.Ping > 0 })
+		after(clk)
 		m, err := c.next()
 		if err != nil || m.op != ws.OpPing {
 			t.Fatalf("got %v, %v; want a ping", m, err)
 		}
-		checkElapsed(t, "ping", start, time.Now(), ping, 2)
-		checkElapsed(t, "closed", start, waitClosed(t, c.conn), ping+pong, 4)
+		before(t, srv, clk, pong-2*tick, "pong timeout", func(e Expiries) bool { return e.Pong > 0 })
+		after(clk)
+		waitClosed(t, c.conn)
 		checkExpiries(t, srv, Expiries{Ping: 1, Pong: 1})
 	})
 }
@@ -120,45 +152,47 @@ func answerPings(c *confClient, pinged *int) confMessage {
 	}
 }
 
+// pong answers a ping and sends a message after it; the echo says the
+// server has read the pong too.
+func pong(c *confClient, ping confMessage, msg string) {
+	c.t.Helper()
+	c.mustSend(confFrame(cfFin|cfPong, ping.payload), 0)
+	c.mustSend(confFrame(cfFin|cfText, msg), 0)
+	if m, err := c.next(); err != nil || m.op != ws.OpText || string(m.payload) != msg {
+		c.t.Fatalf("got %v, %v; want the echo of %q", m, err, msg)
+	}
+}
+
 // TestPingsAnswered: a client that answers pings stays connected, and is
 // pinged again each time it has been silent for PingInterval since its
 // pong, even when PongTimeout is longer; its messages are still echoed.
 func TestPingsAnswered(t *testing.T) {
 	t.Parallel()
-	const ping, pong = 200 * time.Millisecond, 5 * time.Second
-	serveEach(t, Config{PingInterval: ping, PongTimeout: pong}, func(t *testing.T, srv *Server, addr confAddr) {
+	const ping, pongTimeout = 2 * time.Second, time.Minute
+	cfg, clk := clocked(Config{PingInterval: ping, PongTimeout: pongTimeout})
+	serveEach(t, cfg, func(t *testing.T, srv *Server, addr confAddr) {
 		c := confDial(t, addr)
-		var answered time.Time
 		for i := range 4 {
+			before(t, srv, clk, ping, fmt.Sprintf("ping %d", i+1), func(e Expiries) bool { return e.Ping > uint64(i) })
+			after(clk)
 			m, err := c.next()
 			if err != nil || m.op != ws.OpPing {
 				t.Fatalf("ping %d: got %v, %v", i+1, m, err)
 			}
-			if i > 0 {
-				checkElapsed(t, "next ping", answered, time.Now(), ping, 2)
-			}
-			answered = time.Now()
-			c.mustSend(confFrame(cfFin|cfPong, m.payload), 0)
-		}
-		c.mustSend(confFrame(cfFin|cfText, "still here"), 0)
-		pinged := 4
-		if m := answerPings(c, &pinged); m.op != ws.OpText || string(m.payload) != "still here" {
-			t.Fatalf("got %v; want the echo", m)
+			pong(c, m, "still here")
 		}
 		c.closeNormally()
-		e := srv.Expiries()
-		if e.Pong != 0 || e.Ping < 4 {
-			t.Errorf("expiries %+v; want at least 4 pings and no pong timeout", e)
-		}
+		checkExpiries(t, srv, Expiries{Ping: 4})
 	})
 }
 
 // TestPingsAnsweredGorilla: a real client library answers the server's
-// pings by itself, and stays connected.
+// pings by itself, and stays connected past several pong timeouts.
 func TestPingsAnsweredGorilla(t *testing.T) {
 	t.Parallel()
-	const ping, pong = 200 * time.Millisecond, 200 * time.Millisecond
-	srv, addr, ccfg := startTLSServer(t, Config{PingInterval: ping, PongTimeout: pong})
+	const ping, pong = 2 * time.Second, 2 * time.Second
+	cfg, clk := clocked(Config{PingInterval: ping, PongTimeout: pong})
+	srv, addr, ccfg := startTLSServer(t, cfg)
 	d := gws.Dialer{TLSClientConfig: ccfg, HandshakeTimeout: confWait}
 	c, _, err := d.Dial("wss://"+addr+"/echo", nil)
 	if err != nil {
@@ -168,44 +202,41 @@ func TestPingsAnsweredGorilla(t *testing.T) {
 	pings := make(chan struct{}, 16)
 	answer := c.PingHandler()
 	c.SetPingHandler(func(data string) error {
-		select {
-		case pings <- struct{}{}:
-		default:
-		}
-		return answer(data)
+		err := answer(data)
+		pings <- struct{}{}
+		return err
 	})
-	read := make(chan error, 1)
+	echoes := make(chan error, 16)
 	go func() {
 		_ = c.SetReadDeadline(time.Now().Add(confWait))
 		for {
 			op, p, err := c.ReadMessage()
+			if err == nil && (op != gws.TextMessage || string(p) != "after a ping") {
+				err = errors.New("unexpected message " + string(p))
+			}
+			echoes <- err
 			if err != nil {
-				read <- err
 				return
 			}
-			if op != gws.TextMessage || string(p) != "after pings" {
-				read <- errors.New("unexpected message " + string(p))
-				return
-			}
-			read <- nil
 		}
 	}()
 	for i := range 3 {
+		clk.Advance(ping + 3*tick)
 		select {
 		case <-pings:
-		case err := <-read:
+		case err := <-echoes:
 			t.Fatalf("before ping %d: %v", i+1, err)
 		}
+		// The echo says the server has read the pong before it: the
+		// clock moves on only then.
+		if err := c.WriteMessage(gws.TextMessage, []byte("after a ping")); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-echoes; err != nil {
+			t.Fatalf("echo after ping %d: %v", i+1, err)
+		}
 	}
-	if err := c.WriteMessage(gws.TextMessage, []byte("after pings")); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-read; err != nil {
-		t.Fatalf("echo after the pings: %v", err)
-	}
-	if e := srv.Expiries(); e.Pong != 0 || e.Ping < 3 {
-		t.Errorf("expiries %+v; want at least 3 pings and no pong timeout", e)
-	}
+	checkExpiries(t, srv, Expiries{Ping: 3})
 }
 
 // TestIdleTimeout: data messages keep a connection open past IdleTimeout;
@@ -213,36 +244,47 @@ func TestPingsAnsweredGorilla(t *testing.T) {
 // "idle timeout" once IdleTimeout has passed since the last data message.
 func TestIdleTimeout(t *testing.T) {
 	t.Parallel()
-	const ping, idle = 150 * time.Millisecond, 800 * time.Millisecond
-	serveEach(t, Config{PingInterval: ping, PongTimeout: time.Second, IdleTimeout: idle}, func(t *testing.T, srv *Server, addr confAddr) {
-		start := time.Now()
+	const ping, idle = 3 * time.Second, 10 * time.Second
+	cfg, clk := clocked(Config{PingInterval: ping, PongTimeout: time.Minute, IdleTimeout: idle})
+	serveEach(t, cfg, func(t *testing.T, srv *Server, addr confAddr) {
 		c := confDial(t, addr)
 		// Phase one: a message after each ping, for longer than the idle
 		// timeout.
-		pinged := 0
-		for time.Since(start) < 3*idle/2 {
+		for elapsed := time.Duration(0); elapsed < 3*idle/2; elapsed += ping + 3*tick {
+			clk.Advance(ping + 3*tick)
 			m, err := c.next()
 			if err != nil || m.op != ws.OpPing {
 				t.Fatalf("got %v, %v; want a ping", m, err)
 			}
-			pinged++
-			c.mustSend(confFrame(cfFin|cfPong, m.payload), 0)
-			c.mustSend(confFrame(cfFin|cfBinary, "data"), 0)
-			if m := answerPings(c, &pinged); m.op != ws.OpBinary {
-				t.Fatalf("got %v; want the echo", m)
+			pong(c, m, "data")
+		}
+		// Phase two: pongs only, each answering the pings the server has
+		// sent by then.
+		pinged := srv.Expiries().Ping
+		answer := func() {
+			settle(srv)
+			for sent := srv.Expiries().Ping; pinged < sent; pinged++ {
+				if m, err := c.next(); err != nil || m.op != ws.OpPing {
+					t.Fatalf("got %v, %v; want a ping", m, err)
+				}
+				c.mustSend(confFrame(cfFin|cfPong, ""), 0)
 			}
 		}
-		// Phase two: pongs only.
-		lastData := time.Now()
-		m := answerPings(c, &pinged)
-		at := time.Now()
+		var quiet time.Duration // since the last data message
+		for ; quiet+ping < idle; quiet += ping {
+			clk.Advance(ping)
+			answer()
+		}
+		before(t, srv, clk, idle-quiet, "idle timeout", func(e Expiries) bool { return e.Idle > 0 })
+		answer()
+		after(clk)
+		m := answerPings(c, new(int))
 		if m.op != ws.OpClose {
 			t.Fatalf("got %v; want a close frame", m)
 		}
 		if code, reason := confCloseFields(m.payload); code != ws.StatusGoingAway || reason != "idle timeout" {
 			t.Errorf("closed with %d %q; want 1001 \"idle timeout\"", code, reason)
 		}
-		checkElapsed(t, "idle close", lastData, at, idle-time.Millisecond, 2)
 		c.mustSend(confFrame(cfFin|cfClose, confClosePayload(1001, "")), 0)
 		c.expectEOF()
 		if e := srv.Expiries(); e.Idle != 1 || e.Pong != 0 || e.Close != 0 {
