@@ -11,8 +11,7 @@ import (
 // Sec-WebSocket-Protocol header (ProtocolToken). They only extract a token;
 // Authenticator.Verify judges it. They do no I/O and, since they run on
 // every upgrade request before the token gate has refused anything, do not
-// allocate, but for QueryToken appending to the buffer it is given and
-// RedactQuery building the redacted copy of a URI that holds a token.
+// allocate, but for QueryToken appending to the buffer it is given.
 
 // BearerToken returns the token of an Authorization header value "Bearer
 // <token>" (RFC 6750 section 2.1), and whether there was one. The scheme
@@ -51,9 +50,9 @@ func BearerToken(authorization []byte) ([]byte, bool) {
 // is not a space outside HTML forms. A malformed escape means no token,
 // rather than a guess at one. On false, dst is returned unchanged.
 //
-// A token in the URI ends up in access logs, proxies' included (see
-// RedactQuery for wssd's own), and in browser history: prefer the header
-// or the subprotocol where the client can.
+// A token in the URI ends up in access logs (wssd's own never hold the
+// query), proxies' and browser history: prefer the header or the
+// subprotocol where the client can.
 func QueryToken(dst, requestURI []byte) ([]byte, bool) {
 	start, end := queryBounds(requestURI)
 	q := requestURI[start:end]
@@ -95,69 +94,6 @@ func percentDecode(dst, value []byte) ([]byte, bool) {
 		dst = append(dst, c)
 	}
 	return dst, true
-}
-
-// redacted replaces token values in the URIs RedactQuery returns.
-const redacted = "REDACTED"
-
-// RedactQuery returns requestURI with the value of every "token" and
-// "access_token" parameter replaced by "REDACTED", for logs: the request
-// target is worth logging, the credential in it is not. Parameters are
-// found as QueryToken finds them, and in a fragment too, where OAuth puts
-// an access_token; an empty value is left as it is. A URI without such a
-// parameter is returned as it is, without allocating.
-func RedactQuery(requestURI string) string {
-	start, end := queryBounds(requestURI)
-	query, fragment := requestURI[start:end], ""
-	if end < len(requestURI) {
-		fragment = requestURI[end+1:]
-	}
-	if !hasTokenParam(query) && !hasTokenParam(fragment) {
-		return requestURI
-	}
-	var b strings.Builder
-	b.Grow(len(requestURI) + len(redacted))
-	b.WriteString(requestURI[:start])
-	redactParams(&b, query)
-	if end < len(requestURI) {
-		b.WriteByte('#')
-		redactParams(&b, fragment)
-	}
-	return b.String()
-}
-
-// isTokenParam reports whether a parameter's name is one RedactQuery hides,
-// and its value is not empty.
-func isTokenParam(param string) bool {
-	name, value, ok := strings.Cut(param, "=")
-	return ok && value != "" && (name == "token" || name == "access_token")
-}
-
-func hasTokenParam(params string) bool {
-	for param := range strings.SplitSeq(params, "&") {
-		if isTokenParam(param) {
-			return true
-		}
-	}
-	return false
-}
-
-func redactParams(b *strings.Builder, params string) {
-	first := true
-	for param := range strings.SplitSeq(params, "&") {
-		if !first {
-			b.WriteByte('&')
-		}
-		first = false
-		if isTokenParam(param) {
-			name, _, _ := strings.Cut(param, "=")
-			b.WriteString(name)
-			b.WriteByte('=')
-			b.WriteString(redacted)
-			continue
-		}
-		b.WriteString(param)
-	}
 }
 
 // ProtocolBearer is the subprotocol the server selects when the token came
