@@ -32,7 +32,7 @@ test:
 fuzzfor = $(if $(FUZZTIME),$(FUZZTIME),$(1)x)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(call fuzzfor,300000) ./codec
-	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(call fuzzfor,300000) ./codec
+	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(call fuzzfor,300000) ./engine/http1
 	$(GO) test -run '^$$' -fuzz '^FuzzUTF8$$' -fuzztime $(call fuzzfor,300000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzPubSubRequest$$' -fuzztime $(call fuzzfor,5000) ./engine/pubsub
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(call fuzzfor,200000) ./engine/tlsrec

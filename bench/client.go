@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine/http1"
 	"github.com/wssd/wssd/engine/tlsrec"
 )
 
@@ -238,10 +239,10 @@ func (c *conn) traffic() gnet.Action {
 func (c *conn) parse(b []byte) int {
 	used := 0
 	if c.state == cUpgrading {
-		n, err := codec.RequestHeadLen(b, c.scanned, 16<<10)
+		n, err := http1.HeadLen(b, c.scanned, 16<<10)
 		if err != nil {
 			reason := "upgrade: response head too large"
-			if errors.Is(err, codec.ErrBareLF) {
+			if errors.Is(err, http1.ErrBareLF) {
 				reason = "upgrade: response line not ended by CRLF"
 			}
 			c.refused(reason)

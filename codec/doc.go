@@ -14,12 +14,5 @@
 // Frames are written with the AppendX functions, which append to a caller's
 // buffer and allocate nothing when it has room.
 //
-// HTTP request heads have one reader, strict by design: RequestHeadLen
-// finds where a head ends, ParseRequest parses it by RFC 9112's grammar,
-// refusing what is malformed or ambiguous (a duplicated singleton field,
-// whitespace before a colon, a folded line, a body that two parsers could
-// frame differently) rather than guessing, and CheckUpgrade decides whether
-// it is an opening handshake (RFC 6455 section 4.2.1), which
-// AppendUpgradeResponse answers. A refusal is an *HTTPError that carries
-// the status to answer with. None of them allocates.
+// The opening handshake, an HTTP/1.1 exchange, is engine/http1's.
 package codec

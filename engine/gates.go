@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine/http1"
 	"github.com/wssd/wssd/security"
 )
 
@@ -19,7 +20,7 @@ import (
 // loop does. Its Request points into the loop's read buffer and is cleared
 // once the request is answered; query is a buffer of its own, reused.
 type request struct {
-	codec.Request
+	http1.Request
 	query []byte // the query's token, percent-decoded
 }
 

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/wssd/wssd/codec"
+	"github.com/wssd/wssd/engine/http1"
 )
 
 // readUpgrade waits for the whole request head, then answers it: a 101 and
@@ -19,7 +19,7 @@ func (c *Conn) readUpgrade() {
 	if err != nil {
 		return
 	}
-	n, err := codec.RequestHeadLen(b, c.scanned, limit)
+	n, err := http1.HeadLen(b, c.scanned, limit)
 	if err != nil {
 		c.refuseRequest(err)
 		return
@@ -29,13 +29,13 @@ func (c *Conn) readUpgrade() {
 		return
 	}
 	l := c.loop
-	l.req.Request, err = codec.ParseRequest(b[:n])
+	l.req.Request, err = http1.Parse(b[:n])
 	if err != nil {
 		c.refuseRequest(err)
 	} else {
 		c.handleRequest(&l.req)
 	}
-	l.req.Request = codec.Request{} // it points into the read buffer
+	l.req.Request = http1.Request{} // it points into the read buffer
 	if c.state == stateOpen {
 		_, _ = in.Discard(n)
 	}
@@ -45,7 +45,7 @@ func (c *Conn) readUpgrade() {
 func (c *Conn) handleRequest(r *request) {
 	c.headOnly = string(r.Method) == http.MethodHead
 	if string(r.Method) != http.MethodGet {
-		c.refuseRequest(codec.ErrMethod)
+		c.refuseRequest(http1.ErrMethod)
 		return
 	}
 	srv := c.loop.srv
@@ -59,7 +59,7 @@ func (c *Conn) handleRequest(r *request) {
 		c.respond(http.StatusNotFound, "", "not found\n")
 		return
 	}
-	if err := codec.CheckUpgrade(&r.Request); err != nil {
+	if err := http1.CheckUpgrade(&r.Request); err != nil {
 		c.refuseRequest(err)
 		return
 	}
@@ -74,7 +74,7 @@ func (c *Conn) handleRequest(r *request) {
 		}
 	}
 	l := c.loop
-	l.scratch = codec.AppendUpgradeResponse(l.scratch[:0], r.Key, protocol)
+	l.scratch = http1.AppendUpgradeResponse(l.scratch[:0], r.Key, protocol)
 	if err := c.send(l.scratch); err != nil {
 		return
 	}
@@ -103,10 +103,10 @@ func (c *Conn) handleRequest(r *request) {
 }
 
 // refuseRequest answers a request the codec refused, with the status, the
-// header lines and the reason its *codec.HTTPError carries. Called on the
+// header lines and the reason its *http1.Error carries. Called on the
 // loop.
 func (c *Conn) refuseRequest(err error) {
-	var he *codec.HTTPError
+	var he *http1.Error
 	if !errors.As(err, &he) {
 		c.respond(http.StatusInternalServerError, "", "internal error\n")
 		return

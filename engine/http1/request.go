@@ -1,24 +1,24 @@
-package codec
+package http1
 
 import (
 	"bytes"
 	"iter"
 )
 
-// HTTPError is a request the server answers with an HTTP status instead of
+// Error is a request the server answers with an HTTP status instead of
 // serving it: a malformed or ambiguous request head, or an upgrade request
 // that RFC 6455 does not allow. The package's HTTP-level sentinel errors are
-// all *HTTPError values; compare with errors.Is.
-type HTTPError struct {
+// all *Error values; compare with errors.Is.
+type Error struct {
 	Status int    // the response's status code
 	Reason string // what the response body says, for the client's developer
 	Header string // header lines the response must carry, each ending in CRLF
 }
 
-func (e *HTTPError) Error() string { return "codec: " + e.Reason }
+func (e *Error) Error() string { return "http1: " + e.Reason }
 
-func httpError(status int, reason, header string) *HTTPError {
-	return &HTTPError{Status: status, Reason: reason, Header: header}
+func httpError(status int, reason, header string) *Error {
+	return &Error{Status: status, Reason: reason, Header: header}
 }
 
 // Errors of the request head reader (RFC 9112). A server answers each with
@@ -43,7 +43,7 @@ var (
 // rootPath is the path of an absolute-form target without one.
 var rootPath = []byte("/")
 
-// RequestHeadLen returns the length of the HTTP head at the start of b, up
+// HeadLen returns the length of the HTTP head at the start of b, up
 // to and including the blank line that ends it, or 0 when b does not hold
 // all of it yet. scanned is how many bytes of b earlier calls have already
 // searched, so a head that trickles in is not searched again from the
@@ -52,7 +52,7 @@ var rootPath = []byte("/")
 // CRLF that a client which ends lines so will never send (RFC 9112 section
 // 2.2 lets a server refuse them, and a server that is strict about where a
 // line ends cannot be made to read one head as two).
-func RequestHeadLen(b []byte, scanned, limit int) (int, error) {
+func HeadLen(b []byte, scanned, limit int) (int, error) {
 	end := min(len(b), limit)
 	for i := max(scanned, 0); i < end; {
 		j := bytes.IndexByte(b[i:end], '\n')
@@ -75,7 +75,7 @@ func RequestHeadLen(b []byte, scanned, limit int) (int, error) {
 }
 
 // Request is an HTTP/1.x request head, parsed strictly (RFC 9112 and RFC
-// 9110's field grammar) by ParseRequest. Its byte slices point into the head
+// 9110's field grammar) by Parse. Its byte slices point into the head
 // it was parsed from and are valid as long as that is.
 //
 // The fields a WebSocket server acts on are parsed out. Each of them may
@@ -103,8 +103,8 @@ type Request struct {
 	fields []byte // the field lines, each ended by CRLF
 }
 
-// ParseRequest parses a complete request head, as RequestHeadLen measured
-// it (ending with the blank line), and refuses, with an *HTTPError, what RFC
+// Parse parses a complete request head, as HeadLen measured
+// it (ending with the blank line), and refuses, with an *Error, what RFC
 // 9112 says a server must refuse or may not resolve safely: a request line
 // that is not method SP target SP HTTP/1.x (an HTTP major version other
 // than 1 gets ErrHTTPVersion); a field line that is not a token, a colon
@@ -114,7 +114,7 @@ type Request struct {
 // valid Host; a malformed Content-Length, or one beside Transfer-Encoding;
 // and a second line of a singleton field (see Request). It does not
 // allocate.
-func ParseRequest(head []byte) (Request, error) {
+func Parse(head []byte) (Request, error) {
 	r := Request{ContentLength: -1}
 	line, rest, ok := cutLine(head)
 	if !ok {

@@ -1,4 +1,4 @@
-package codec
+package http1
 
 import (
 	"crypto/sha1"
@@ -6,7 +6,7 @@ import (
 )
 
 // Refusals of an opening handshake (RFC 6455 section 4.2.1), on a request
-// that ParseRequest accepted.
+// that Parse accepted.
 var (
 	ErrMethod         = httpError(405, "method not allowed", "Allow: GET\r\n")
 	ErrUpgradeHTTP10  = httpError(505, "WebSocket needs HTTP/1.1", "")
@@ -18,7 +18,7 @@ var (
 )
 
 // CheckUpgrade reports whether r is a WebSocket opening handshake, and if
-// not, why, as an *HTTPError to answer it with: a GET (405) over HTTP/1.1
+// not, why, as an *Error to answer it with: a GET (405) over HTTP/1.1
 // (505) whose Upgrade field lists "websocket" and whose Connection field
 // lists "upgrade" (426, which tells a browser that wandered here what the
 // resource speaks), with Sec-WebSocket-Version 13 (missing: 400; another:

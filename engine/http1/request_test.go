@@ -1,4 +1,4 @@
-package codec
+package http1
 
 import (
 	"bufio"
@@ -50,16 +50,16 @@ func TestRequestHeadLen(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := RequestHeadLen([]byte(tc.in), 0, tc.limit)
+			n, err := HeadLen([]byte(tc.in), 0, tc.limit)
 			if n != tc.n || !errors.Is(err, tc.err) {
-				t.Fatalf("RequestHeadLen = %d, %v; want %d, %v", n, err, tc.n, tc.err)
+				t.Fatalf("HeadLen = %d, %v; want %d, %v", n, err, tc.n, tc.err)
 			}
 		})
 	}
 }
 
 func TestParseRequest(t *testing.T) {
-	r, err := ParseRequest([]byte(upgradeHead()))
+	r, err := Parse([]byte(upgradeHead()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,12 +120,12 @@ func TestParseRequestAccepts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := ParseRequest([]byte(tc.head))
+			r, err := Parse([]byte(tc.head))
 			if err != nil {
-				t.Fatalf("ParseRequest(%q): %v", tc.head, err)
+				t.Fatalf("Parse(%q): %v", tc.head, err)
 			}
 			if tc.check != nil && !tc.check(&r) {
-				t.Fatalf("ParseRequest(%q) = %+v", tc.head, r)
+				t.Fatalf("Parse(%q) = %+v", tc.head, r)
 			}
 		})
 	}
@@ -136,7 +136,7 @@ func TestParseRequestAccepts(t *testing.T) {
 func TestParseRequestRefuses(t *testing.T) {
 	cases := []struct {
 		name, head string
-		err        *HTTPError
+		err        *Error
 	}{
 		// The request line (RFC 9112 section 3).
 		{"empty request line", head("", "Host: a"), ErrMalformedHead},
@@ -200,9 +200,9 @@ func TestParseRequestRefuses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseRequest([]byte(tc.head))
+			_, err := Parse([]byte(tc.head))
 			if !errors.Is(err, tc.err) {
-				t.Fatalf("ParseRequest(%q) = %v; want %v", tc.head, err, tc.err)
+				t.Fatalf("Parse(%q) = %v; want %v", tc.head, err, tc.err)
 			}
 		})
 	}
@@ -220,7 +220,7 @@ func TestCheckUpgrade(t *testing.T) {
 	}
 	cases := []struct {
 		name, head string
-		err        *HTTPError
+		err        *Error
 	}{
 		{"valid", upgradeHead(), nil},
 		{"Upgrade in a list", without("Upgrade", "Upgrade: h2c, WebSocket"), nil},
@@ -246,9 +246,9 @@ func TestCheckUpgrade(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := ParseRequest([]byte(tc.head))
+			r, err := Parse([]byte(tc.head))
 			if err != nil {
-				t.Fatalf("ParseRequest: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			if err := CheckUpgrade(&r); tc.err == nil && err != nil || tc.err != nil && !errors.Is(err, tc.err) {
 				t.Fatalf("CheckUpgrade = %v; want %v", err, tc.err)
@@ -277,7 +277,7 @@ func TestUpgradeResponse(t *testing.T) {
 
 // FuzzRequest checks the request head reader against itself and against
 // net/http's, an independent parser. Where the head ends does not depend on
-// how it trickled in; and whatever ParseRequest accepts, net/http must read
+// how it trickled in; and whatever Parse accepts, net/http must read
 // as the same request (method, target, version and the fields the server
 // acts on): if the two disagreed on a head, a front end built like one
 // could be made to see another request than the server.
@@ -294,11 +294,11 @@ func FuzzRequest(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), uint16(7))
 	const limit = 512
 	f.Fuzz(func(t *testing.T, req []byte, step uint16) {
-		n, err := RequestHeadLen(req, 0, limit)
+		n, err := HeadLen(req, 0, limit)
 		got, scanned, gerr := 0, 0, error(nil)
 		s := int(step%32) + 1
 		for end := min(s, len(req)); ; end = min(end+s, len(req)) {
-			got, gerr = RequestHeadLen(req[:end], scanned, limit)
+			got, gerr = HeadLen(req[:end], scanned, limit)
 			if got > 0 || gerr != nil || end == len(req) {
 				break
 			}
@@ -314,11 +314,11 @@ func FuzzRequest(f *testing.F) {
 		if n > limit || !bytes.HasSuffix(h, []byte("\r\n\r\n")) {
 			t.Fatalf("head of %d bytes does not end the request head", n)
 		}
-		r, err := ParseRequest(h)
+		r, err := Parse(h)
 		if err != nil {
-			var he *HTTPError
+			var he *Error
 			if !errors.As(err, &he) || he.Status < 400 {
-				t.Fatalf("ParseRequest error %v is not an HTTP refusal", err)
+				t.Fatalf("Parse error %v is not an HTTP refusal", err)
 			}
 			return
 		}
@@ -327,7 +327,7 @@ func FuzzRequest(f *testing.F) {
 			if r.TransferEncoding {
 				return // net/http refuses codings it cannot decode; the server refuses any body on an upgrade
 			}
-			t.Fatalf("ParseRequest accepted %q; net/http: %v", h, herr)
+			t.Fatalf("Parse accepted %q; net/http: %v", h, herr)
 		}
 		if string(r.Method) != hr.Method || string(r.Target) != hr.RequestURI || int(r.Minor) != hr.ProtoMinor || hr.ProtoMajor != 1 {
 			t.Fatalf("request line %q %q 1.%d; net/http %q %q %d.%d", r.Method, r.Target, r.Minor, hr.Method, hr.RequestURI, hr.ProtoMajor, hr.ProtoMinor)
@@ -391,15 +391,15 @@ func TestFieldGrammarBytes(t *testing.T) {
 			continue // a line's end: TestRequestHeadLen
 		}
 		name := head("GET / HTTP/1.1", "Host: a", "X"+string(c)+"Y: v")
-		if _, err := ParseRequest([]byte(name)); c != ':' && (err == nil) != isTcharRFC(c) {
+		if _, err := Parse([]byte(name)); c != ':' && (err == nil) != isTcharRFC(c) {
 			t.Errorf("byte %#02x in a field name: %v", c, err)
 		}
 		value := head("GET / HTTP/1.1", "Host: a", "X: a"+string(c)+"b")
-		if _, err := ParseRequest([]byte(value)); (err == nil) != isFieldCharRFC(c) {
+		if _, err := Parse([]byte(value)); (err == nil) != isFieldCharRFC(c) {
 			t.Errorf("byte %#02x in a field value: %v", c, err)
 		}
 		target := head("GET /a"+string(c)+"b HTTP/1.1", "Host: a")
-		if _, err := ParseRequest([]byte(target)); (err == nil) != isTargetCharRFC(c) {
+		if _, err := Parse([]byte(target)); (err == nil) != isTargetCharRFC(c) {
 			t.Errorf("byte %#02x in a request target: %v", c, err)
 		}
 	}
