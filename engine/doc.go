@@ -1,10 +1,107 @@
-// Package engine is the wssd server: it owns the sockets and the gnet event
-// loops, runs the HTTP upgrade, drives the frame codec and hands complete
-// messages to a Handler.
+// Package engine is the core of the wssd server: it owns the sockets and
+// the gnet event loops, terminates TLS, runs the HTTP upgrade, drives the
+// frame codec through the security gates and hands complete messages to a
+// Handler. Protocols are built beside it, on its public API (engine/pubsub
+// is one); it imports none of them.
 //
-// Every connection lives on one event loop, and all of its state is touched
-// only there (see DESIGN.md, "Thread confinement"). Handler methods are
-// called on that loop and must not block it. Work from other goroutines
-// reaches a connection through the methods documented as safe for
-// concurrent use, which post it to the connection's loop.
+// This comment is the design. Where the code and it disagree, fix one of
+// them in the same change.
+//
+// # The data path
+//
+// One direction in, one out, no back and forth:
+//
+//	socket → event loop → [TLS records → plaintext] → HTTP upgrade (once) → frames → gates → Handler
+//	socket ← gnet's queue ← [TLS records] ← frame encoder ← Handler (Conn.Write), hub (Conn.WritePrepared)
+//
+// The packages, in the order the bytes meet them:
+//
+//   - engine: sockets and loops (gnet v2). A connection's Conn lives in its
+//     gnet connection's context and goes through the states upgrade →
+//     open → closing → flushing → lingering → closed (conn.go). A wss://
+//     connection reaches its loop with its TLS handshake done.
+//   - engine/tlsrec: crypto/tls runs every handshake, in a bounded pool of
+//     workers off the loops; the TLS 1.3 record layer after it is wssd's,
+//     on the loop (see its package doc). TLS 1.2 clients keep a tls.Conn
+//     on the loop over a small net.Conn.
+//   - engine/http1: the request head, parsed where it lies in the read
+//     buffer, strictly; the upgrade and its 101. A request that is not an
+//     upgrade gets an HTTP answer (the page at /, 404, 405, 426...) and a
+//     close.
+//   - codec: bytes in, frames and messages out (RFC 6455), no goroutine
+//     and no I/O of its own.
+//   - security: each gate a small type with one decision method and no
+//     I/O: origins, tokens, connection caps and handshake rates, token
+//     buckets, message validation, TLS policy and certificates.
+//   - engine/pubsub: the hub and the /ws protocol; engine/pubsub/natsbroker
+//     carries them between processes.
+//   - bench: the load generator (cmd/wssbench); cmd/wssd: flags in, Config
+//     out, signals, logs; no protocol logic.
+//
+// # Rules of the house
+//
+//  1. Thread confinement. A connection's state is touched only on its
+//     own event loop. Work from anywhere else reaches it through
+//     Loop.Post or Conn.Post (which is what Send and Close do): no mutex
+//     on the per-message path. Every method says which goroutine may call
+//     it: "Called on the loop" or "Safe for concurrent use".
+//  2. Zero copy where the bytes allow it. A complete frame is parsed,
+//     unmasked and handed to the Handler inside the loop's read buffer;
+//     over TLS 1.3 the records are opened in place there too. The slice a
+//     Handler gets is valid until it returns, as its method says. Only an
+//     incomplete tail is kept per connection (gnet keeps it for ws://;
+//     for wss:// the decrypted tail is the connection's only copy).
+//  3. Per-loop scratch, not per-connection buffers. An idle connection
+//     owns no read or write buffer: frame headers, responses, records
+//     being sealed and the JSON parser are the loop's. Partial messages
+//     are bounded by the loop's share of Config.ReassemblyBudget (no lock,
+//     no atomic), and what waits to be written by Config.MaxOutbound.
+//  4. No goroutine and no timer per connection. Handshake, ping, pong,
+//     idle, close and token deadlines live on one hashed timing wheel per
+//     loop, advanced on that loop each tick of Config.Clock. Activity only
+//     stamps the loop's clock; the wheel looks again when a timer fires
+//     (deadlines.go), so the per-message path is a store, not a list move.
+//  5. TLS: the handshake by crypto/tls, the TLS 1.3 records by us. The
+//     workers bound the CPU and memory a handshake flood takes, and
+//     their deadline is the server's handshake wheel. For TLS 1.3,
+//     crypto/tls hands over the traffic secrets through its documented
+//     KeyLogWriter; the tls.Conn is dropped and the records (AEAD seal
+//     and open, KeyUpdate, alerts) run on the loop. An idle connection
+//     holds keys, not ciphers or buffers. No fork of crypto/tls: what
+//     wssd writes is the record layer, the part kernel TLS also takes.
+//  6. Encode once, fan out by loop. A publication is encoded once
+//     (Prepare) and posted once to each loop with subscribers; each loop
+//     writes it to its own connections (TLS seals per connection, which
+//     cannot be shared). A peer that does not read holds at most
+//     MaxOutbound: past it Config.SlowConsumer applies, and is counted.
+//  7. Reject early and cheaply. Connection caps and handshake rates at
+//     accept, before a byte is read; origin and token before the 101, with
+//     403 and 401; rates, sizes and validation per frame and message, with
+//     a close code and a reason. Every refusal is counted by reason
+//     (Refusal, wssd_refusals_total) and logged, sampled, so that an
+//     attack cannot flood the log.
+//  8. Hot-path metrics are batched. Loops count in plain integers and
+//     add them to the shared counters once per tick and before each
+//     scrape (a Ticker protocol does the same with its own); a counter
+//     never costs an atomic per message.
+//
+// # Protocols
+//
+// A protocol is a Handler on its routes, and where it needs more, a
+// Protocol (attached by New, started and stopped with the server), a
+// Ticker (per-loop counts) or a JSONHandler (its messages validated and
+// parsed by the core: Conn.JSON). Its per-connection state goes in the
+// connection's slot (Conn.SetSlot; a Closer is told of the close), its
+// per-loop state in a slice by Loop.Index, its refusals are registered with
+// NewRefusal. The core does not know it is there.
+//
+// # Scale on one host
+//
+// Linux limits each process's open files: production hosts raise the
+// limit (1M and more); wssd raises its soft limit to the hard limit at
+// start and warns when Config.MaxConnections is past it. Several
+// processes can share a port with Config.ReusePort (the kernel spreads
+// connections); their hubs then meet through a broker, as several hosts'
+// do. The load generator shards its connections over processes and
+// loopback source addresses for the same reason.
 package engine

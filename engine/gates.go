@@ -10,10 +10,10 @@ import (
 	"github.com/wssd/wssd/security"
 )
 
-// The security gates, at the cheapest point for each (DESIGN rule 7): the
-// connection caps and handshake rate at accept (server.go), origin and
-// token while the upgrade request is read, the rate and validation of
-// each message before the handler sees it.
+// The security gates, at the cheapest point for each (rule 7 of the house,
+// in doc.go): the connection caps and handshake rate at accept
+// (server.go), origin and token while the upgrade request is read, the
+// rate and validation of each message before the handler sees it.
 
 // request is the upgrade request being answered on a loop, with what the
 // gates take from it. The loop answers one request at a time, so one per

@@ -11,13 +11,13 @@ import (
 	"github.com/wssd/wssd/engine/tlsrec"
 )
 
-// Metrics follow DESIGN rule 8. What happens per message (messages and
-// bytes each way, close frames) is counted by each loop in plain integers
-// and added to the shared counters once per tick, when the loop advances
-// its wheel, and before a scrape (FlushMetrics). Per-connection events
-// that happen off the loops (accepts, TLS handshakes) and per-connection
-// histograms update the shared metrics directly: their cost is per
-// connection, not per message.
+// Metrics follow rule 8 of the house (doc.go). What happens per message
+// (messages and bytes each way, close frames) is counted by each loop in
+// plain integers and added to the shared counters once per tick, when the
+// loop advances its wheel, and before a scrape (FlushMetrics).
+// Per-connection events that happen off the loops (accepts, TLS
+// handshakes) and per-connection histograms update the shared metrics
+// directly: their cost is per connection, not per message.
 
 // listener indexes metrics by listener.
 type listener uint8

@@ -34,7 +34,7 @@ type Protocol interface {
 // Ticker is a Protocol that counts on the loops: Tick is called on each
 // event loop once per tick of its wheel (every 100 ms) and before each
 // metrics scrape, so that what the protocol counts per message in plain
-// per-loop integers reaches its metrics (DESIGN rule 8).
+// per-loop integers reaches its metrics (rule 8 of the house, in doc.go).
 type Ticker interface {
 	Tick(l *Loop)
 }
@@ -121,8 +121,8 @@ func (c *Conn) JSON() *fastjson.Value {
 func (c *Conn) Refuse(r Refusal) { c.refused(r) }
 
 // Prepared is a data message encoded once, to be written to many
-// connections (DESIGN rule 6): a publication's frame, say. Safe for
-// concurrent use; it never changes.
+// connections (rule 6 of the house, in doc.go): a publication's frame,
+// say. Safe for concurrent use; it never changes.
 type Prepared struct {
 	frame []byte
 	n     int // payload bytes

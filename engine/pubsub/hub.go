@@ -11,25 +11,6 @@ import (
 	"github.com/wssd/wssd/security"
 )
 
-// The hub: topics, and their subscribers on each event loop.
-//
-// A loop keeps its own subscribers, topic by topic (loop.subs), touched
-// only on the loop. The hub keeps, for each topic, the loops that have
-// subscribers to it; that table changes only when a loop gains its first
-// subscriber to a topic or loses its last, under a mutex no message takes
-// but to read it.
-//
-// A publication is encoded once, into the frame every subscriber gets,
-// and handed to each loop with subscribers by one task; each loop writes
-// the frame to its own connections (DESIGN rule 6). Tasks to one loop run
-// in the order they were posted, so a loop's subscribers get one
-// publisher's messages to a topic in the order they were published.
-//
-// With a Broker, publications go through it, this process's own included,
-// and arrive back by deliver: a process receives a topic's publications
-// only while it has subscribers to the topic (the broker is told each time
-// the first one comes and the last one goes), and each exactly once.
-
 // Broker carries publications between the hubs of several processes or
 // hosts (natsbroker.Broker). A hub calls Subscribe and Unsubscribe from one
 // goroutine at a time, in order; Publish from any goroutine.

@@ -8,19 +8,6 @@ import (
 	"github.com/wssd/wssd/security"
 )
 
-// The pub/sub protocol, on its route (default /ws). Clients send JSON
-// requests:
-//
-//	{"op":"subscribe","topic":"t","id":1}
-//	{"op":"unsubscribe","topic":"t","id":2}
-//	{"op":"publish","topic":"t","data":<any JSON>,"id":3}
-//
-// and get, for a request with an id, {"op":"ack","id":…} once it is done,
-// or {"op":"error","id":…,"code":…,"message":…} (a request without an id
-// gets only errors), and {"op":"message","topic":"t","data":…} for each
-// publication to a topic they subscribe to. A request that is not of this
-// form fails validation like any message on a JSON route.
-
 // Config configures a Hub.
 type Config struct {
 	// AnonymousPublish lets clients publish to any topic when the server
