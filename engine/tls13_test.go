@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,9 +134,11 @@ func TestKeyUpdateFlood(t *testing.T) {
 	c, raw, s := sealedClient(t, confAddr{hostport: addr, tls: ccfg}, 4096)
 	pong := confFrame(cfFin|cfPong, "") // ignored by the server
 	var wire []byte
-	// One answer a request would be 27 bytes each: 27 MB for these, far
-	// past the kernel's buffers and MaxOutbound.
-	for range 2000 {
+	// One answer a request would be 27 bytes each: enough of them to fill
+	// the largest send buffer the kernel gives a socket, and MaxOutbound
+	// after it, twice over.
+	batches := 2*(sendBufferMax(t)+64<<10)/(27*500) + 1
+	for range batches {
 		wire = wire[:0]
 		for range 500 {
 			wire = s.keyUpdate(t, wire)
@@ -280,4 +284,23 @@ func TestTLSCloseNotify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sendBufferMax returns the most bytes the kernel buffers for a TCP
+// socket's sends (net.ipv4.tcp_wmem's third value), or 4 MiB, Linux's
+// default, when it cannot be read.
+func sendBufferMax(t *testing.T) int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem")
+	if err != nil {
+		return 4 << 20
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 3 {
+		t.Fatalf("tcp_wmem: %q", b)
+	}
+	n, err := strconv.Atoi(f[2])
+	if err != nil {
+		t.Fatalf("tcp_wmem: %q", b)
+	}
+	return n
 }
