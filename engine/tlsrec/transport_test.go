@@ -2,48 +2,15 @@ package tlsrec
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
-	"sync"
 	"testing"
 	"time"
-)
 
-// testCert is a self-signed certificate for localhost, made once, and a
-// pool that trusts it.
-var testCert = sync.OnceValues(func() (tls.Certificate, *x509.CertPool) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:              []string{"localhost"},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
-})
+	"github.com/wssd/wssd/engine/enginetest"
+)
 
 // pair is both ends of a TCP connection on loopback.
 func pair(t *testing.T) (client, server net.Conn) {
@@ -121,14 +88,10 @@ func runHandoff(t *testing.T, scfg, ccfg *tls.Config, clientSays []byte, keepCli
 }
 
 func serverConfig() *tls.Config {
-	cert, _ := testCert()
-	return ServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	return ServerConfig(enginetest.TestPKI().ServerConfig())
 }
 
-func clientConfig() *tls.Config {
-	_, pool := testCert()
-	return &tls.Config{RootCAs: pool, ServerName: "localhost"}
-}
+func clientConfig() *tls.Config { return enginetest.TestPKI().ClientConfig() }
 
 // readAll reads records from nc into s until want bytes of application
 // data have come out.
@@ -377,7 +340,7 @@ func TestTransportOneRecord(t *testing.T) {
 // the server's application key during the handshake, and its first record
 // is sequence 0.
 func TestHandoffNoTickets(t *testing.T) {
-	cert, _ := testCert()
+	cert := enginetest.TestPKI().Cert
 	scfg := ServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, SessionTicketsDisabled: true})
 	h := runHandoff(t, scfg, clientConfig(), nil, false)
 	if _, w := h.ss.Seq(); w != 0 {
