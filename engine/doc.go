@@ -98,8 +98,8 @@
 // # Scale on one host
 //
 // Linux limits each process's open files: production hosts raise the
-// limit (1M and more); wssd raises its soft limit to the hard limit at
-// start and warns when Config.MaxConnections is past it. Several
+// hard limit (1M and more); the Go runtime raises the soft limit to it at
+// start, and cmd/wssd warns when --max-connections is past it. Several
 // processes can share a port with Config.ReusePort (the kernel spreads
 // connections); their hubs then meet through a broker, as several hosts'
 // do. The load generator shards its connections over processes and
