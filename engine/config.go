@@ -214,7 +214,9 @@ type Config struct {
 
 	// Metrics, when set, receives the server's metrics (see the README
 	// for the list): a scrape should call Server.FlushMetrics, then write
-	// the set (Server.AdminHandler does both). nil: no metrics.
+	// the set (Server.AdminHandler does both), off the event loops (the
+	// outbound gauges ask each loop for a sample when theirs is over a
+	// second old). nil: no metrics.
 	Metrics *metrics.Set
 
 	// Clock is the time the deadlines go by; nil means the system's.

@@ -52,7 +52,7 @@ type Loop struct {
 	counts             loopCounts   // added to the server's metrics each tick
 	posted             atomic.Int64 // server nanos of the oldest advance not run yet; 0: none
 	lag                *Histogram   // how late advance ran
-	outBytes, outConns atomic.Int64 // sampled each second
+	outBytes, outConns atomic.Int64 // sampled when read (Server.outbound, Server.Memory)
 }
 
 func newLoop(s *Server, el gnet.EventLoop, index int) *Loop {
@@ -71,9 +71,6 @@ func newLoop(s *Server, el gnet.EventLoop, index int) *Loop {
 		}
 		if target%(coolSeconds*ticksPerSecond) == 0 {
 			l.cool()
-		}
-		if target%ticksPerSecond == 0 && s.metrics != nil {
-			l.sampleOutbound()
 		}
 	}
 	if len(s.cfg.JSONRoutes) > 0 {

@@ -3,6 +3,7 @@ package engine
 import (
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -94,6 +95,7 @@ type serverMetrics struct {
 	tlsDuration, upgradeDuration       *Histogram
 	upgrades                           map[int]*metrics.Counter
 	upgradeOther                       *metrics.Counter
+	outboundAt                         atomic.Int64 // server nanos when the outbound gauges' last sample began; 0: none yet
 }
 
 // tlsAlert counts a fatal TLS alert, sent or received, that ended a
@@ -161,11 +163,8 @@ func (s *Server) initMetrics(set *metrics.Set) {
 	m.upgradeOther = set.NewCounter(`wssd_upgrade_responses_total{status="other"}`)
 	set.NewGauge("wssd_tls_queue_depth", func() float64 { return float64(len(s.tlsQueue)) })
 	set.NewGauge("wssd_outbound_queued_bytes", func() float64 {
-		var n int64
-		for _, l := range s.loopList() {
-			n += l.outBytes.Load()
-		}
-		return float64(n)
+		bytes, _ := s.outbound()
+		return float64(bytes)
 	})
 	set.NewGauge("wssd_reassembly_bytes", func() float64 {
 		var n int64
@@ -175,11 +174,8 @@ func (s *Server) initMetrics(set *metrics.Set) {
 		return float64(n)
 	})
 	set.NewGauge("wssd_outbound_queued_connections", func() float64 {
-		var n int64
-		for _, l := range s.loopList() {
-			n += l.outConns.Load()
-		}
-		return float64(n)
+		_, conns := s.outbound()
+		return float64(conns)
 	})
 	m.tlsDuration = NewHistogram("wssd_tls_handshake_duration_seconds", "", durationBuckets)
 	m.upgradeDuration = NewHistogram("wssd_upgrade_duration_seconds", "", durationBuckets)
@@ -194,16 +190,47 @@ func (s *Server) initMetrics(set *metrics.Set) {
 }
 
 // FlushMetrics brings the metrics up to date: each loop adds what it has
-// counted since its last tick, and the gates' counts are copied. A scrape
-// calls it before writing the metrics, so what it reads is exact; a loop
-// that does not run the flush within a second (a stuck loop) is reported
-// as it was. Safe for concurrent use, but not on an event loop.
+// counted since its last tick and samples what waits to be written to its
+// connections, and the gates' counts are copied. A scrape calls it before
+// writing the metrics, so what it reads is exact; a loop that does not run
+// the flush within a second (a stuck loop) is reported as it was. Safe for
+// concurrent use, but not on an event loop.
 func (s *Server) FlushMetrics() {
 	if s.metrics == nil {
 		return
 	}
-	s.onEachLoop((*Loop).flush)
+	start := s.nanos()
+	s.onEachLoop(func(l *Loop) {
+		l.flush()
+		l.sampleOutbound()
+	})
+	s.metrics.outboundAt.Store(max(start, 1))
 	s.syncCounts()
+}
+
+// outboundAge is how old a sample of the outbound gauges may be when they
+// are read. Sampling walks every connection, so it is done when the gauges
+// are read, not on a timer: an idle server with many connections does not
+// walk them while nobody looks.
+const outboundAge = time.Second
+
+// outbound returns the bytes waiting to be written to the connections and
+// how many connections have any, from a sample at most outboundAge old
+// (FlushMetrics takes one before a scrape writes the gauges; a reader that
+// did not flush gets one here). Safe for concurrent use, but not on an
+// event loop.
+func (s *Server) outbound() (bytes, conns int64) {
+	m := s.metrics
+	if at := m.outboundAt.Load(); at == 0 || s.nanos()-at > int64(outboundAge) {
+		start := s.nanos()
+		s.onEachLoop((*Loop).sampleOutbound)
+		m.outboundAt.Store(max(start, 1))
+	}
+	for _, l := range s.loopList() {
+		bytes += l.outBytes.Load()
+		conns += l.outConns.Load()
+	}
+	return bytes, conns
 }
 
 // onEachLoop runs f on every event loop and waits until each has run it,
@@ -281,7 +308,8 @@ func addCount(c *metrics.Counter, n *uint64) {
 }
 
 // sampleOutbound sums the bytes gnet holds for the loop's connections.
-// It walks every connection, so it runs once a second. Called on the loop.
+// It walks every connection, so it runs only when asked: for a scrape
+// (FlushMetrics, outbound) or Memory. Called on the loop.
 func (l *Loop) sampleOutbound() {
 	var bytes, conns int64
 	for c := l.head; c != nil; c = c.next {

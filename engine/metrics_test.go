@@ -11,6 +11,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	gws "github.com/gorilla/websocket"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/wssd/wssd/codec"
@@ -245,4 +246,83 @@ func TestLoopLag(t *testing.T) {
 	if h.GetSampleCount()-underHalf < 1 {
 		t.Errorf("no lag over 0.5 s observed after blocking the loop 1.2 s: %d samples, %d under 0.5 s", h.GetSampleCount(), underHalf)
 	}
+}
+
+// TestOutboundGauges: the outbound gauges, sampled when read rather than
+// every second, show what waits for a client that does not read, and go
+// back to zero once the client has read it all.
+func TestOutboundGauges(t *testing.T) {
+	t.Parallel()
+	// 16 MiB of echoes: more than the kernel buffers on both ends take.
+	const size, messages = 64 << 10, 256
+	got := make(chan string, messages+1)
+	set := metrics.NewSet()
+	srv, addr := startServer(t, Config{Metrics: set, MaxOutbound: 64 << 20, Routes: map[string]Handler{"/echo": signalEcho{got}}})
+	admin := httptest.NewServer(srv.AdminHandler(AdminOptions{}))
+	defer admin.Close()
+	const bytesKey, connsKey = "wssd_outbound_queued_bytes", "wssd_outbound_queued_connections"
+
+	c := confDialBuffer(t, confAddr{hostport: addr}, 4096)
+	if b, n := outboundGauges(t, set); b != 0 || n != 0 {
+		t.Fatalf("%v bytes queued for %v connections before anything was sent", b, n)
+	}
+	frame := confBuildFrame(cfFin|cfBinary, confPattern(size, true), true)
+	for range messages {
+		c.mustSend(frame, 0)
+	}
+	c.mustSend(confFrame(cfFin|cfText, "end"), 0)
+	for m := ""; m != "end"; {
+		select {
+		case m = <-got:
+		case <-time.After(confWait):
+			t.Fatal("the handler did not get the last message")
+		}
+	}
+
+	s := enginetest.Scrape(t, admin.URL)
+	if b, n := s[bytesKey], s[connsKey]; b == 0 || b > messages*(size+14) || n != 1 {
+		t.Errorf("scraped: %v bytes queued for %v connections; want some for 1", b, n)
+	}
+
+	for i := 0; i <= messages; i++ {
+		if _, _, err := c.readFrame(); err != nil {
+			t.Fatalf("echo %d: %v", i, err)
+		}
+	}
+	deadline := time.Now().Add(confWait)
+	for {
+		s := enginetest.Scrape(t, admin.URL)
+		if s[bytesKey] == 0 && s[connsKey] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v bytes still queued for %v connections after the client read everything", s[bytesKey], s[connsKey])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// outboundGauges reads the outbound gauges straight from set, with no
+// flush.
+func outboundGauges(t *testing.T, set *metrics.Set) (bytes, conns float64) {
+	t.Helper()
+	var b strings.Builder
+	set.WritePrometheus(&b)
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(name string) float64 {
+		f := fams[name]
+		if f == nil || len(f.GetMetric()) != 1 {
+			t.Fatalf("no %s in:\n%s", name, b.String())
+		}
+		m := f.GetMetric()[0]
+		if f.GetType() == dto.MetricType_GAUGE {
+			return m.GetGauge().GetValue()
+		}
+		return m.GetUntyped().GetValue() // no TYPE line: metrics.ExposeMetadata is off
+	}
+	return value("wssd_outbound_queued_bytes"), value("wssd_outbound_queued_connections")
 }
