@@ -292,3 +292,28 @@ func TestIdleTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestQuietLoopClock: a loop with nothing due is not sent the ticks, so its
+// clock stops; activity after such a spell is stamped with the time it
+// came, not the time the loop went quiet. Here the idle deadline counts
+// from the second message, which came after a quiet spell.
+func TestQuietLoopClock(t *testing.T) {
+	t.Parallel()
+	const idle = 10 * time.Second
+	cfg, clk := clocked(Config{IdleTimeout: idle, PingInterval: -1})
+	serveEach(t, cfg, func(t *testing.T, srv *Server, addr confAddr) {
+		c := confDial(t, addr)
+		c.mustSend(confFrame(cfFin|cfText, "one"), 0)
+		c.expect(confMsg(ws.OpText, "one"))
+		clk.Advance(idle / 2) // nothing is due on the loop meanwhile
+		c.mustSend(confFrame(cfFin|cfText, "two"), 0)
+		c.expect(confMsg(ws.OpText, "two"))
+		before(t, srv, clk, idle, "idle timeout", func(e Expiries) bool { return e.Idle > 0 })
+		after(clk)
+		m, err := c.next()
+		if err != nil || m.op != ws.OpClose {
+			t.Fatalf("got %v, %v; want a close frame", m, err)
+		}
+		checkExpiries(t, srv, Expiries{Idle: 1})
+	})
+}

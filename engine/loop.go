@@ -19,14 +19,21 @@ const smallFrame = 1024
 
 // loop is the per-event-loop state: the loop's connections (for drain), its
 // timing wheel and its scratch buffers. Everything in it is touched only on
-// its loop, but for target.
+// its loop, but for the atomics.
 type Loop struct {
 	el      gnet.EventLoop
 	srv     *Server
-	head    *Conn            // connections on this loop, an intrusive list
-	wheel   wheel            // the connections' deadlines; wheel.now is the loop's clock
-	target  atomic.Int64     // the tick the wheel is to advance to
-	advance task             // advances the wheel to target, on the loop
+	head    *Conn        // connections on this loop, an intrusive list
+	wheel   wheel        // the connections' deadlines; wheel.now is the loop's clock
+	target  atomic.Int64 // the tick the wheel is to advance to
+	advance task         // advances the wheel to target, on the loop
+
+	// Whether the ticker need post the tick (see idle): something ran on
+	// the loop since the ticker last looked, or a tick at which the loop
+	// may have work (a deadline, cool), as of its last tick.
+	active atomic.Bool
+	due    atomic.Int64
+
 	scratch []byte           // frame headers, small frames and HTTP responses
 	work    []byte           // plaintext decrypted from wss:// connections
 	plain   plainBuf         // the plaintext of the wss:// connection being read
@@ -72,6 +79,7 @@ func newLoop(s *Server, el gnet.EventLoop, index int) *Loop {
 		if target%(coolSeconds*ticksPerSecond) == 0 {
 			l.cool()
 		}
+		l.due.Store(l.nextDue())
 	}
 	if len(s.cfg.JSONRoutes) > 0 {
 		l.validators = make(map[string]*security.Validator, len(s.cfg.JSONRoutes))
@@ -84,6 +92,53 @@ func newLoop(s *Server, el gnet.EventLoop, index int) *Loop {
 
 // now is the loop's clock, in ticks: the tick it last advanced to.
 func (l *Loop) now() int64 { return l.wheel.now }
+
+// A loop with nothing to do is not sent the tick. Waking it ten times a
+// second for nothing is what an idle server would spend most of its CPU
+// on: each wake takes the loop out of epoll_wait, and the Go runtime's
+// sysmon, seeing a thread come back from a blocking system call, polls
+// every 20 µs or so for the next 10 ms to take its P back.
+//
+// The ticker skips a loop (idle) when the loop has run its last tick,
+// nothing else has run on it since the ticker last looked, and nothing is
+// due at this tick: no deadline on its wheel (wheel.next) and no cool.
+// Whatever runs on the loop other than the tick (gnet's callbacks, tasks
+// posted with Post) calls wake first, which gets it the next tick; what
+// the tick itself arms is in due, which it sets last. So a deadline is
+// never later than it would be with every tick sent, and counts and
+// gauges are flushed by the tick after they change, as before.
+
+// idle reports whether the ticker can leave the loop alone at tick now.
+// Called by the ticker.
+func (l *Loop) idle(now int64) bool {
+	return l.posted.Load() == 0 && !l.active.Swap(false) && now < l.due.Load()
+}
+
+// wake notes that something other than the tick runs on the loop, so that
+// the next tick is sent. Coming out of a quiet spell, it first brings the
+// loop's clock (which stamps activity and starts deadlines) up to date:
+// the ticks the loop was not sent had nothing due, so the clock moves on
+// without visiting them. Called on the loop, before anything else in each
+// callback and task.
+func (l *Loop) wake() {
+	if l.active.Load() {
+		return
+	}
+	l.active.Store(true)
+	l.wheel.catchUp(l.srv.clock())
+}
+
+// nextDue is the first tick after now at which the loop may have work:
+// the next deadline, or the next cool while record layers hold ciphers.
+// Called on the loop.
+func (l *Loop) nextDue() int64 {
+	next := l.wheel.next()
+	if len(l.hot) > 0 {
+		const every = coolSeconds * ticksPerSecond
+		next = min(next, (l.now()/every+1)*every)
+	}
+	return next
+}
 
 func (l *Loop) add(c *Conn) {
 	c.next = l.head

@@ -326,3 +326,34 @@ func outboundGauges(t *testing.T, set *metrics.Set) (bytes, conns float64) {
 	}
 	return value("wssd_outbound_queued_bytes"), value("wssd_outbound_queued_connections")
 }
+
+// TestQuietLoopNotWoken: a loop whose connections have nothing due is not
+// sent the ticks, and its lag histogram counts them as on time, so its
+// _count still grows by ten a second.
+func TestQuietLoopNotWoken(t *testing.T) {
+	t.Parallel()
+	srv, addr := startServer(t, Config{Loops: 1, Metrics: metrics.NewSet(), PingInterval: -1})
+	c, _, err := gateDial(t, addr, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateEcho(t, c, "hello")
+	time.Sleep(3 * tick) // the tick after the echo runs
+	l := srv.loopList()[0]
+	lag := func() (n uint64, sum uint64) {
+		for i := range l.lag.counts {
+			n += l.lag.counts[i].Load()
+		}
+		return n, l.lag.sum.Load()
+	}
+	n0, sum0 := lag()
+	time.Sleep(time.Second)
+	n1, sum1 := lag()
+	if n1-n0 < 5 {
+		t.Errorf("%d ticks counted in a second; want about 10", n1-n0)
+	}
+	if sum1 != sum0 {
+		t.Error("a quiet loop was sent ticks: its lag grew")
+	}
+	gateEcho(t, c, "still here")
+}

@@ -65,14 +65,16 @@ func (l *Loop) Index() int { return l.index }
 // It returns ErrClosed once the server has stopped (f then never runs).
 // Safe for concurrent use.
 func (l *Loop) Post(f func()) error {
-	if l.el.Execute(context.Background(), task(f)) != nil {
+	if l.el.Execute(context.Background(), task(func() {
+		l.wake() // every task but the tick
+		f()
+	})) != nil {
 		return ErrClosed
 	}
 	return nil
 }
 
-// task runs a function on a loop; converting a func() to it costs no
-// allocation.
+// task runs a function on a loop.
 type task func()
 
 func (t task) Run(context.Context) error {

@@ -383,6 +383,14 @@ func (s *Server) ticker() {
 		}
 		for _, l := range s.loopList() {
 			l.target.Store(now)
+			if l.idle(now) {
+				// It would have run the tick at once, with nothing
+				// to do: on time.
+				if s.metrics != nil {
+					l.lag.Observe(0)
+				}
+				continue
+			}
 			// A loop that is behind keeps the time of the first tick
 			// it has not run, so its lag counts the whole delay.
 			l.posted.CompareAndSwap(0, s.nanos())
@@ -551,6 +559,7 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	s.active.Add(1)
 	l := s.loopOf(gc.EventLoop())
+	l.wake()
 	sess := a.sess
 	c := newConn(l, gc, sess, a.adm)
 	c.born = s.nanos()
@@ -577,6 +586,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	if c == nil {
 		return gnet.Close
 	}
+	c.loop.wake()
 	defer e.s.recoverHandler(c)
 	return c.onTraffic()
 }
@@ -606,6 +616,7 @@ func (e *events) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		}
 		return gnet.None
 	}
+	c.loop.wake()
 	func() {
 		defer s.recoverHandler(c)
 		c.onClosed()

@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"math"
+	"math/bits"
+	"time"
+)
 
 // tick is the resolution of the timing wheels: their clock counts ticks,
 // and activity is stamped with the tick it happened in.
@@ -67,14 +71,17 @@ func (t *timer) linkBefore(head *timer) {
 
 // wheel is a hashed timing wheel: a timer due at tick k waits in slot
 // k mod wheelSlots. Schedule and cancel are O(1); advancing one tick
-// visits the timers of one slot. It is not safe for concurrent use: a
+// visits the timers of one slot. A bitmap of the slots that hold timers
+// tells when the next one may be due (next), so that a loop with nothing
+// due need not be woken every tick. It is not safe for concurrent use: a
 // loop's wheel is touched only on its loop, the server's handshake wheel
 // under its mutex.
 type wheel struct {
-	slots []timer // sentinels of the slots' circular lists
-	due   timer   // sentinel of the timers being fired
-	now   int64   // the last tick advanced to
-	armed int     // timers scheduled
+	slots []timer                 // sentinels of the slots' circular lists
+	used  [wheelSlots / 64]uint64 // a bit per slot: set while it holds timers
+	due   timer                   // sentinel of the timers being fired
+	now   int64                   // the last tick advanced to
+	armed int                     // timers scheduled
 }
 
 // init makes w ready, with its clock at now.
@@ -93,6 +100,7 @@ func (w *wheel) init(now int64) {
 func (w *wheel) schedule(t *timer, at int64) {
 	if t.next != nil {
 		t.unlink()
+		w.vacated(t.at)
 	} else {
 		w.armed++
 	}
@@ -100,7 +108,9 @@ func (w *wheel) schedule(t *timer, at int64) {
 		at = w.now + 1
 	}
 	t.at = at
-	t.linkBefore(&w.slots[at&(wheelSlots-1)])
+	i := at & (wheelSlots - 1)
+	t.linkBefore(&w.slots[i])
+	w.used[i>>6] |= 1 << (i & 63)
 }
 
 // cancel disarms t and reports whether it was armed.
@@ -109,8 +119,45 @@ func (w *wheel) cancel(t *timer) bool {
 		return false
 	}
 	t.unlink()
+	w.vacated(t.at)
 	w.armed--
 	return true
+}
+
+// vacated clears the bit of the slot of tick at if a timer leaving it was
+// its last. (A timer being fired is already out of its slot: then the bit
+// is right as it is.)
+func (w *wheel) vacated(at int64) {
+	i := at & (wheelSlots - 1)
+	if s := &w.slots[i]; s.next == s {
+		w.used[i>>6] &^= 1 << (i & 63)
+	}
+}
+
+// next returns the first tick after now at which a timer may be due: that
+// of the first slot after now's that holds any (a timer there may be due a
+// turn or more later, at worst: the bound is low, never high), or
+// math.MaxInt64 with none armed.
+func (w *wheel) next() int64 {
+	if w.armed == 0 {
+		return math.MaxInt64
+	}
+	from := (w.now + 1) & (wheelSlots - 1)
+	for d := int64(0); d < wheelSlots; {
+		i := (from + d) & (wheelSlots - 1)
+		if word := w.used[i>>6] >> (i & 63); word != 0 {
+			return w.now + 1 + d + int64(bits.TrailingZeros64(word))
+		}
+		d += 64 - (i & 63)
+	}
+	return math.MaxInt64 // not reached: armed timers are in the slots
+}
+
+// catchUp moves the clock towards tick to without visiting the slots on
+// the way, as far as nothing is due: to the tick before next, at most.
+// Timers scheduled from then on count from the later clock. Nothing fires.
+func (w *wheel) catchUp(to int64) {
+	w.now = max(w.now, min(to, w.next()-1))
 }
 
 // advance moves the clock to tick to, one tick at a time, and fires the
@@ -135,6 +182,7 @@ func (w *wheel) advance(to int64) {
 			}
 			t = next
 		}
+		w.vacated(w.now)
 		for w.due.next != &w.due {
 			t := w.due.next
 			t.unlink()

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -210,7 +211,26 @@ func TestWheelRandom(t *testing.T) {
 	}
 	for step := 0; step < 20000; step++ {
 		p := ps[rng.IntN(n)]
-		switch r := rng.IntN(10); {
+		switch r := rng.IntN(11); {
+		case r == 10:
+			// Catching up fires nothing; what is due still fires in
+			// the advances that follow.
+			fired := 0
+			for q := range want {
+				fired += len(q.fired)
+			}
+			w.catchUp(w.now + rng.Int64N(wheelSlots))
+			for q := range want {
+				fired -= len(q.fired)
+			}
+			if fired != 0 {
+				t.Fatal("catching up fired timers")
+			}
+			for _, at := range want {
+				if at <= w.now {
+					t.Fatalf("caught up to %d, past a timer due at %d", w.now, at)
+				}
+			}
 		case r < 6:
 			at := w.now + 1 + rng.Int64N(3*wheelSlots)
 			w.schedule(&p.t, at)
@@ -244,6 +264,79 @@ func TestWheelRandom(t *testing.T) {
 		if w.armed != len(want) {
 			t.Fatalf("wheel counts %d armed; want %d", w.armed, len(want))
 		}
+		checkNext(t, w, want)
+	}
+}
+
+// checkNext checks w.next against the due ticks of the armed timers: never
+// after the first, at a slot that holds a timer, and the first itself when
+// all are within a turn.
+func checkNext(t *testing.T, w *wheel, want map[*probe]int64) {
+	t.Helper()
+	got := w.next()
+	if len(want) == 0 {
+		if got != math.MaxInt64 {
+			t.Fatalf("next %d with no timer armed; want none", got)
+		}
+		return
+	}
+	first, last := int64(math.MaxInt64), int64(0)
+	for _, at := range want {
+		first, last = min(first, at), max(last, at)
+	}
+	if got <= w.now || got > first {
+		t.Fatalf("next %d at %d; want in (%d, %d]", got, w.now, w.now, first)
+	}
+	if s := &w.slots[got&(wheelSlots-1)]; s.next == s {
+		t.Fatalf("next %d is an empty slot", got)
+	}
+	if last-w.now <= wheelSlots && got != first {
+		t.Fatalf("next %d; want %d, all timers being within a turn", got, first)
+	}
+}
+
+// TestWheelCatchUp: catching up moves the clock without firing anything,
+// never past the tick before the next timer's, and timers scheduled after
+// it count from the later clock; with nothing armed it goes all the way.
+func TestWheelCatchUp(t *testing.T) {
+	w := newTestWheel(100)
+	a, far := newProbe("a", nil), newProbe("far", nil)
+	w.schedule(&a.t, 110)
+	w.schedule(&far.t, 104+wheelSlots) // in the slot of tick 104, a turn on
+	w.catchUp(90)
+	if w.now != 100 {
+		t.Fatalf("clock %d after catching up to the past; want 100", w.now)
+	}
+	w.catchUp(103)
+	if w.now != 103 {
+		t.Fatalf("clock %d; want 103", w.now)
+	}
+	w.catchUp(200)
+	if w.now != 103 {
+		t.Fatalf("clock %d; want 103: the slot of 104 holds a timer, maybe due", w.now)
+	}
+	w.advance(104)
+	w.catchUp(200)
+	if w.now != 109 || len(a.fired)+len(far.fired) != 0 {
+		t.Fatalf("clock %d, fired %v and %v; want 109 and nothing", w.now, a.fired, far.fired)
+	}
+	b := newProbe("b", nil)
+	w.schedule(&b.t, w.now+1)
+	w.advance(110)
+	if !slices.Equal(a.fired, []int64{110}) || !slices.Equal(b.fired, []int64{110}) {
+		t.Fatalf("a fired at %v, b at %v; want both at 110", a.fired, b.fired)
+	}
+	w.catchUp(200 + wheelSlots)
+	if w.now != 103+wheelSlots {
+		t.Fatalf("clock %d; want %d, before far", w.now, 103+wheelSlots)
+	}
+	w.advance(104 + wheelSlots)
+	if !slices.Equal(far.fired, []int64{104 + wheelSlots}) {
+		t.Fatalf("far fired at %v; want %d", far.fired, 104+wheelSlots)
+	}
+	w.catchUp(1 << 40)
+	if w.now != 1<<40 {
+		t.Fatalf("clock %d with nothing armed; want %d", w.now, int64(1)<<40)
 	}
 }
 
