@@ -58,9 +58,11 @@
 //     no atomic), and what waits to be written by Config.MaxOutbound.
 //  4. No goroutine and no timer per connection. Handshake, ping, pong,
 //     idle, close and token deadlines live on one hashed timing wheel per
-//     loop, advanced on that loop each tick of Config.Clock. Activity only
-//     stamps the loop's clock; the wheel looks again when a timer fires
-//     (deadlines.go), so the per-message path is a store, not a list move.
+//     loop, advanced on that loop each tick of Config.Clock that has
+//     something due, or follows activity (a loop with nothing to do is
+//     left asleep: loop.go). Activity only stamps the loop's clock; the
+//     wheel looks again when a timer fires (deadlines.go), so the
+//     per-message path is a store, not a list move.
 //  5. TLS: the handshake by crypto/tls, the TLS 1.3 records by us. The
 //     workers bound the CPU and memory a handshake flood takes, and
 //     their deadline is the server's handshake wheel. For TLS 1.3,
