@@ -332,14 +332,16 @@ func outboundGauges(t *testing.T, set *metrics.Set) (bytes, conns float64) {
 // _count still grows by ten a second.
 func TestQuietLoopNotWoken(t *testing.T) {
 	t.Parallel()
-	srv, addr := startServer(t, Config{Loops: 1, Metrics: metrics.NewSet(), PingInterval: -1})
+	cfg, clk := clocked(Config{Loops: 1, Metrics: metrics.NewSet(), PingInterval: -1})
+	srv, addr := startServer(t, cfg)
 	c, _, err := gateDial(t, addr, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gateEcho(t, c, "hello")
-	time.Sleep(3 * tick) // the tick after the echo runs
 	l := srv.loopList()[0]
+	clk.Advance(3 * tick) // the ticks after the echo run
+	enginetest.WaitFor(t, "the loop to run its ticks", func() bool { return l.posted.Load() == 0 })
 	lag := func() (n uint64, sum uint64) {
 		for i := range l.lag.counts {
 			n += l.lag.counts[i].Load()
@@ -347,10 +349,10 @@ func TestQuietLoopNotWoken(t *testing.T) {
 		return n, l.lag.sum.Load()
 	}
 	n0, sum0 := lag()
-	time.Sleep(time.Second)
+	clk.Advance(10 * tick)
 	n1, sum1 := lag()
-	if n1-n0 < 5 {
-		t.Errorf("%d ticks counted in a second; want about 10", n1-n0)
+	if n1-n0 < 10 {
+		t.Errorf("%d ticks counted for ten; want every one", n1-n0)
 	}
 	if sum1 != sum0 {
 		t.Error("a quiet loop was sent ticks: its lag grew")
