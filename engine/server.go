@@ -557,7 +557,6 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if a == nil || s.draining.Load() {
 		return nil, gnet.Close // OnClose releases what was admitted
 	}
-	s.active.Add(1)
 	l := s.loopOf(gc.EventLoop())
 	l.wake()
 	sess := a.sess
@@ -576,6 +575,9 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		}
 	}
 	l.wheel.schedule(&c.timer, c.deadline)
+	// Counted last: whoever sees the count (Active) sees the connection
+	// with its deadline armed, from the clock as it was before then.
+	s.active.Add(1)
 	return nil, gnet.None
 }
 
