@@ -25,14 +25,19 @@
 //
 // # The hub
 //
-// A loop keeps its own subscribers, topic by topic, touched only on the
-// loop; a connection's topics are in its slot. The hub keeps, for each
+// A subscriber is a Member: a /ws connection's, kept in its slot, or one
+// another protocol makes for its own sessions (NewMember, with a Sink
+// that writes a publication in that protocol's form: Socket.IO's rooms are
+// the hub's topics). A loop keeps its own members, topic by topic, touched
+// only on the loop. The hub keeps, for each
 // topic, the loops that have subscribers to it; that table changes only
 // when a loop gains its first subscriber to a topic or loses its last,
 // under a mutex no message takes but to read it.
 //
-// A publication is encoded once (engine.Prepare) and posted to each loop
-// with subscribers; each loop writes the frame to its own connections.
+// A publication is encoded once for /ws (engine.Prepare) and posted, as
+// one Publication, to each loop with subscribers; each loop writes the
+// frame to its own connections, and hands the Publication to its Sinks,
+// which encode it once per loop in their own form.
 // Tasks to one loop run in the order they were posted, so a loop's
 // subscribers get one publisher's messages to a topic in the order they
 // were published. A subscriber that does not read is the engine's slow

@@ -64,8 +64,8 @@ type topicState struct {
 // waiter is a subscription that waits for the broker before it is
 // acknowledged.
 type waiter struct {
-	c    *engine.Conn
-	done func(c *engine.Conn, err error) // called on c's loop
+	loop *engine.Loop
+	done func(err error) // called on loop
 }
 
 type interestChange struct {
@@ -167,7 +167,7 @@ func (h *Hub) applyInterest() {
 				}
 				h.mu.Unlock()
 				for _, w := range ws {
-					_ = w.c.Post(func() { w.done(w.c, ch.st.failed) })
+					_ = w.loop.Post(func() { w.done(ch.st.failed) })
 				}
 			}
 		}
@@ -200,32 +200,119 @@ func (h *Hub) Subscribe(c *engine.Conn, topic string, done func(c *engine.Conn, 
 	if err != nil {
 		return err
 	}
+	return h.Join(m, topic, func(err error) { done(c, err) })
+}
+
+// Unsubscribe ends c's subscription to topic, if it has one. Called on c's
+// loop.
+func (h *Hub) Unsubscribe(c *engine.Conn, topic string) {
+	if m, _ := c.Slot().(*Member); m != nil && m.h == h {
+		h.Leave(m, topic)
+	}
+}
+
+// Member is one subscriber's subscriptions: a /ws connection's, kept in
+// its slot, or a session's of another protocol (a Socket.IO session, whose
+// rooms are the hub's topics), made with NewMember. It belongs to one
+// event loop and is used only there.
+type Member struct {
+	h      *Hub
+	ls     *loopState
+	topics []string
+	c      *engine.Conn // a /ws connection; nil for a Sink's
+	sink   Sink
+}
+
+// Sink is where a member of another protocol takes its publications.
+type Sink interface {
+	// Deliver writes a publication to the subscriber, and reports
+	// whether it was written (not dropped for a slow consumer, say).
+	// Called on the member's loop, for each publication to a topic it
+	// has joined.
+	Deliver(p *Publication) bool
+}
+
+// Publication is a publication as the loops deliver it: one value shared
+// by every loop and subscriber, never changed.
+type Publication struct {
+	Topic string
+	Data  []byte // one JSON value
+	frame *engine.Prepared
+}
+
+// NewMember returns the subscriptions of a subscriber that lives on loop
+// l and takes its publications through s. It has none yet. Called on l.
+func (h *Hub) NewMember(l *engine.Loop, s Sink) *Member {
+	return &Member{h: h, ls: h.loopState(l), sink: s}
+}
+
+// Topics returns the topics m has joined, in the order it joined them.
+// The slice is the member's: do not change it. Called on m's loop.
+func (m *Member) Topics() []string { return m.topics }
+
+// member returns c's subscriptions, making them on first use. Called on
+// c's loop.
+func (h *Hub) member(c *engine.Conn) (*Member, error) {
+	switch v := c.Slot().(type) {
+	case nil:
+		m := &Member{h: h, ls: h.loopState(c.Loop()), c: c}
+		c.SetSlot(m)
+		return m, nil
+	case *Member:
+		if v.h == h {
+			return v, nil
+		}
+	}
+	return nil, ErrSlot
+}
+
+// Closed ends every subscription of a connection that has closed. Called
+// on its loop, by the engine.
+func (m *Member) Closed(*engine.Conn) { m.h.LeaveAll(m) }
+
+// deliver writes a publication to the member. Called on its loop.
+func (m *Member) deliver(p *Publication) bool {
+	if m.c != nil {
+		return m.c.WritePrepared(p.frame) == nil
+	}
+	return m.sink.Deliver(p)
+}
+
+// Join subscribes m to topic, a valid topic name, and calls done on m's
+// loop once the subscription is in force, as Subscribe does. Joining a
+// topic again is a no-op that succeeds. It returns ErrTopic for a name
+// that is not valid and ErrTooManyTopics when m already has
+// Config.MaxSubscriptions topics. Called on m's loop.
+func (h *Hub) Join(m *Member, topic string, done func(err error)) error {
+	if !security.ValidTopic(topic) {
+		return ErrTopic
+	}
 	if slices.Contains(m.topics, topic) {
 		// Subscribed already: in force when the first one is.
 		h.mu.Lock()
 		st := h.topics[topic]
 		if !st.ready && st.failed == nil {
-			st.waiting = append(st.waiting, waiter{c: c, done: done})
+			st.waiting = append(st.waiting, waiter{loop: m.ls.loop, done: done})
 			h.mu.Unlock()
 			return nil
 		}
 		h.mu.Unlock()
-		done(c, st.failed)
+		done(st.failed)
 		return nil
 	}
 	if len(m.topics) >= h.cfg.MaxSubscriptions {
 		return ErrTooManyTopics
 	}
-	l := h.loopOf(c)
+	l := m.ls
 	subs := l.subs[topic]
 	if subs == nil {
 		if l.subs == nil {
-			l.subs = map[string]map[*engine.Conn]struct{}{}
+			l.subs = map[string]map[*Member]struct{}{}
 		}
-		subs = map[*engine.Conn]struct{}{}
+		subs = map[*Member]struct{}{}
 		l.subs[topic] = subs
 	}
-	subs[c] = struct{}{}
+	subs[m] = struct{}{}
 	m.topics = append(m.topics, topic)
 
 	h.mu.Lock()
@@ -242,78 +329,54 @@ func (h *Hub) Subscribe(c *engine.Conn, topic string, done func(c *engine.Conn, 
 	}
 	ready, failed := st.ready, st.failed
 	if !ready && failed == nil {
-		st.waiting = append(st.waiting, waiter{c: c, done: done})
+		st.waiting = append(st.waiting, waiter{loop: l.loop, done: done})
 	}
 	h.mu.Unlock()
 	if ready || failed != nil {
-		done(c, failed)
+		done(failed)
 	}
 	return nil
 }
 
-// Unsubscribe ends c's subscription to topic, if it has one. Called on c's
+// Leave ends m's subscription to topic, if it has one. Called on m's
 // loop.
-func (h *Hub) Unsubscribe(c *engine.Conn, topic string) {
-	m, _ := c.Slot().(*member)
-	if m == nil {
-		return
-	}
+func (h *Hub) Leave(m *Member, topic string) {
 	i := slices.Index(m.topics, topic)
 	if i < 0 {
 		return
 	}
 	m.topics = slices.Delete(m.topics, i, i+1)
-	h.leave(c, topic)
+	h.leave(m, topic)
 }
 
-// member is a connection's subscriptions, in its slot.
-type member struct {
-	h      *Hub
-	topics []string
-}
-
-// member returns c's subscriptions, making them on first use. Called on
-// c's loop.
-func (h *Hub) member(c *engine.Conn) (*member, error) {
-	switch v := c.Slot().(type) {
-	case nil:
-		m := &member{h: h}
-		c.SetSlot(m)
-		return m, nil
-	case *member:
-		if v.h == h {
-			return v, nil
-		}
-	}
-	return nil, ErrSlot
-}
-
-// Closed ends every subscription of a connection that has closed. Called
-// on its loop, by the engine.
-func (m *member) Closed(c *engine.Conn) {
+// LeaveAll ends every subscription of m. Called on m's loop.
+func (h *Hub) LeaveAll(m *Member) {
 	for _, t := range m.topics {
-		m.h.leave(c, t)
+		h.leave(m, t)
 	}
 	m.topics = nil
 }
 
-// loopOf returns the hub's state on c's loop. Called on c's loop.
-func (h *Hub) loopOf(c *engine.Conn) *loopState {
-	l := h.loops[c.Loop().Index()]
-	if l.loop == nil {
+// loopState returns the hub's state on loop l. Called on l.
+func (h *Hub) loopState(l *engine.Loop) *loopState {
+	ls := h.loops[l.Index()]
+	if ls.loop == nil {
 		// Set once, before the loop is first in a topic's loops (under
 		// h.mu), where publishers, which read it, find it.
-		l.loop = c.Loop()
+		ls.loop = l
 	}
-	return l
+	return ls
 }
 
-// leave takes c out of the loop's subscribers to topic, and the loop out
+// loopOf returns the hub's state on c's loop. Called on c's loop.
+func (h *Hub) loopOf(c *engine.Conn) *loopState { return h.loopState(c.Loop()) }
+
+// leave takes m out of its loop's subscribers to topic, and the loop out
 // of the topic's loops if it was the last. Called on the loop.
-func (h *Hub) leave(c *engine.Conn, topic string) {
-	l := h.loopOf(c)
+func (h *Hub) leave(m *Member, topic string) {
+	l := m.ls
 	subs := l.subs[topic]
-	delete(subs, c)
+	delete(subs, m)
 	if len(subs) > 0 {
 		return
 	}
@@ -376,7 +439,7 @@ func (h *Hub) deliver(topic string, data []byte) {
 	if len(loops) == 0 {
 		return
 	}
-	p := engine.Prepare(codec.OpText, messageBody(topic, data))
+	p := &Publication{Topic: topic, Data: slices.Clone(data), frame: engine.Prepare(codec.OpText, messageBody(topic, data))}
 	for _, l := range loops {
 		_ = l.loop.Post(func() { h.fanOut(l, topic, p) })
 	}
@@ -395,7 +458,7 @@ func messageBody(topic string, data []byte) []byte {
 
 // fanOut writes a publication's frame to the loop's subscribers to topic,
 // and times it. Called on the loop.
-func (h *Hub) fanOut(l *loopState, topic string, p *engine.Prepared) {
+func (h *Hub) fanOut(l *loopState, topic string, p *Publication) {
 	subs := l.subs[topic]
 	if len(subs) == 0 {
 		return
@@ -405,8 +468,8 @@ func (h *Hub) fanOut(l *loopState, topic string, p *engine.Prepared) {
 	if m != nil {
 		start = time.Now()
 	}
-	for c := range subs {
-		if c.WritePrepared(p) == nil {
+	for m := range subs {
+		if m.deliver(p) {
 			l.delivered++
 		}
 	}

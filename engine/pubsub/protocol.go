@@ -30,8 +30,10 @@ const DefaultRoute = "/ws"
 // DefaultMaxSubscriptions is Config.MaxSubscriptions's default.
 const DefaultMaxSubscriptions = 64
 
-// refTopicForbidden counts the requests the token's permissions refuse.
-var refTopicForbidden = engine.NewRefusal("topic_forbidden")
+// RefusalForbidden is the refusal a protocol on the hub counts when the
+// permissions refuse a subscription or a publication (MaySubscribe,
+// MayPublish).
+var RefusalForbidden = engine.NewRefusal("topic_forbidden")
 
 // pubsubSchema is what every request must meet; the topic's form, the
 // permissions and the data a publish needs are checked after, and answered
@@ -135,15 +137,25 @@ func (h *Hub) OnMessage(c *engine.Conn, _ codec.OpCode, _ []byte) {
 // maySubscribe and mayPublish apply the permissions of the connection's
 // token, or, without auth, the anonymous rules. Called on the loop.
 func (h *Hub) maySubscribe(c *engine.Conn, topic string) bool {
-	id := c.Identity()
+	return h.MaySubscribe(c.Identity(), topic)
+}
+
+func (h *Hub) mayPublish(c *engine.Conn, topic string) bool {
+	return h.MayPublish(c.Identity(), topic)
+}
+
+// MaySubscribe and MayPublish apply the permissions of a token (id), or,
+// without auth (id nil), the anonymous rules: anyone may subscribe, and
+// publish only with Config.AnonymousPublish. Safe for concurrent use.
+func (h *Hub) MaySubscribe(id *security.Identity, topic string) bool {
 	if id == nil {
 		return true
 	}
 	return id.Topics != nil && id.Topics.Subscribe.Allow(topic)
 }
 
-func (h *Hub) mayPublish(c *engine.Conn, topic string) bool {
-	id := c.Identity()
+// MayPublish: see MaySubscribe.
+func (h *Hub) MayPublish(id *security.Identity, topic string) bool {
 	if id == nil {
 		return h.cfg.AnonymousPublish
 	}
@@ -153,7 +165,7 @@ func (h *Hub) mayPublish(c *engine.Conn, topic string) bool {
 // forbidden answers a request the permissions refuse, and counts it.
 // Called on the loop.
 func (h *Hub) forbidden(c *engine.Conn, id []byte, message string) {
-	c.Refuse(refTopicForbidden)
+	c.Refuse(RefusalForbidden)
 	h.reply(c, id, "forbidden", message)
 }
 
@@ -180,8 +192,8 @@ func (h *Hub) reply(c *engine.Conn, id []byte, code, message string) {
 
 // loopState is the hub's on one event loop, touched only there.
 type loopState struct {
-	loop *engine.Loop                         // set by the first subscription
-	subs map[string]map[*engine.Conn]struct{} // the loop's subscribers, by topic
+	loop *engine.Loop                    // set by the first subscription
+	subs map[string]map[*Member]struct{} // the loop's subscribers, by topic
 
 	published, delivered uint64 // since the last Tick
 
