@@ -3,6 +3,8 @@ package security
 import (
 	"bytes"
 	"strings"
+
+	"github.com/wssd/wssd/engine/http1"
 )
 
 // A WebSocket client can carry its token in one of three places, which
@@ -55,45 +57,11 @@ func BearerToken(authorization []byte) ([]byte, bool) {
 // subprotocol where the client can.
 func QueryToken(dst, requestURI []byte) ([]byte, bool) {
 	start, end := queryBounds(requestURI)
-	q := requestURI[start:end]
-	for len(q) > 0 {
-		param := q
-		if i := bytes.IndexByte(q, '&'); i >= 0 {
-			param, q = q[:i], q[i+1:]
-		} else {
-			q = nil
-		}
-		name, value := param, param[:0]
-		if i := bytes.IndexByte(param, '='); i >= 0 {
-			name, value = param[:i], param[i+1:]
-		}
-		if string(name) != "token" {
-			continue
-		}
-		if len(value) == 0 {
-			return dst, false
-		}
-		return percentDecode(dst, value)
+	tok, ok := http1.QueryParam(dst, requestURI[start:end], "token")
+	if !ok || len(tok) == len(dst) {
+		return dst, false
 	}
-	return dst, false
-}
-
-// percentDecode appends the %XX-decoded value to dst. On a malformed escape
-// it returns dst as it was, and false.
-func percentDecode(dst, value []byte) ([]byte, bool) {
-	n := len(dst)
-	for i := 0; i < len(value); i++ {
-		c := value[i]
-		if c == '%' {
-			if i+2 >= len(value) || !isHex(value[i+1]) || !isHex(value[i+2]) {
-				return dst[:n], false
-			}
-			c = unhex(value[i+1])<<4 | unhex(value[i+2])
-			i += 2
-		}
-		dst = append(dst, c)
-	}
-	return dst, true
+	return tok, true
 }
 
 // ProtocolBearer is the subprotocol the server selects when the token came
@@ -243,18 +211,4 @@ func isHTTPToken(b []byte) bool {
 		}
 	}
 	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
 }
