@@ -70,20 +70,29 @@ func (c *Conn) allowOrigin(r *request) bool {
 // and returns false if the token is missing or not valid. protocol is the
 // subprotocol the 101 selects. Called on the loop.
 func (c *Conn) authenticate(r *request) (protocol string, ok bool) {
+	tok, protocol := r.token()
+	if !c.verify(tok) {
+		return "", false
+	}
+	return protocol, true
+}
+
+// verify checks a request's token, keeping who it names on the
+// connection, or answers 401 and returns false. Called on the loop.
+func (c *Conn) verify(tok []byte) bool {
 	l := c.loop
 	a := l.srv.cfg.Auth
-	tok, protocol := r.token()
 	id, err := a.Verify(tok)
 	if err != nil {
 		c.refused(authRefusal(err))
 		c.respond(http.StatusUnauthorized, "WWW-Authenticate: "+a.Challenge(err)+"\r\n", "unauthorized: "+security.TokenErrorReason(err)+"\n")
-		return "", false
+		return false
 	}
 	c.id = &id
 	if !id.Expires.IsZero() {
 		c.expires = l.srv.tickAt(id.Expires.Add(a.Leeway()))
 	}
-	return protocol, true
+	return true
 }
 
 // authRefusals are the refusals of the token errors Verify returns; any

@@ -73,13 +73,24 @@ func (c *Conn) handleRequest(r *request) {
 			return
 		}
 	}
+	c.path = string(path)
+	_ = c.open(h, r.Key, protocol, r.Origin)
+}
+
+// open answers an upgrade request that has passed the gates with its
+// 101, and opens the connection as a WebSocket for h on the route c.path
+// names: key is the request's Sec-WebSocket-Key, protocol the subprotocol
+// the 101 selects ("" for none), origin its Origin (nil for none). It
+// returns the error of a write that failed, and the connection is then
+// not open. Called on the loop.
+func (c *Conn) open(h Handler, key []byte, protocol string, origin []byte) error {
 	l := c.loop
-	l.scratch = http1.AppendUpgradeResponse(l.scratch[:0], r.Key, protocol)
+	srv := l.srv
+	l.scratch = http1.AppendUpgradeResponse(l.scratch[:0], key, protocol)
 	if err := c.send(l.scratch); err != nil {
-		return
+		return err
 	}
 	c.state = stateOpen
-	c.path = string(path)
 	c.handler = h
 	if c.validator = l.validators[c.path]; c.validator != nil {
 		c.rd.MaxMessage = min(c.rd.MaxMessage, srv.cfg.MaxJSONSize)
@@ -93,13 +104,14 @@ func (c *Conn) handleRequest(r *request) {
 	}
 	c.observeUpgrade(http.StatusSwitchingProtocols)
 	c.born = srv.nanos()
-	if r.Origin != nil {
-		c.origin = string(r.Origin)
+	if origin != nil {
+		c.origin = string(origin)
 	}
 	l.counts.opened[c.listener()]++
 	c.opened()
 	c.logOpened()
 	h.OnOpen(c)
+	return nil
 }
 
 // refuseRequest answers a request the codec refused, with the status, the
@@ -126,18 +138,7 @@ func (c *Conn) respondPage() {
 
 func (c *Conn) writeResponse(status int, contentType, extra, body string) {
 	l := c.loop
-	b := append(l.scratch[:0], "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, ' ')
-	b = append(b, http.StatusText(status)...)
-	b = append(b, "\r\nDate: "...)
-	b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
-	b = append(b, "\r\nContent-Type: "...)
-	b = append(b, contentType...)
-	b = append(b, "\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(body)), 10)
-	b = append(b, "\r\nConnection: close\r\n"...)
-	b = append(b, extra...)
+	b := appendHead(l.scratch[:0], status, contentType, len(body), extra, true)
 	b = append(b, "\r\n"...)
 	if !c.headOnly {
 		b = append(b, body...)
@@ -146,6 +147,35 @@ func (c *Conn) writeResponse(status int, contentType, extra, body string) {
 	c.observeUpgrade(status)
 	_ = c.send(b)
 	c.shut()
+}
+
+// appendHead appends the status line and the header fields of an answer,
+// but not the blank line that ends them: Date, Content-Type unless
+// contentType is "", Content-Length unless length is negative, the header
+// lines in header, and Connection: close when closing.
+func appendHead(b []byte, status int, contentType string, length int, header string, closing bool) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(status)...)
+	b = append(b, "\r\nDate: "...)
+	b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
+	b = append(b, "\r\n"...)
+	if contentType != "" {
+		b = append(b, "Content-Type: "...)
+		b = append(b, contentType...)
+		b = append(b, "\r\n"...)
+	}
+	if length >= 0 {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(length), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, header...)
+	if closing {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	return b
 }
 
 // echoPage is served at / : it connects back to /echo and shows the echoes,
