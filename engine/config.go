@@ -20,6 +20,7 @@ const (
 	DefaultMaxMessageSize   = codec.DefaultMaxMessage
 	DefaultMaxFragments     = codec.DefaultMaxFragments
 	DefaultMaxHeaderBytes   = 8 << 10
+	DefaultMaxRequestBody   = 1 << 20
 	DefaultCloseTimeout     = 5 * time.Second
 	DefaultHandshakeTime    = 5 * time.Second
 	DefaultPingInterval     = 30 * time.Second
@@ -60,8 +61,11 @@ type Config struct {
 	ReusePort bool
 	// HandshakeTimeout bounds the opening of a connection: the TLS
 	// handshake and the HTTP upgrade together, from accept to the 101. A
-	// connection that has not upgraded by then is closed. 0 means
-	// DefaultHandshakeTime.
+	// connection that has not upgraded by then is closed. On the route of
+	// an HTTPHandler it bounds the wait for the first request, head and
+	// body, from accept, and for each next one on a connection kept alive,
+	// from the answer to the last; not the wait for an answer, which is
+	// the handler's. 0 means DefaultHandshakeTime.
 	HandshakeTimeout time.Duration
 	// TLSWorkers bounds the TLS handshakes that run at once: each runs in
 	// one of at most this many goroutines, so that a handshake flood takes
@@ -110,6 +114,17 @@ type Config struct {
 	// MaxHeaderBytes bounds the HTTP request head. A longer one is answered
 	// with 431 and a close. 0 means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
+	// MaxRequestBody bounds the body of a request on the route of an
+	// HTTPHandler (a long-polling transport's POST, say), which is read
+	// whole, by its Content-Length, before ServeHTTP is called. A request
+	// that declares more is answered 413 and closed before its body is
+	// read, counted as the refusal body_too_large; one with a
+	// Transfer-Encoding (chunked), whose size is not known beforehand, is
+	// answered 411 and closed (length_required). It also bounds, with
+	// MaxHeaderBytes, what a client may send ahead while its request
+	// waits for an answer: a connection with more waiting is closed
+	// (request_flood). 0 means DefaultMaxRequestBody.
+	MaxRequestBody int64
 	// MaxOutbound bounds the bytes queued for a connection that does not
 	// read: a message that finds more than this queued gets SlowConsumer's
 	// policy. 0 means twice MaxMessageSize plus 1 MiB, so that any one
@@ -149,6 +164,13 @@ type Config struct {
 	// Origins, when set, is the allowlist of web origins that may open
 	// connections (see security.Origins): a request from any other origin
 	// is answered 403 before the upgrade. nil allows every origin.
+	//
+	// On the route of an HTTPHandler the same gate applies to every
+	// request, and the answers to a request from an allowed origin let
+	// that origin's pages read them, cookies included (CORS, with
+	// credentials; see Conn.Respond). With Origins nil that is any
+	// page on the web: set it wherever such a route carries what only
+	// the user's own pages should read.
 	Origins *security.Origins
 	// Auth, when set, requires a valid token on every upgrade: from the
 	// Authorization header ("Bearer <token>"), else the Sec-WebSocket-
@@ -158,6 +180,11 @@ type Config struct {
 	// answered 401 with a WWW-Authenticate challenge. The token's subject
 	// is the connection's Subject; when the token expires (exp plus the
 	// leeway) the connection is closed with 1008 "token expired".
+	//
+	// On the route of an HTTPHandler a request, upgrade or not, that
+	// carries a token in one of those places must carry a valid one (401
+	// otherwise), and one without a token passes, with no Identity: its
+	// protocol may take a token from its own messages (Server.VerifyToken).
 	Auth *security.Authenticator
 
 	// MaxConnections bounds the connections held at once, from accept
@@ -223,7 +250,8 @@ type Config struct {
 	Clock Clock
 
 	// Routes maps a request path to the handler of the WebSocket
-	// connections upgraded on it.
+	// connections upgraded on it. A handler that is an HTTPHandler also
+	// answers the requests on its path that are not upgrades.
 	Routes map[string]Handler
 	// Logger receives the server's log lines; nil means slog.Default().
 	Logger *slog.Logger
@@ -281,7 +309,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Loops < 0 || c.MaxMessageSize < 0 || c.MaxHeaderBytes < 0 || c.MaxOutbound < 0 || c.CloseTimeout < 0 ||
 		c.HandshakeTimeout < 0 || c.TLSWorkers < 0 || c.TLSQueue < 0 || c.PongTimeout < 0 || c.IdleTimeout < 0 ||
 		c.MaxConnections < 0 || c.MaxConnsPerIP < 0 || c.MaxIdleAddrs < 0 || c.MaxJSONDepth < 0 || c.MaxJSONSize < 0 ||
-		c.MaxFragments < 0 || c.ReassemblyBudget < 0 || c.TLSSlotsPerIP < 0 || c.TLSWorkerIdle < 0 {
+		c.MaxFragments < 0 || c.ReassemblyBudget < 0 || c.TLSSlotsPerIP < 0 || c.TLSWorkerIdle < 0 || c.MaxRequestBody < 0 {
 		return c, errors.New("engine: negative limit in config")
 	}
 	for path := range c.JSONRoutes {
@@ -324,6 +352,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxHeaderBytes == 0 {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.MaxRequestBody == 0 {
+		c.MaxRequestBody = DefaultMaxRequestBody
 	}
 	if c.MaxOutbound == 0 {
 		c.MaxOutbound = int(2*c.MaxMessageSize) + 1<<20

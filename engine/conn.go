@@ -17,7 +17,10 @@ type connState uint8
 
 const (
 	// stateUpgrade: reading the HTTP request head (over TLS for wss://,
-	// whose handshake is done before the connection reaches its loop).
+	// whose handshake is done before the connection reaches its loop). On
+	// an HTTPHandler's route, also its body, then waiting for the
+	// handler's answer and reading the next request of a connection kept
+	// alive, until one upgrades (httpserve.go).
 	stateUpgrade connState = iota
 	// stateOpen: WebSocket frames flow both ways.
 	stateOpen
@@ -40,9 +43,10 @@ var (
 	ErrClosed = errors.New("engine: connection closed")
 )
 
-// Conn is one WebSocket connection. Its methods say which goroutine may call
-// them: "on the loop" means inside a Handler method of this connection (or a
-// task run on its event loop).
+// Conn is one WebSocket connection, and before its upgrade, on an
+// HTTPHandler's route, the HTTP connection its requests come on. Its
+// methods say which goroutine may call them: "on the loop" means inside a
+// Handler method of this connection (or a task run on its event loop).
 type Conn struct {
 	gc      gnet.Conn
 	loop    *Loop
@@ -86,6 +90,8 @@ type Conn struct {
 	validator  *security.Validator // the loop's, for a JSON route; nil otherwise
 
 	slot any // the protocol's (protocol.go)
+
+	hx *exchange // the request being served on an HTTPHandler's route (httpserve.go); nil elsewhere
 
 	pong *owedPong // a pong owed to a peer whose queue was not empty (answerPing)
 
@@ -155,8 +161,9 @@ func (c *Conn) Subject() string {
 	return c.id.Subject
 }
 
-// Path returns the request path the connection was upgraded on. Safe for
-// concurrent use once OnOpen has been called.
+// Path returns the request path the connection was upgraded on, or, on an
+// HTTPHandler's route, that of the request being served. Safe for
+// concurrent use once OnOpen has been called; on the loop before.
 func (c *Conn) Path() string { return c.path }
 
 // Write sends one message as a single frame. Called on the loop: it writes

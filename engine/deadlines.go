@@ -11,6 +11,9 @@ import (
 // its deadlines:
 //
 //   - upgrading: the handshake deadline (TLS and HTTP upgrade, from accept);
+//     on an HTTPHandler's route, none while the handler has a request to
+//     answer, and the keep-alive deadline (HandshakeTimeout again, from
+//     the answer) for the next request of a connection kept open;
 //   - open: the next ping (PingInterval after bytes last came in), the
 //     pong deadline (PongTimeout after an unanswered ping), the idle
 //     deadline (IdleTimeout after the last data message either way), and
@@ -35,11 +38,12 @@ const (
 	expIdle
 	expClose
 	expToken
+	expKeepAlive
 	numExpiryKinds
 )
 
 // expiryKinds are the kinds as metrics labels.
-var expiryKinds = [numExpiryKinds]string{"handshake", "ping", "pong", "idle", "close", "token"}
+var expiryKinds = [numExpiryKinds]string{"handshake", "ping", "pong", "idle", "close", "token", "keepalive"}
 
 // expiries counts the deadlines that fired, by kind. They are rare (a ping
 // is once per PingInterval per connection at most), so atomics are fine.
@@ -62,6 +66,7 @@ type Expiries struct {
 	Idle      uint64 // no data message for IdleTimeout: close 1001 sent
 	Close     uint64 // close not finished within CloseTimeout: closed
 	Token     uint64 // the token expired: close 1008 sent
+	KeepAlive uint64 // no next request within HandshakeTimeout of an answer that kept the connection: closed
 }
 
 // Expiries returns the deadlines that have fired so far. Safe for
@@ -75,6 +80,7 @@ func (s *Server) Expiries() Expiries {
 		Idle:      n[expIdle],
 		Close:     n[expClose],
 		Token:     n[expToken],
+		KeepAlive: n[expKeepAlive],
 	}
 }
 
@@ -89,10 +95,13 @@ func (c *Conn) expire(now int64) {
 		return
 	}
 	if now >= c.deadline {
-		if c.state == stateUpgrade {
-			c.loop.srv.expired.add(expHandshake)
-		} else {
+		switch {
+		case c.state != stateUpgrade:
 			c.loop.srv.expired.add(expClose)
+		case c.hx != nil && c.hx.kept:
+			c.loop.srv.expired.add(expKeepAlive)
+		default:
+			c.loop.srv.expired.add(expHandshake)
 		}
 		c.closeNow()
 		return

@@ -14,6 +14,11 @@
 //	socket → event loop → [TLS records → plaintext] → HTTP upgrade (once) → frames → gates → Handler
 //	socket ← gnet's queue ← [TLS records] ← frame encoder ← Handler (Conn.Write), hub (Conn.WritePrepared)
 //
+// On the route of an HTTPHandler, requests that are not upgrades take a
+// path of their own before the upgrade, if any:
+//
+//	… plaintext → request head and body → gates → HTTPHandler.ServeHTTP → Conn.Respond → [TLS records] → socket
+//
 // The packages, in the order the bytes meet them:
 //
 //   - engine: sockets and loops (gnet v2). A connection's Conn lives in its
@@ -27,7 +32,10 @@
 //   - engine/http1: the request head, parsed where it lies in the read
 //     buffer, strictly; the upgrade and its 101. A request that is not an
 //     upgrade gets an HTTP answer (the page at /, 404, 405, 426...) and a
-//     close.
+//     close, unless its route's Handler is an HTTPHandler (httpserve.go):
+//     then the body is read too, by its Content-Length, and the handler
+//     answers, at once or later, on a connection kept alive, one request
+//     at a time; the bytes of the next wait where they are, bounded.
 //   - codec: bytes in, frames and messages out (RFC 6455), no goroutine
 //     and no I/O of its own.
 //   - security: each gate a small type with one decision method and no
@@ -56,13 +64,14 @@
 //     being sealed and the JSON parser are the loop's. Partial messages
 //     are bounded by the loop's share of Config.ReassemblyBudget (no lock,
 //     no atomic), and what waits to be written by Config.MaxOutbound.
-//  4. No goroutine and no timer per connection. Handshake, ping, pong,
-//     idle, close and token deadlines live on one hashed timing wheel per
-//     loop, advanced on that loop each tick of Config.Clock that has
-//     something due, or follows activity (a loop with nothing to do is
-//     left asleep: loop.go). Activity only stamps the loop's clock; the
-//     wheel looks again when a timer fires (deadlines.go), so the
-//     per-message path is a store, not a list move.
+//  4. No goroutine and no timer per connection. Handshake, keep-alive,
+//     ping, pong, idle, close and token deadlines live on one hashed
+//     timing wheel per loop, advanced on that loop each tick of
+//     Config.Clock that has something due, or follows activity (a loop
+//     with nothing to do is left asleep: loop.go). Activity only stamps
+//     the loop's clock; the wheel looks again when a timer fires
+//     (deadlines.go), so the per-message path is a store, not a list
+//     move.
 //  5. TLS: the handshake by crypto/tls, the TLS 1.3 records by us. The
 //     workers bound the CPU and memory a handshake flood takes, and
 //     their deadline is the server's handshake wheel. For TLS 1.3,
@@ -78,7 +87,9 @@
 //     MaxOutbound: past it Config.SlowConsumer applies, and is counted.
 //  7. Reject early and cheaply. Connection caps and handshake rates at
 //     accept, before a byte is read; origin and token before the 101, with
-//     403 and 401; rates, sizes and validation per frame and message, with
+//     403 and 401 (and before an HTTPHandler's ServeHTTP, with a body's
+//     size from its head: 413 before it is read); rates, sizes and
+//     validation per frame and message, with
 //     a close code and a reason. Every refusal is counted by reason
 //     (Refusal, wssd_refusals_total) and logged, sampled, so that an
 //     attack cannot flood the log.
@@ -91,11 +102,14 @@
 //
 // A protocol is a Handler on its routes, and where it needs more, a
 // Protocol (attached by New, started and stopped with the server), a
-// Ticker (per-loop counts) or a JSONHandler (its messages validated and
-// parsed by the core: Conn.JSON). Its per-connection state goes in the
-// connection's slot (Conn.SetSlot; a Closer is told of the close), its
-// per-loop state in a slice by Loop.Index, its refusals are registered with
-// NewRefusal. The core does not know it is there.
+// Ticker (per-loop counts), a JSONHandler (its messages validated and
+// parsed by the core: Conn.JSON) or an HTTPHandler (plain HTTP requests
+// too, for a long-polling transport: Conn.Respond, Conn.Accept). Its
+// per-connection state goes in the connection's slot (Conn.SetSlot; a
+// Closer is told of the close, of an HTTP connection too, so that a
+// pending long poll learns that its client went), its per-loop state in a
+// slice by Loop.Index, its refusals are registered with NewRefusal. The
+// core does not know it is there.
 //
 // # Scale on one host
 //

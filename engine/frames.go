@@ -6,10 +6,11 @@ import (
 	"github.com/wssd/wssd/codec"
 )
 
-// onTraffic consumes what gnet has buffered for the connection: the request
-// head while upgrading, then frames. An incomplete head, frame header or
-// control frame stays in gnet's buffer until more bytes arrive; an
-// incomplete data frame is taken in pieces. Called on the loop.
+// onTraffic consumes what gnet has buffered for the connection: requests
+// (their heads, and on an HTTPHandler's route their bodies) until it
+// upgrades, then frames. An incomplete request, frame header or control
+// frame stays in gnet's buffer until more bytes arrive; an incomplete data
+// frame is taken in pieces. Called on the loop.
 func (c *Conn) onTraffic() gnet.Action {
 	c.heard = c.loop.now()
 	var tlsErr error
@@ -34,7 +35,7 @@ func (c *Conn) onTraffic() gnet.Action {
 		}
 	}
 	if c.state == stateUpgrade {
-		c.readUpgrade()
+		c.readRequest()
 	}
 	for (c.state == stateOpen || c.state == stateClosing) && c.readFrame() {
 	}

@@ -15,10 +15,11 @@ import (
 // (server.go), origin and token while the upgrade request is read, the
 // rate and validation of each message before the handler sees it.
 
-// request is the upgrade request being answered on a loop, with what the
-// gates take from it. The loop answers one request at a time, so one per
-// loop does. Its Request points into the loop's read buffer and is cleared
-// once the request is answered; query is a buffer of its own, reused.
+// request is the request being read on a loop, with what the gates take
+// from it. The loop reads one request at a time, so one per loop does. Its
+// Request points into the loop's read buffer and is cleared once the
+// request is answered or handed to an HTTPHandler; query is a buffer of
+// its own, reused.
 type request struct {
 	http1.Request
 	query []byte // the query's token, percent-decoded
@@ -84,7 +85,7 @@ func (c *Conn) verify(tok []byte) bool {
 	a := l.srv.cfg.Auth
 	id, err := a.Verify(tok)
 	if err != nil {
-		c.refused(authRefusal(err))
+		c.refused(AuthRefusal(err))
 		c.respond(http.StatusUnauthorized, "WWW-Authenticate: "+a.Challenge(err)+"\r\n", "unauthorized: "+security.TokenErrorReason(err)+"\n")
 		return false
 	}
@@ -112,8 +113,11 @@ var authRefusals = []struct {
 	{security.ErrTokenAudience, refAuthAudience},
 }
 
-// authRefusal returns the refusal of a verification error.
-func authRefusal(err error) Refusal {
+// AuthRefusal returns the refusal the token gate counts for a token that
+// failed verification with err, for a protocol that verifies tokens itself
+// (Server.VerifyToken) to count its refusals alike (Conn.Refuse). Safe for
+// concurrent use.
+func AuthRefusal(err error) Refusal {
 	for _, a := range authRefusals {
 		if errors.Is(err, a.err) {
 			return a.r
@@ -142,7 +146,9 @@ func (c *Conn) refused(r Refusal) {
 	}
 	attrs := []any{"remote", c.remote.String()}
 	if c.state == stateUpgrade {
-		if l.req.Origin != nil {
+		if hx := c.hx; hx != nil && hx.cors {
+			attrs = append(attrs, "origin", string(hx.origin)) // of the request being served
+		} else if l.req.Origin != nil {
 			attrs = append(attrs, "origin", string(l.req.Origin))
 		}
 	} else {

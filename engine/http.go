@@ -10,47 +10,115 @@ import (
 	"github.com/wssd/wssd/engine/http1"
 )
 
-// readUpgrade waits for the whole request head, then answers it: a 101 and
-// the open state, or an HTTP response and a close. Called on the loop.
-func (c *Conn) readUpgrade() {
-	in := c.in
-	limit := c.loop.srv.cfg.MaxHeaderBytes
-	b, err := in.Peek(min(in.InboundBuffered(), limit))
-	if err != nil {
-		return
-	}
-	n, err := http1.HeadLen(b, c.scanned, limit)
-	if err != nil {
-		c.refuseRequest(err)
-		return
-	}
-	if n == 0 {
-		c.scanned = len(b)
-		return
-	}
-	l := c.loop
-	l.req.Request, err = http1.Parse(b[:n])
-	if err != nil {
-		c.refuseRequest(err)
-	} else {
-		c.handleRequest(&l.req)
-	}
-	l.req.Request = http1.Request{} // it points into the read buffer
-	if c.state == stateOpen {
-		_, _ = in.Discard(n)
+// readRequest reads the requests at the front of the inbound buffer and
+// answers them, one at a time, for as long as the connection reads
+// requests: a request on a WebSocket route is answered with a 101, after
+// which frames follow, or with an HTTP response and a close; one on an
+// HTTPHandler's route goes to the handler, and nothing more is read until
+// it has answered (what comes meanwhile waits in the buffer, up to a
+// bound). Called on the loop.
+func (c *Conn) readRequest() {
+	for c.state == stateUpgrade {
+		if hx := c.hx; hx != nil && hx.pending {
+			c.checkFlood()
+			return
+		}
+		if !c.readOne() {
+			return
+		}
 	}
 }
 
-// handleRequest routes a request head that parsed. Called on the loop.
-func (c *Conn) handleRequest(r *request) {
+// readOne reads the request at the front of the inbound buffer once its
+// head has all come (on an HTTPHandler's route, its body too), and
+// answers it or hands it to the handler. It reports whether the request
+// was taken and the connection reads on. Called on the loop.
+func (c *Conn) readOne() bool {
+	in := c.in
+	l := c.loop
+	limit := l.srv.cfg.MaxHeaderBytes
+	buffered := in.InboundBuffered()
+	hx := c.hx
+	if hx != nil {
+		hx.route, hx.cors = false, false
+	}
+	var b []byte
+	var n int
+	if hx != nil && hx.need > 0 {
+		// The head was read and checked, its body was not all there:
+		// it is parsed again once the body is.
+		if buffered < hx.need {
+			return false
+		}
+		n = hx.head
+		b, _ = in.Peek(hx.need)
+		hx.head, hx.need = 0, 0
+	} else {
+		var err error
+		b, err = in.Peek(min(buffered, limit))
+		if err != nil {
+			return false
+		}
+		n, err = http1.HeadLen(b, c.scanned, limit)
+		if err != nil {
+			c.refuseRequest(err)
+			return false
+		}
+		if n == 0 {
+			c.scanned = len(b)
+			return false
+		}
+		c.scanned = 0
+	}
+	defer func() { l.req.Request = http1.Request{} }() // it points into the read buffer
+	var err error
+	l.req.Request, err = http1.Parse(b[:n])
+	if err != nil {
+		c.refuseRequest(err)
+		return false
+	}
+	r := &l.req
 	c.headOnly = string(r.Method) == http.MethodHead
+	c.id, c.expires = nil, 0
+	path := r.Path()
+	h := l.srv.cfg.Routes[string(path)]
+	hh, ok := h.(HTTPHandler)
+	if !ok {
+		c.handleRequest(r, path, h)
+		if c.state != stateClosed {
+			_, _ = in.Discard(n)
+		}
+		return false // answered, and closed or upgraded
+	}
+	size, ok := c.checkHTTP(r)
+	if !ok {
+		return false
+	}
+	if total := n + size; total > len(b) {
+		if total > buffered {
+			c.hx.head, c.hx.need = n, total
+			return false
+		}
+		b, _ = in.Peek(total)
+		l.req.Request, _ = http1.Parse(b[:n]) // it parsed a moment ago
+	}
+	c.serveHTTP(hh, r, b[n:n+size])
+	if c.state == stateClosed {
+		return false
+	}
+	_, _ = in.Discard(n + size)
+	return c.state == stateUpgrade
+}
+
+// handleRequest answers a request on a route whose Handler takes only
+// WebSocket upgrades, on the page at / or on no route (h nil). Called on
+// the loop.
+func (c *Conn) handleRequest(r *request, path []byte, h Handler) {
 	if string(r.Method) != http.MethodGet {
 		c.refuseRequest(http1.ErrMethod)
 		return
 	}
 	srv := c.loop.srv
-	path := r.Path()
-	h := srv.cfg.Routes[string(path)]
 	if h == nil {
 		if string(path) == "/" {
 			c.respondPage()
@@ -73,8 +141,16 @@ func (c *Conn) handleRequest(r *request) {
 			return
 		}
 	}
-	c.path = string(path)
+	c.setPath(path)
 	_ = c.open(h, r.Key, protocol, r.Origin)
+}
+
+// setPath keeps the path of the route the connection's request is on.
+// Called on the loop.
+func (c *Conn) setPath(path []byte) {
+	if c.path != string(path) {
+		c.path = string(path)
+	}
 }
 
 // open answers an upgrade request that has passed the gates with its
@@ -92,6 +168,7 @@ func (c *Conn) open(h Handler, key []byte, protocol string, origin []byte) error
 	}
 	c.state = stateOpen
 	c.handler = h
+	c.hx = nil // an open connection reads no more requests
 	if c.validator = l.validators[c.path]; c.validator != nil {
 		c.rd.MaxMessage = min(c.rd.MaxMessage, srv.cfg.MaxJSONSize)
 	}
@@ -136,24 +213,28 @@ func (c *Conn) respondPage() {
 	c.writeResponse(http.StatusOK, "text/html; charset=utf-8", "", echoPage)
 }
 
+// writeResponse writes the engine's own answer to a request, and closes
+// the connection. Called on the loop.
 func (c *Conn) writeResponse(status int, contentType, extra, body string) {
 	l := c.loop
-	b := appendHead(l.scratch[:0], status, contentType, len(body), extra, true)
+	b := c.appendHead(l.scratch[:0], status, contentType, len(body), extra, true)
 	b = append(b, "\r\n"...)
 	if !c.headOnly {
 		b = append(b, body...)
 	}
 	l.scratch = b
-	c.observeUpgrade(status)
+	c.countAnswer(status)
 	_ = c.send(b)
 	c.shut()
 }
 
-// appendHead appends the status line and the header fields of an answer,
-// but not the blank line that ends them: Date, Content-Type unless
-// contentType is "", Content-Length unless length is negative, the header
-// lines in header, and Connection: close when closing.
-func appendHead(b []byte, status int, contentType string, length int, header string, closing bool) []byte {
+// appendHead appends the status line and the header fields of an answer
+// to the request being read or served, but not the blank line that ends
+// them: Date, Content-Type unless contentType is "", Content-Length
+// unless length is negative, the header lines in header, the CORS lines
+// of a request on an HTTPHandler's route from an allowed origin, and
+// Connection: close when closing.
+func (c *Conn) appendHead(b []byte, status int, contentType string, length int, header string, closing bool) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, ' ')
@@ -172,6 +253,11 @@ func appendHead(b []byte, status int, contentType string, length int, header str
 		b = append(b, "\r\n"...)
 	}
 	b = append(b, header...)
+	if hx := c.hx; hx != nil && hx.route && hx.cors {
+		b = append(b, "Access-Control-Allow-Origin: "...)
+		b = append(b, hx.origin...)
+		b = append(b, "\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n"...)
+	}
 	if closing {
 		b = append(b, "Connection: close\r\n"...)
 	}

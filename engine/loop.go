@@ -48,7 +48,8 @@ type Loop struct {
 	heldNow      atomic.Int64
 	alloc        func(n int) []byte // srv.bufs.get, for the connections' Readers
 
-	req        request                        // the upgrade request being answered
+	req        request                        // the request being read
+	served     Request                        // the request an HTTPHandler's ServeHTTP is given
 	validators map[string]*security.Validator // by JSON route
 	reply      []byte                         // error replies to invalid messages
 	refused    refusalCounts                  // added to the server's each tick

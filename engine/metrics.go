@@ -75,11 +75,29 @@ func closeLabel(i int) string {
 // "other".
 var upgradeStatuses = []int{101, 200, 400, 401, 403, 404, 405, 426, 431, 505}
 
+// httpStatuses are the answers to requests on HTTPHandlers' routes counted
+// by status; others count as "other" (the last index).
+var httpStatuses = [...]int{200, 204, 400, 401, 403, 404, 405, 411, 413, 429, 500, 503}
+
+const numHTTPStatuses = len(httpStatuses) + 1 // and "other"
+
+// httpStatusIndex is the index of an answer's status among httpStatuses'
+// counts.
+func httpStatusIndex(status int) int {
+	for i, st := range httpStatuses {
+		if st == status {
+			return i
+		}
+	}
+	return len(httpStatuses)
+}
+
 // loopCounts are what a loop counts between flushes.
 type loopCounts struct {
 	msgsIn, msgsOut, bytesIn, bytesOut uint64
 	opened, closed                     [numListeners]uint64
 	closeSent, closeRecv               [numCloses]uint64
+	http                               [numHTTPStatuses]uint64 // answers on HTTPHandlers' routes, by status
 }
 
 // serverMetrics are the server's metrics in its Config.Metrics set.
@@ -95,6 +113,7 @@ type serverMetrics struct {
 	tlsDuration, upgradeDuration       *Histogram
 	upgrades                           map[int]*metrics.Counter
 	upgradeOther                       *metrics.Counter
+	http                               [numHTTPStatuses]*metrics.Counter
 	outboundAt                         atomic.Int64 // server nanos when the outbound gauges' last sample began; 0: none yet
 }
 
@@ -161,6 +180,13 @@ func (s *Server) initMetrics(set *metrics.Set) {
 		m.upgrades[st] = set.NewCounter(`wssd_upgrade_responses_total{status="` + strconv.Itoa(st) + `"}`)
 	}
 	m.upgradeOther = set.NewCounter(`wssd_upgrade_responses_total{status="other"}`)
+	for i := range numHTTPStatuses {
+		status := "other"
+		if i < len(httpStatuses) {
+			status = strconv.Itoa(httpStatuses[i])
+		}
+		m.http[i] = set.NewCounter(`wssd_http_responses_total{status="` + status + `"}`)
+	}
 	set.NewGauge("wssd_tls_queue_depth", func() float64 { return float64(len(s.tlsQueue)) })
 	set.NewGauge("wssd_outbound_queued_bytes", func() float64 {
 		bytes, _ := s.outbound()
@@ -298,6 +324,9 @@ func (l *Loop) flush() {
 		addCount(m.closeSent[i], &c.closeSent[i])
 		addCount(m.closeRecv[i], &c.closeRecv[i])
 	}
+	for i := range numHTTPStatuses {
+		addCount(m.http[i], &c.http[i])
+	}
 }
 
 func addCount(c *metrics.Counter, n *uint64) {
@@ -323,6 +352,18 @@ func (l *Loop) sampleOutbound() {
 	}
 	l.outBytes.Store(bytes)
 	l.outConns.Store(conns)
+}
+
+// countAnswer counts an HTTP answer other than a 101: one to a request on
+// an HTTPHandler's route in the loop's counts, as the transport's messages
+// are (wssd_http_responses_total), any other as observeUpgrade does.
+// Called on the loop.
+func (c *Conn) countAnswer(status int) {
+	if hx := c.hx; hx != nil && hx.route {
+		c.loop.counts.http[httpStatusIndex(status)]++
+		return
+	}
+	c.observeUpgrade(status)
 }
 
 // observeUpgrade counts an HTTP answer on the loop and, for a 101, how long

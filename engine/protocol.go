@@ -103,7 +103,9 @@ func (c *Conn) Slot() any { return c.slot }
 func (c *Conn) SetSlot(v any) { c.slot = v }
 
 // Identity returns what the connection's token says, once it is open:
-// nil when the server has no Config.Auth. Called on the loop.
+// nil when the server has no Config.Auth. On an HTTPHandler's route, before
+// an upgrade, it is what the token of the request being served says: nil
+// for a request without one. Called on the loop.
 func (c *Conn) Identity() *security.Identity { return c.id }
 
 // JSON returns the message OnMessage is called with, as the route's

@@ -30,6 +30,9 @@ const (
 	refAuthIssuer
 	refAuthAudience
 	refAuthInvalid
+	refBodyTooLarge
+	refLengthRequired
+	refRequestFlood
 	// After the upgrade: a close code, or a dropped message.
 	refTokenExpired
 	refRateMessages
@@ -67,6 +70,9 @@ var refusalNames = []string{
 	refAuthIssuer:      "auth_issuer",
 	refAuthAudience:    "auth_audience",
 	refAuthInvalid:     "auth_invalid",
+	refBodyTooLarge:    "body_too_large",
+	refLengthRequired:  "length_required",
+	refRequestFlood:    "request_flood",
 	refTokenExpired:    "token_expired",
 	refRateMessages:    "rate_messages",
 	refRateBytes:       "rate_bytes",

@@ -14,7 +14,10 @@
 // A request's body is framed by its head alone (Request.ContentLength,
 // Request.TransferEncoding), so a transport that takes bodies (HTTP long
 // polling) reads it after the head from the same buffer, and the next
-// request of a kept-alive or pipelined connection after that: the engine
-// answers one request at a time and closes after the answer today, and
-// this is where reading bodies and keeping connections will go.
+// request of a kept-alive or pipelined connection after that. The engine
+// does so on the routes of its HTTPHandlers, one request at a time, and
+// takes Content-Length bodies only, up to a limit (ErrLengthRequired,
+// ErrBodyTooLarge). Request.Query reads a parameter of the target's query
+// for them (QueryParam, for a query from elsewhere; the security
+// package's token reader is one).
 package http1

@@ -40,6 +40,13 @@ var (
 	ErrDuplicateAuthorization = httpError(400, "more than one Authorization header", "")
 )
 
+// Refusals of a request body by a server that reads bodies by their
+// Content-Length only, up to a limit (the engine on an HTTP route).
+var (
+	ErrLengthRequired = httpError(411, "a request body needs a Content-Length", "")
+	ErrBodyTooLarge   = httpError(413, "request body too large", "")
+)
+
 // rootPath is the path of an absolute-form target without one.
 var rootPath = []byte("/")
 
@@ -440,6 +447,10 @@ func (r *Request) HasToken(name, token string) bool {
 	}
 	return false
 }
+
+// IsToken reports whether b is a token (RFC 9110 section 5.6.2): the
+// syntax of a method, a field name, a list element of many fields.
+func IsToken(b []byte) bool { return isToken(b) }
 
 // isToken reports whether b is a non-empty token (RFC 9110 section 5.6.2).
 func isToken(b []byte) bool {
