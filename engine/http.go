@@ -97,6 +97,12 @@ func (c *Conn) readOne() bool {
 	if total := n + size; total > len(b) {
 		if total > buffered {
 			c.hx.head, c.hx.need = n, total
+			if r.Minor >= 1 && r.HasToken("expect", "100-continue") {
+				// The client waits for a word before it sends the body
+				// (RFC 9110 section 10.1.1).
+				l.scratch = append(l.scratch[:0], "HTTP/1.1 100 Continue\r\n\r\n"...)
+				_ = c.send(l.scratch)
+			}
 			return false
 		}
 		b, _ = in.Peek(total)

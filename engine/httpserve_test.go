@@ -347,6 +347,16 @@ func TestHTTPRouteBody(t *testing.T) {
 			c.send(req[cut[0]:cut[1]])
 		}
 		c.want("POST", 200, hxWant("POST", "big", big), false)
+
+		// A client that asks is told to send its body (curl does, for
+		// bodies over a kilobyte).
+		req = hxPost("/poll?sid=e", big, "Expect: 100-continue")
+		c.send(req[:head+len("Expect: 100-continue\r\n")])
+		if resp, _ := c.read("POST"); resp.StatusCode != http.StatusContinue {
+			t.Fatalf("status %d; want 100 before the body", resp.StatusCode)
+		}
+		c.send(req[head+len("Expect: 100-continue\r\n"):])
+		c.want("POST", 200, hxWant("POST", "e", big), false)
 	})
 }
 
