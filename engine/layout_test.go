@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestLayout: the import graph keeps the core apart from what is built on
@@ -43,5 +44,16 @@ func TestLayout(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "github.com/nats-io/nats.go\n") {
 		t.Error("the broker does not import nats.go: the test looks in the wrong place")
+	}
+}
+
+// TestConnSize: a Conn stays in the 512-byte size class. Every connection
+// has one, so the next class (576 bytes) would cost 64 bytes more for each
+// of a million connections; a field that does not fit belongs in a struct
+// of its own, pointed to, made only for the connections that need it (as
+// the exchange of an HTTPHandler's route is).
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 512 {
+		t.Errorf("Conn is %d bytes; keep it within 512", n)
 	}
 }
