@@ -105,15 +105,7 @@ func runClient(t *testing.T, p *process, timeout time.Duration, name string, arg
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	// The clients trust only the CA they are given: no extra roots from
-	// the environment.
-	for _, kv := range os.Environ() {
-		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "NODE_EXTRA_CA_CERTS", "NODE_TLS_REJECT_UNAUTHORIZED", "SSL_CERT_FILE", "SSL_CERT_DIR":
-		default:
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = clientEnv()
 	// Its own process group, so that a timeout also kills a browser it
 	// started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -139,6 +131,21 @@ func runClient(t *testing.T, p *process, timeout time.Duration, name string, arg
 		t.Fatalf("%s: %v\n%s", cmd, err, out.String())
 	}
 	return out.String()
+}
+
+// clientEnv is the environment of a client: this process's, less the
+// variables that would make it trust more than the CA it is given, plus
+// extra ("NAME=value" each).
+func clientEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "NODE_EXTRA_CA_CERTS", "NODE_TLS_REJECT_UNAUTHORIZED", "SSL_CERT_FILE", "SSL_CERT_DIR":
+		default:
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
 }
 
 // checkDevCert checks the certificates the server wrote to dataDir: the
