@@ -83,9 +83,11 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 # Independent clients against the binary over wss://: Node's ws, Python's
-# websockets, headless Chromium (via playwright-core) and sslscan. Installs
-# the Debian packages that are missing (as root, or with sudo) and the pinned
-# npm packages, then runs TestInterop.
+# websockets, headless Chromium (via playwright-core) and sslscan; and the
+# Socket.IO clients (npm socket.io-client, in Node and in Chromium) against
+# npm's socket.io server. Installs the Debian packages that are missing (as
+# root, or with sudo) and the pinned npm packages, then runs every
+# TestInterop* test.
 interop:
 	@missing=""; \
 	for p in $(INTEROP_DEBS); do \
@@ -100,7 +102,7 @@ interop:
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$$missing; \
 	fi
 	cd $(INTEROP_DIR)/node && npm ci --no-audit --no-fund
-	WSSD_INTEROP=1 $(GO) test -count=1 -run '^TestInterop$$' -v ./cmd/wssd
+	WSSD_INTEROP=1 $(GO) test -count=1 -run '^TestInterop' -v ./cmd/wssd
 
 clean:
 	rm -rf bin

@@ -1,0 +1,620 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wssd/wssd/security"
+)
+
+// The Socket.IO interop harness: npm's socket.io-client (Node, and its
+// browser bundle in Chromium) against a Socket.IO v5 / Engine.IO v4 server
+// over https://, each client in its own process and trusting only the CA it
+// is given. The scripts and the reference server (npm's socket.io) are in
+// testdata/interop/socketio; their headers say what each checks.
+//
+// To run the clients against a server, describe it with a sioTarget and
+// pick scenarios:
+//
+//	runSocketIOClients(t, sioTarget{URL: "https://localhost:" + port, CA: ca, Log: p.stderr},
+//		sioTransport("websocket"), sioTransport("polling"), sioTransport("default"),
+//		sioConnectError("Invalid namespace", "--namespace", "/nope"),
+//		sioReconnect(restart), sioMany(1000), sioBrowser(page))
+//
+// The packages come from testdata/interop/node (npm ci there; make interop
+// does it); the browser scenario needs Chromium and certutil (make interop
+// installs them).
+
+// socketIODir holds the Socket.IO client scripts, the page and the
+// reference server.
+var socketIODir = filepath.Join(interopDir, "socketio")
+
+// sioTarget is a Socket.IO server under test, as the clients see it.
+type sioTarget struct {
+	// URL is the server's origin, https://localhost:PORT: the clients add
+	// the default path /socket.io/ themselves, and a namespace's name.
+	URL string
+	// CA is the PEM file of the CA the clients trust, the only one.
+	CA string
+	// Log returns the server's log so far, shown when a client fails; nil
+	// if there is none to show.
+	Log func() string
+	// Args are options added to every client.mjs run, before the
+	// scenario's own (which win): "--token", T for a server that wants an
+	// auth token; "--header", "Name: value"; "--query", "k=v".
+	Args []string
+}
+
+func (s sioTarget) log() string {
+	if s.Log == nil {
+		return "(none)"
+	}
+	return s.Log()
+}
+
+// sioScenario is one check of a Socket.IO server by real clients; a
+// constructor below makes each.
+type sioScenario struct {
+	name string
+	run  func(t *testing.T, s sioTarget)
+}
+
+// runSocketIOClients runs each scenario against s, as subtests of t named
+// after them, one after the other.
+func runSocketIOClients(t *testing.T, s sioTarget, scenarios ...sioScenario) {
+	t.Helper()
+	requireSocketIOPackages(t)
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, s) })
+	}
+}
+
+func requireSocketIOPackages(t *testing.T) {
+	t.Helper()
+	for _, pkg := range []string{"socket.io-client", "socket.io", "playwright-core"} {
+		if _, err := os.Stat(filepath.Join(interopDir, "node", "node_modules", pkg)); err != nil {
+			t.Fatalf("%s is not installed (npm ci in %s/node; make interop does it): %v", pkg, interopDir, err)
+		}
+	}
+}
+
+// sioTransport is client.mjs websocket, polling or default (polling, then
+// the upgrade, which must happen): on one connection, the reference
+// behaviour of server.mjs --app conformance, both ways, text and binary:
+//
+//   - on connection to "/", the server emits "auth" with the handshake's
+//     auth object ({} without --token, {"token": T} with it);
+//   - "message" (any arguments): the server emits "message-back" with the
+//     same arguments;
+//   - "message-with-ack" (arguments, ack): the server acks with the same
+//     arguments;
+//   - "ping-me" (arguments): the server emits "ask" with the same
+//     arguments and an ack; the client acks ("pong", ...arguments); the
+//     server emits "ask-result" with exactly the ack's arguments;
+//   - namespace "/custom" (same connection): on connection the server
+//     emits "auth" only; "/nope": connect_error "Invalid namespace".
+//
+// It also checks that the server is refused without the CA. args are
+// client.mjs options (--token T, --origin O, ...).
+func sioTransport(transport string, args ...string) sioScenario {
+	return sioScenario{
+		name: strings.TrimSpace("socket.io-client " + transport + " " + strings.Join(args, " ")),
+		run: func(t *testing.T, s sioTarget) {
+			sioClient(t, s, 60*time.Second, transport, args...)
+		},
+	}
+}
+
+// sioMany is client.mjs many n: n polling-only clients at once, in one
+// process, each with its own connection, each connecting and doing one
+// "message-with-ack" round trip (acked with its arguments), then all
+// disconnecting. The server's heartbeat must leave room for one busy
+// process: CONFORMANCE.md's 300 ms interval and 200 ms timeout do not for
+// 1000 clients on two cores.
+func sioMany(n int, args ...string) sioScenario {
+	return sioScenario{
+		name: fmt.Sprintf("socket.io-client many %d", n),
+		run: func(t *testing.T, s sioTarget) {
+			out := sioClient(t, s, 90*time.Second, "many", append([]string{strconv.Itoa(n)}, args...)...)
+			if m := regexp.MustCompile(`(\d+) clients connected, acked and disconnected in (\d+) ms`).FindStringSubmatch(out); m != nil {
+				t.Logf("%s clients in %s ms", m[1], m[2])
+			}
+		},
+	}
+}
+
+// sioConnectError is client.mjs connect-error want: connecting (once, no
+// retries) must fail with a connect_error whose message is want: the
+// server's CONNECT_ERROR message ("Invalid namespace" with "--namespace",
+// "/nope"; a refused token), or "xhr poll error" (polling) or "websocket
+// error" (websocket) for a refusal at the HTTP level, with
+// "--description", "403" to check the status (polling reports it; Node's
+// ws says "Unexpected server response: 403").
+func sioConnectError(want string, args ...string) sioScenario {
+	return sioScenario{
+		name: strings.TrimSpace("socket.io-client connect-error " + want + " " + strings.Join(args, " ")),
+		run: func(t *testing.T, s sioTarget) {
+			sioClient(t, s, 30*time.Second, "connect-error", append([]string{want}, args...)...)
+		},
+	}
+}
+
+// sioTutorial is tutorial.cjs: Socket.IO's "get started" client, with the
+// server's URL from the command line and the CA in NODE_EXTRA_CA_CERTS:
+// it emits "message" "Hello, world!" and wants a "message" "Hello from the
+// server!" back (server.mjs --app tutorial).
+func sioTutorial() sioScenario {
+	return sioScenario{
+		name: "socket.io-client tutorial",
+		run: func(t *testing.T, s sioTarget) {
+			modules, err := filepath.Abs(filepath.Join(interopDir, "node", "node_modules"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := clientEnv("NODE_EXTRA_CA_CERTS="+s.CA, "NODE_PATH="+modules)
+			c := startNode(t, 30*time.Second, env, filepath.Join(socketIODir, "tutorial.cjs"), s.URL)
+			if out := c.wait(t, s); !strings.Contains(out, "message: Hello from the server!") {
+				t.Fatalf("tutorial.cjs exited 0 without the server's answer:\n%s", out)
+			}
+		},
+	}
+}
+
+var (
+	sioConnectedRE   = regexp.MustCompile(`(?m)^connected (\S+)$`)
+	sioReconnectedRE = regexp.MustCompile(`(?m)^reconnected (\S+)$`)
+)
+
+// sioReconnect is client.mjs reconnect: the client connects, does a
+// "message" round trip and prints "connected ID"; then restart is called,
+// which must stop the server and start it again on the same port; the
+// client must reconnect by itself (a server that sends a DISCONNECT packet
+// for "/" as it stops prevents that) and do a round trip again.
+func sioReconnect(restart func(t *testing.T), args ...string) sioScenario {
+	return sioScenario{
+		name: strings.TrimSpace("socket.io-client reconnect " + strings.Join(args, " ")),
+		run: func(t *testing.T, s sioTarget) {
+			c := startSIOClient(t, s, 60*time.Second, "reconnect", args...)
+			first := c.waitLine(t, s, sioConnectedRE)
+			restart(t)
+			out := c.wait(t, s)
+			m := sioReconnectedRE.FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("client.mjs reconnect exited 0 without a reconnected line:\n%s", out)
+			}
+			t.Logf("connected as %s, reconnected as %s", first, m[1])
+		},
+	}
+}
+
+// sioPubSub runs client.mjs pubsub on topic twice: a subscriber, then,
+// once it has printed "subscribed", a client that subscribes and
+// publishes {"n": 1}; both must get "message" {"topic": topic, "data":
+// {"n": 1}}. The server's events: "subscribe" {topic} and "publish"
+// {topic, data}, each acked null on success or {code, message} when
+// refused; "message" {topic, data} to each subscriber.
+func sioPubSub(topic string, args ...string) sioScenario {
+	return sioScenario{
+		name: strings.TrimSpace("socket.io-client pubsub " + topic + " " + strings.Join(args, " ")),
+		run: func(t *testing.T, s sioTarget) {
+			sub := startSIOClient(t, s, 30*time.Second, "pubsub", append([]string{topic}, args...)...)
+			sub.waitLine(t, s, regexp.MustCompile(`(?m)^subscribed$`))
+			pub := sioClient(t, s, 30*time.Second, "pubsub", append([]string{topic, "publish"}, args...)...)
+			got := sub.wait(t, s)
+			want := map[string]any{"topic": topic, "data": map[string]any{"n": 1.0}}
+			for who, out := range map[string]string{"subscriber": got, "publisher": pub} {
+				if m := lastJSONLine(out); !reflect.DeepEqual(m, want) {
+					t.Errorf("the %s got %v; want %v\n%s", who, m, want, out)
+				}
+			}
+		},
+	}
+}
+
+// lastJSONLine returns the last line of out that is a JSON object, decoded.
+func lastJSONLine(out string) map[string]any {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		var m map[string]any
+		if json.Unmarshal([]byte(lines[i]), &m) == nil {
+			return m
+		}
+	}
+	return nil
+}
+
+// sioBrowser is browser.mjs: headless Chromium opens page.html, served by
+// page (another origin than the server's), which runs socket.io-client's
+// browser bundle on websocket, polling and default (with the upgrade):
+// connection, "auth" {}, "message" -> "message-back", "message-with-ack"
+// with binary arguments, "ping-me" -> "ask" -> "ask-result". Without the
+// CA it must fail. The server must answer the page's polling requests
+// with CORS headers for page.Origin (Access-Control-Allow-Origin), and let
+// that Origin through if it checks origins.
+func sioBrowser(page *sioPage) sioScenario {
+	return sioScenario{
+		name: "socket.io-client in Chromium",
+		run: func(t *testing.T, s sioTarget) {
+			if _, err := os.Stat("/usr/bin/chromium"); err != nil && os.Getenv("WSSD_CHROMIUM") == "" {
+				t.Fatalf("Chromium is not installed (make interop installs it): %v", err)
+			}
+			c := startNode(t, 90*time.Second, clientEnv(), filepath.Join(socketIODir, "browser.mjs"), page.URL(s.URL), s.CA)
+			c.wait(t, s)
+		},
+	}
+}
+
+// sioPage serves page.html and socket.io-client's browser bundle
+// (socket.io.min.js) at http://localhost:PORT: an origin of its own, and a
+// secure context for Chromium without a certificate.
+type sioPage struct {
+	// Origin is the page's origin, for the server's CORS answers and
+	// origin checks.
+	Origin string
+}
+
+// startSIOPage starts the page's server; it is stopped when the test ends.
+func startSIOPage(t *testing.T) *sioPage {
+	t.Helper()
+	files := map[string]string{
+		"/page.html":        filepath.Join(socketIODir, "page.html"),
+		"/socket.io.min.js": filepath.Join(interopDir, "node", "node_modules", "socket.io-client", "dist", "socket.io.min.js"),
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f, ok := files[r.URL.Path]; ok {
+			http.ServeFile(w, r, f)
+			return
+		}
+		if r.URL.Path == "/favicon.ico" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sioPage{Origin: "http://localhost:" + port}
+}
+
+// URL is the page's address for the Socket.IO server at server.
+func (p *sioPage) URL(server string) string {
+	return p.Origin + "/page.html?" + url.Values{"url": {server}}.Encode()
+}
+
+// sioClient runs client.mjs scenario to its end against s and returns its
+// output; it fails t, with that output and the server's log, unless the
+// client exits 0 within timeout.
+func sioClient(t *testing.T, s sioTarget, timeout time.Duration, scenario string, args ...string) string {
+	t.Helper()
+	return startSIOClient(t, s, timeout, scenario, args...).wait(t, s)
+}
+
+// startSIOClient starts client.mjs scenario against s. Its command line:
+// the URL, the CA, the scenario, the positional arguments that lead args
+// (a count, a message, a topic), s.Args, then the rest of args, so that
+// the scenario's options win over the target's.
+func startSIOClient(t *testing.T, s sioTarget, timeout time.Duration, scenario string, args ...string) *nodeProc {
+	t.Helper()
+	argv := []string{filepath.Join(socketIODir, "client.mjs"), s.URL, s.CA, scenario}
+	i := 0
+	for i < len(args) && !strings.HasPrefix(args[i], "--") {
+		i++
+	}
+	argv = append(argv, args[:i]...)
+	argv = append(argv, s.Args...)
+	argv = append(argv, args[i:]...)
+	return startNode(t, timeout, clientEnv(), argv...)
+}
+
+// nodeProc is a node process in its own process group, with its stdout
+// and stderr collected together.
+type nodeProc struct {
+	cmd     *exec.Cmd
+	cancel  context.CancelFunc
+	ctx     context.Context
+	timeout time.Duration
+	began   time.Time
+	done    chan struct{} // closed once it has exited; err is then set
+	err     error
+
+	mu    sync.Mutex
+	out   bytes.Buffer
+	wrote chan struct{} // signalled after each write to out
+}
+
+func (c *nodeProc) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.out.Write(b)
+	c.mu.Unlock()
+	select {
+	case c.wrote <- struct{}{}:
+	default:
+	}
+	return len(b), nil
+}
+
+func (c *nodeProc) output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.String()
+}
+
+func (c *nodeProc) String() string {
+	return strings.Join(c.cmd.Args, " ")
+}
+
+// startNode runs node with args and env; it is killed, with its process
+// group, after timeout or when the test ends.
+func startNode(t *testing.T, timeout time.Duration, env []string, args ...string) *nodeProc {
+	t.Helper()
+	c, err := launchNode(timeout, env, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.kill)
+	return c
+}
+
+// launchNode runs node with args and env; it is killed, with its process
+// group, after timeout or by kill.
+func launchNode(timeout time.Duration, env []string, args ...string) (*nodeProc, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	c := &nodeProc{cancel: cancel, ctx: ctx, timeout: timeout, done: make(chan struct{}), wrote: make(chan struct{}, 1)}
+	c.cmd = exec.CommandContext(ctx, "node", args...)
+	c.cmd.Env = env
+	// Its own process group, so that a timeout also kills a browser it
+	// started.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.cmd.Cancel = func() error { return syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL) }
+	c.cmd.WaitDelay = 5 * time.Second
+	c.cmd.Stdout = c
+	c.cmd.Stderr = c
+	c.began = time.Now()
+	if err := c.cmd.Start(); err != nil {
+		cancel()
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, errors.New("node not found: make interop needs Node.js 20 or later")
+		}
+		return nil, err
+	}
+	go func() {
+		c.err = c.cmd.Wait()
+		cancel()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+// kill kills the process group unless the process has exited, and waits
+// for the exit.
+func (c *nodeProc) kill() {
+	c.cancel()
+	<-c.done
+}
+
+// waitLine waits until the process has printed a line matching re and
+// returns its first submatch (or the match). It fails t, with the output
+// and the server's log, if the process exits or times out first.
+func (c *nodeProc) waitLine(t *testing.T, s sioTarget, re *regexp.Regexp) string {
+	t.Helper()
+	for {
+		if m := re.FindStringSubmatch(c.output()); m != nil {
+			return m[len(m)-1]
+		}
+		select {
+		case <-c.wrote:
+		case <-c.done:
+			if m := re.FindStringSubmatch(c.output()); m != nil {
+				return m[len(m)-1]
+			}
+			t.Fatalf("%s ended (%v) without printing a line matching %v:\n%s\nserver log:\n%s", c, c.err, re, c.output(), s.log())
+		}
+	}
+}
+
+// wait waits for the process to exit and returns its output. It fails t,
+// with that output and the server's log, unless the exit status is 0.
+func (c *nodeProc) wait(t *testing.T, s sioTarget) string {
+	t.Helper()
+	<-c.done
+	took := time.Since(c.began).Round(time.Millisecond)
+	out := c.output()
+	var ee *exec.ExitError
+	switch {
+	case c.err == nil:
+		t.Logf("%s passed in %v:\n%s", c, took, out)
+	case errors.Is(c.ctx.Err(), context.DeadlineExceeded):
+		t.Fatalf("%s killed after %v:\n%s\nserver log:\n%s", c, c.timeout, out, s.log())
+	case errors.As(c.err, &ee):
+		t.Fatalf("%s failed (%v) after %v:\n%s\nserver log:\n%s", c, c.err, took, out, s.log())
+	default:
+		t.Fatalf("%s: %v\n%s", c, c.err, out)
+	}
+	return out
+}
+
+// sioRef is the reference server, server.mjs (npm's socket.io), over
+// https:// with a development certificate.
+type sioRef struct {
+	files security.DevFiles
+	args  []string
+	port  string
+
+	mu   sync.Mutex
+	proc *nodeProc
+	past string // the log of the runs before proc
+}
+
+var sioListeningRE = regexp.MustCompile(`(?m)^listening port=(\d+) `)
+
+// startSIORef starts server.mjs with args (--app, --conformance, --cors
+// and so on) on a port of its own; it is killed when t ends, even if a
+// subtest restarted it.
+func startSIORef(t *testing.T, files security.DevFiles, args ...string) *sioRef {
+	t.Helper()
+	r := &sioRef{files: files, args: args, port: "0"}
+	r.start(t)
+	t.Cleanup(func() {
+		r.mu.Lock()
+		p := r.proc
+		r.mu.Unlock()
+		p.kill()
+	})
+	return r
+}
+
+func (r *sioRef) start(t *testing.T) {
+	t.Helper()
+	argv := append([]string{filepath.Join(socketIODir, "server.mjs"),
+		"--cert", r.files.Cert, "--key", r.files.Key, "--port", r.port}, r.args...)
+	// Its lifetime is the test's: stop, or the cleanup of startSIORef,
+	// ends it.
+	p, err := launchNode(time.Hour, clientEnv(), argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	if r.proc != nil {
+		r.past += r.proc.output() + "--- restarted ---\n"
+	}
+	r.proc = p
+	r.mu.Unlock()
+	r.port = p.waitLine(t, r.target(), sioListeningRE)
+}
+
+// log returns the server's output so far, over its restarts.
+func (r *sioRef) log() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.past + r.proc.output()
+}
+
+// target is the server as the clients see it: https://localhost:PORT and
+// the development CA.
+func (r *sioRef) target() sioTarget {
+	return sioTarget{URL: "https://" + net.JoinHostPort("localhost", r.port), CA: r.files.CA, Log: r.log}
+}
+
+// stop sends SIGTERM and checks that the server exits 0.
+func (r *sioRef) stop(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	p := r.proc
+	r.mu.Unlock()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("server.mjs did not exit within 10 s of SIGTERM:\n%s", r.log())
+	}
+	if p.err != nil {
+		t.Fatalf("server.mjs exited with %v after SIGTERM; want 0:\n%s", p.err, r.log())
+	}
+}
+
+// restart stops the server and starts it again on the same port.
+func (r *sioRef) restart(t *testing.T) {
+	t.Helper()
+	r.stop(t)
+	r.start(t)
+}
+
+// TestInteropSocketIONode runs every Socket.IO client scenario against
+// the reference server, npm's socket.io, over https:// with a development
+// CA: it checks the harness that wssd's Socket.IO tests use. Like
+// TestInterop it runs only when asked to (make interop, or
+// WSSD_INTEROP=1 once the packages are installed).
+func TestInteropSocketIONode(t *testing.T) {
+	if os.Getenv("WSSD_INTEROP") != "1" {
+		t.Skip("set WSSD_INTEROP=1 to run the Socket.IO clients (npm socket.io-client, Chromium) against npm's socket.io: make interop installs them and runs this test")
+	}
+	requireSocketIOPackages(t)
+	files, _, err := security.DevCertificates(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := startSIOPage(t)
+
+	t.Run("conformance", func(t *testing.T) {
+		ref := startSIORef(t, files, "--app", "conformance", "--conformance", "--cors", page.Origin)
+		runSocketIOClients(t, ref.target(),
+			sioTransport("websocket"),
+			sioTransport("polling"),
+			sioTransport("default"),
+			sioConnectError("Invalid namespace", "--namespace", "/nope"),
+			sioBrowser(page),
+			sioReconnect(ref.restart),
+		)
+		ref.stop(t)
+	})
+
+	t.Run("defaults", func(t *testing.T) {
+		// The default heartbeat (25 s, 20 s), which a thousand clients in
+		// one process can keep.
+		ref := startSIORef(t, files)
+		runSocketIOClients(t, ref.target(),
+			sioMany(1000),
+			sioReconnect(ref.restart, "--transport", "polling"),
+		)
+		ref.stop(t)
+	})
+
+	t.Run("tutorial", func(t *testing.T) {
+		ref := startSIORef(t, files, "--app", "tutorial")
+		runSocketIOClients(t, ref.target(), sioTutorial())
+		ref.proc.waitLine(t, ref.target(), regexp.MustCompile(`(?m)^user disconnected$`))
+		if log := ref.log(); !strings.Contains(log, "a user connected\n") {
+			t.Errorf("the tutorial server did not log a connection:\n%s", log)
+		}
+		ref.stop(t)
+	})
+
+	t.Run("pubsub", func(t *testing.T) {
+		ref := startSIORef(t, files, "--app", "pubsub")
+		runSocketIOClients(t, ref.target(), sioPubSub("news"), sioPubSub("news", "--transport", "polling"))
+		ref.stop(t)
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		ref := startSIORef(t, files, "--token", "s3cret", "--allowed-origin", page.Origin)
+		evil := []string{"--token", "s3cret", "--origin", "https://evil.example"}
+		refused := func(want string, args ...string) sioScenario {
+			return sioConnectError(want, slices.Concat(evil, args)...)
+		}
+		runSocketIOClients(t, ref.target(),
+			sioConnectError("invalid token"),
+			sioConnectError("invalid token", "--token", "wrong"),
+			refused("xhr poll error", "--transport", "polling", "--description", "403"),
+			// engine.io refuses a websocket upgrade with 400, whatever
+			// the reason.
+			refused("websocket error", "--transport", "websocket", "--description", "400"),
+			sioTransport("polling", "--token", "s3cret", "--origin", page.Origin),
+			sioTransport("websocket", "--token", "s3cret"),
+		)
+		ref.stop(t)
+	})
+}
