@@ -43,6 +43,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenExtraction$$' -fuzztime $(call fuzzfor,120000) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzTopicPattern$$' -fuzztime $(call fuzzfor,120000) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(call fuzzfor,120000) ./security
+	$(GO) test -run '^$$' -fuzz '^FuzzText$$' -fuzztime $(call fuzzfor,500000) ./engine/socketio/packet
+	$(GO) test -run '^$$' -fuzz '^FuzzPayload$$' -fuzztime $(call fuzzfor,500000) ./engine/socketio/packet
+	$(GO) test -run '^$$' -fuzz '^FuzzSocket$$' -fuzztime $(call fuzzfor,450000) ./engine/socketio/packet
 
 # Starts wssd (ws:// and wss://) on loopback and runs the standard
 # scenarios against it with wssbench, sized for a small machine; each

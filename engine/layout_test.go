@@ -10,7 +10,8 @@ import (
 // TestLayout: the import graph keeps the core apart from what is built on
 // it. The engine imports no protocol package; pub/sub and its broker import
 // the engine, not the other way round; the load generator links neither
-// the hub nor NATS, and the engine not nats.go.
+// the hub nor NATS, and the engine not nats.go; the Engine.IO and
+// Socket.IO wire formats import nothing of wssd.
 func TestLayout(t *testing.T) {
 	const module = "github.com/wssd/wssd/"
 	for _, c := range []struct {
@@ -38,7 +39,18 @@ func TestLayout(t *testing.T) {
 			}
 		}
 	}
-	out, err := exec.Command("go", "list", "-deps", "./pubsub/natsbroker").Output()
+	// The Engine.IO and Socket.IO wire formats stand alone: the server and
+	// the load generator share them, and they share nothing else of wssd.
+	out, err := exec.Command("go", "list", "-deps", "./socketio/packet").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		if strings.HasPrefix(d, module) && d != module+"engine/socketio/packet" {
+			t.Errorf("engine/socketio/packet imports %s", d)
+		}
+	}
+	out, err = exec.Command("go", "list", "-deps", "./pubsub/natsbroker").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
