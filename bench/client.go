@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -31,8 +32,8 @@ import (
 type connState uint8
 
 const (
-	cUpgrading   connState = iota
-	cSubscribing           // pubsub: upgraded, the subscription not acknowledged yet
+	cUpgrading connState = iota
+	cJoining             // upgraded, the protocol's opening not done: pubsub: the subscription; socketio: the open packet and the CONNECT
 	cOpen
 	cClosing // a close frame was sent
 	cClosed
@@ -54,7 +55,8 @@ type conn struct {
 	inText     bool    // inside a fragmented message
 	sendAt     []int64 // run nanos each unanswered message was (meant to be) sent, oldest first
 	mask       uint32
-	ps         *psConn // pubsub: the connection's part in it; nil in the other scenarios
+	ps         *psConn     // pubsub: the connection's part in it; nil in the other scenarios
+	sio        *sioSession // socketio: the session's state; nil in the other scenarios
 	prev       *conn
 	next       *conn
 }
@@ -68,6 +70,7 @@ type arrival struct {
 	pubsub    bool   // the pubsub scenario
 	publisher bool   // pubsub: a publisher, not a subscriber
 	pubID     uint64 // pubsub: the publisher's id
+	sio       bool   // the socketio scenario
 }
 
 // cloop is the per-loop state of the client.
@@ -106,10 +109,13 @@ type loopStats struct {
 }
 
 func newCloop(r *run, el gnet.EventLoop) *cloop {
-	return &cloop{run: r, el: el, s: loopStats{
-		errs: map[string]uint64{}, latency: NewHistogram(), handshake: NewHistogram(), second: NewHistogram(),
-		subscribe: NewHistogram(),
-	}}
+	return &cloop{run: r, el: el, s: newLoopStats()}
+}
+
+// newLoopStats is a loopStats with nothing counted.
+func newLoopStats() loopStats {
+	return loopStats{errs: map[string]uint64{}, latency: NewHistogram(), handshake: NewHistogram(), second: NewHistogram(),
+		subscribe: NewHistogram()}
 }
 
 func (l *cloop) add(c *conn) {
@@ -257,7 +263,7 @@ func (c *conn) parse(b []byte) int {
 		}
 		used = n
 	}
-	for c.state == cSubscribing || c.state == cOpen || c.state == cClosing {
+	for c.state == cJoining || c.state == cOpen || c.state == cClosing {
 		h, hn, err := codec.ParseHeader(b[used:])
 		if err != nil || h.Masked || h.Rsv != 0 {
 			c.lost("protocol: bad frame from the server")
@@ -297,8 +303,13 @@ func (c *conn) upgraded(head []byte) bool {
 	}
 	c.upgradedAt = l.run.nanos()
 	if c.ps != nil && !c.ps.publisher {
-		c.state = cSubscribing
+		c.state = cJoining
 		c.subscribe()
+		return true
+	}
+	if c.sio != nil {
+		c.state = cJoining // until the open packet and the CONNECT's answer
+		c.sio.openAt = c.upgradedAt
 		return true
 	}
 	c.ready(c.upgradedAt)
@@ -323,10 +334,22 @@ func (c *conn) ready(now int64) {
 			l.s.subscribe.Record(time.Duration(now - c.upgradedAt))
 		}
 	}
+	if c.sio != nil {
+		l.s.subscribe.Record(time.Duration(now - c.sio.openAt))
+	}
 	l.run.opened(c)
 	if !l.run.cfg.Scenario.KeepsConns() {
 		c.leave()
 	}
+}
+
+// joining is what a connection in cJoining is doing, for the reasons of
+// its failures: "subscribe" or "socketio".
+func (c *conn) joining() string {
+	if c.sio != nil {
+		return "socketio"
+	}
+	return "subscribe"
 }
 
 // refused ends a connection that did not upgrade: a failed connection.
@@ -343,8 +366,11 @@ func (c *conn) lost(reason string) {
 		c.refused(reason)
 		return
 	}
-	if c.state == cSubscribing {
-		c.refused("subscribe: " + reason)
+	if c.state == cJoining {
+		if what := c.joining(); !strings.HasPrefix(reason, what+": ") {
+			reason = what + ": " + reason
+		}
+		c.refused(reason)
 		return
 	}
 	if c.state == cOpen && !l.run.stopping.Load() {
@@ -379,6 +405,10 @@ func (c *conn) frame(h codec.Header, p []byte) {
 			c.pubsubFrame(h, p)
 			return
 		}
+		if c.sio != nil {
+			c.sioFrame(h, p)
+			return
+		}
 		if !h.Fin {
 			c.inText = true
 			return
@@ -399,7 +429,7 @@ func (c *conn) frame(h codec.Header, p []byte) {
 	case codec.OpPing:
 		c.control(codec.OpPong, p)
 	case codec.OpClose:
-		if c.state == cOpen || c.state == cSubscribing {
+		if c.state == cOpen || c.state == cJoining {
 			code, _, _ := codec.ParseClose(p)
 			c.control(codec.OpClose, p[:min(len(p), 2)])
 			c.lost("closed by the server: " + strconv.Itoa(int(code)))
@@ -423,8 +453,13 @@ func (c *conn) nextMask() [4]byte {
 	return m
 }
 
-// send sends one message, meant to go at run nanos at. Called on the loop.
+// send sends one message (socketio: emits an event), meant to go at run
+// nanos at. Called on the loop.
 func (c *conn) send(at int64) {
+	if c.sio != nil {
+		c.sioSend(at)
+		return
+	}
 	l := c.loop
 	c.sendAt = append(c.sendAt, at)
 	l.scratch = codec.AppendMaskedFrame(l.scratch[:0], true, codec.OpText, l.run.payload, c.nextMask())

@@ -400,13 +400,25 @@ type namedHistogram struct {
 	Hist *Histogram
 }
 
-// latencyName is what Latency measures: a round trip, or in pubsub a
-// delivery.
+// latencyName is what Latency measures: a round trip, in pubsub a
+// delivery, in socketio an ack.
 func (r *Report) latencyName() string {
-	if r.scenario() == PubSub {
+	switch r.scenario() {
+	case PubSub:
 		return "delivery"
+	case SocketIO:
+		return "ack"
 	}
 	return "round trip"
+}
+
+// subscribeName is what Subscribe measures: in socketio the join of a
+// namespace, else a subscription.
+func (r *Report) subscribeName() string {
+	if r.scenario() == SocketIO {
+		return "join"
+	}
+	return "subscribe"
 }
 
 // histograms is the report's non-empty histograms, latency first (pubsub:
@@ -419,7 +431,7 @@ func (r *Report) histograms() []namedHistogram {
 		{"connect", r.Connect},
 		{"tls", r.TLS},
 		{"handshake", r.Handshake},
-		{"subscribe", r.Subscribe},
+		{r.subscribeName(), r.Subscribe},
 	} {
 		if histCount(h.Hist) > 0 {
 			out = append(out, h)
@@ -503,6 +515,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 			row("", u(n), u(r.FanoutComplete)+" ("+percentText(r.FanoutComplete, n)+")",
 				durationText(r.Fanout.Quantile(0.5)), durationText(r.Fanout.Quantile(0.99)), durationText(r.Fanout.Max()))
 		}
+	} else if r.scenario() == SocketIO {
+		row("events", "sent", "acked", "acked/s")
+		row("", u(r.Sent), u(r.Received), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))
 	} else {
 		row("messages", "sent", "received", "received/s")
 		row("", u(r.Sent), u(r.Received), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))

@@ -242,7 +242,7 @@ func jsonUint(v *fastjson.Value) (uint64, bool) {
 func (c *conn) acked(id int64) {
 	l := c.loop
 	switch {
-	case c.state == cSubscribing && id == 1:
+	case c.state == cJoining && id == 1:
 		c.ready(l.run.nanos())
 	case c.ps.publisher && id == -1:
 		c.ps.endReplied = true
@@ -259,7 +259,7 @@ func (c *conn) acked(id int64) {
 func (c *conn) refusedRequest(id int64, hasID bool, code string) {
 	l := c.loop
 	switch {
-	case c.state == cSubscribing:
+	case c.state == cJoining:
 		c.refused("subscribe: " + code)
 	case c.ps.publisher && hasID && id == -1:
 		c.ps.endReplied = true

@@ -10,22 +10,22 @@ import "time"
 // Scenario is a name, not a Scenario, so that a report reads and shows
 // whatever scenario it names, one this version knows or not.
 type Report struct {
-	Scenario string            `json:"scenario"` // the Scenario's name: connect, echo, handshake, churn, pubsub
+	Scenario string            `json:"scenario"` // the Scenario's name: connect, echo, handshake, churn, pubsub, socketio
 	URL      string            `json:"url"`
 	Params   map[string]string `json:"params"` // the flags that shaped the run
 	Started  time.Time         `json:"started"`
 	Elapsed  time.Duration     `json:"elapsed_ns"` // measured part of the run
 
 	Attempted   uint64            `json:"attempted"`   // connections tried
-	Established uint64            `json:"established"` // connections upgraded
+	Established uint64            `json:"established"` // connections upgraded (pubsub subscribers: subscribed; socketio: sessions that joined their namespace)
 	Failed      uint64            `json:"failed"`      // connections that failed to open
 	Dropped     uint64            `json:"dropped"`     // established connections lost before the end
 	Closed      uint64            `json:"closed"`      // connections the tool closed during the run (handshake, churn)
 	Resumed     uint64            `json:"resumed"`     // TLS handshakes that resumed a session
 	Errors      map[string]uint64 `json:"errors"`      // by reason: "connect: connection refused", "upgrade: 401", ...
 
-	Sent     uint64 `json:"sent"`     // messages sent (pubsub: publications)
-	Received uint64 `json:"received"` // messages received (echoes; pubsub: deliveries to the subscribers)
+	Sent     uint64 `json:"sent"`     // messages sent (pubsub: publications; socketio: events)
+	Received uint64 `json:"received"` // messages received (echoes; pubsub: deliveries to the subscribers; socketio: acks)
 
 	// The pubsub scenario. Established and Attempted count publishers and
 	// subscribers together; a subscriber is established once its
@@ -40,9 +40,9 @@ type Report struct {
 
 	Connect   *Histogram `json:"connect"`   // TCP connect time
 	TLS       *Histogram `json:"tls"`       // TLS handshake, after connect
-	Handshake *Histogram `json:"handshake"` // TLS handshake and HTTP upgrade, after connect
-	Latency   *Histogram `json:"latency"`   // message round trip (open loop: from the intended send time); pubsub: from a publication's intended send time to its delivery
-	Subscribe *Histogram `json:"subscribe"` // pubsub: from the upgrade to the subscription's acknowledgement
+	Handshake *Histogram `json:"handshake"` // TLS handshake and HTTP upgrade, after connect; socketio over polling: from the first request to the open packet
+	Latency   *Histogram `json:"latency"`   // message round trip (open loop: from the intended send time); pubsub: from a publication's intended send time to its delivery; socketio: to the event's ack
+	Subscribe *Histogram `json:"subscribe"` // pubsub: from the upgrade to the subscription's acknowledgement; socketio: from the upgrade (polling: the open packet) to the CONNECT's answer
 	Fanout    *Histogram `json:"fanout"`    // pubsub: for each publication of FanoutTable, from its intended send time to its last delivery
 
 	// FanoutTable is, for the first publications (at most MaxFanoutTracked

@@ -13,6 +13,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/wssd/wssd/engine/socketio/packet"
 	"github.com/wssd/wssd/engine/tlsrec"
 	"github.com/wssd/wssd/security"
 )
@@ -35,18 +36,23 @@ import (
 //     server speaking wssd's pub/sub protocol, then publish Rate
 //     publications a second in all, open loop, for Duration, each of about
 //     Size bytes; measure each delivery's latency from its publication's
-//     intended send time, and each publication's fan-out (see pubsub.go).
+//     intended send time, and each publication's fan-out (see pubsub.go);
+//   - SocketIO: open Conns Socket.IO sessions on Transport, each joining
+//     Namespace (with Auth), then emit Event with a Size-byte string for
+//     Duration, asking for acks, closed loop (Inflight unacknowledged on
+//     each) or, with Rate, open loop; measure each ack's latency (see
+//     socketio.go).
 type Config struct {
-	Scenario    Scenario      // Connect, Echo, Handshake, Churn or PubSub
+	Scenario    Scenario      // Connect, Echo, Handshake, Churn, PubSub or SocketIO
 	Target      *Target       //
 	Conns       int           // connections to open (handshake: unused)
 	ConnRate    float64       // connections opened a second; 0: as fast as the dialers go
 	Concurrency int           // dials and TLS handshakes at once; 0: 64
 	Hold        time.Duration // connect: how long to hold the connections
-	Duration    time.Duration // echo, handshake, churn, pubsub: how long the measured part lasts
-	Size        int           // echo: message size in bytes; pubsub: publish request size
-	Inflight    int           // echo, closed loop: messages in flight per connection; 0: 1
-	Rate        float64       // echo: total messages a second, open loop; 0: closed loop; pubsub: publications a second of this run's publishers
+	Duration    time.Duration // echo, handshake, churn, pubsub, socketio: how long the measured part lasts
+	Size        int           // echo: message size in bytes; pubsub: publish request size; socketio: the event's string argument
+	Inflight    int           // echo, socketio, closed loop: messages (events) in flight per connection; 0: 1
+	Rate        float64       // echo, socketio: total messages (events) a second, open loop; 0: closed loop; pubsub: publications a second of this run's publishers
 	ChurnRate   float64       // churn: connections closed and opened again a second
 	Loops       int           // event loops; 0: one per CPU
 	SourceIPs   []net.IP      // local addresses to dial from, in turn; none: the kernel's choice
@@ -59,6 +65,12 @@ type Config struct {
 	Pubs      int    // publisher connections of this run
 	PubBase   int    // the id of this run's first publisher (shards: those of the shards before)
 	PubsTotal int    // publishers of all the shards of the run; less than PubBase+Pubs: PubBase+Pubs
+
+	// socketio
+	Transport string // "websocket" (websocket-only sessions) or "polling" (HTTP long-polling only); "": websocket
+	Namespace string // the namespace joined; "": the main one, "/"
+	Auth      string // the CONNECT's data, a JSON object (the client's auth); "": none
+	Event     string // the event emitted; "": DefaultEvent
 
 	// Barrier, when set, is called once the connections are settled, and
 	// the measured part starts when it returns: shards of one run use it
@@ -82,6 +94,12 @@ type run struct {
 	dialSeq    atomic.Uint64 // pubsub: connections handed to the dialers; the first Pubs are publishers
 	publishers atomic.Int64  // pubsub: publishers established
 	fanCap     uint64        // pubsub: publications of each publisher whose fan-out is kept
+
+	// socketio
+	sioNsp  []byte // the namespace joined
+	sioAuth []byte // the CONNECT's data
+	sioArg  []byte // the event's argument, a JSON string
+	polling *pollRun
 
 	jobs    chan struct{} // one per connection to dial, taken by the dialers
 	dialers sync.WaitGroup
@@ -158,6 +176,9 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if a.pubsub {
 		c.ps = &psConn{publisher: a.publisher, pubID: a.pubID}
 	}
+	if a.sio {
+		c.sio = &sioSession{}
+	}
 	if a.tr != nil {
 		a.tr.Attach(gc)
 	}
@@ -190,10 +211,10 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 			reason = "upgrade: " + errText(err)
 		}
 		c.refused(reason)
-	case cSubscribing:
-		reason := "subscribe: connection closed"
+	case cJoining:
+		reason := c.joining() + ": connection closed"
 		if err != nil {
-			reason = "subscribe: network: " + errText(err)
+			reason = c.joining() + ": network: " + errText(err)
 		}
 		c.refused(reason)
 	case cOpen:
@@ -223,12 +244,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer func() { _ = r.cli.Stop() }()
+	if p := r.polling; p != nil {
+		// Polling sessions end with the run, or with ctx.
+		defer p.shutdown()
+		defer context.AfterFunc(ctx, p.cancel)()
+	}
 
 	// The dialers, and what feeds them: the ramp, the handshake scenario's
 	// stream, the churn's reconnects. Stopped before the client is.
 	r.startDialers(ctx)
 	defer func() {
 		r.stopFeeding()
+		if r.polling != nil {
+			r.polling.cancel() // a session still opening gives up
+		}
 		r.dialers.Wait()
 	}()
 
@@ -255,6 +284,10 @@ func (cfg Config) checked() (Config, error) {
 			return cfg, errors.New("bench: connections are needed")
 		}
 	case Handshake:
+	case SocketIO:
+		if err := cfg.checkSocketIO(); err != nil {
+			return cfg, err
+		}
 	case PubSub:
 		if cfg.Conns < 0 || cfg.Pubs < 0 || cfg.PubBase < 0 || cfg.Conns+cfg.Pubs == 0 {
 			return cfg, errors.New("bench: subscribers or publishers are needed")
@@ -274,6 +307,9 @@ func (cfg Config) checked() (Config, error) {
 	}
 	if cfg.Target == nil {
 		return cfg, errors.New("bench: a target is needed")
+	}
+	if cfg.Scenario != SocketIO && !cfg.Target.webSocket() {
+		return cfg, fmt.Errorf("bench: %s: the URL's scheme must be ws or wss", cfg.Scenario)
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 64
@@ -295,6 +331,15 @@ func newRun(cfg Config) *run {
 		loops: map[gnet.EventLoop]*cloop{}, connect: NewHistogram(), tlsTime: NewHistogram(), errs: map[string]uint64{},
 	}
 	r.epochUnix = r.epoch.UnixNano()
+	if cfg.Scenario == SocketIO {
+		r.target = cfg.Target.socketIO(cfg.Transport)
+		r.sioNsp = []byte(cfg.Namespace)
+		r.sioAuth = []byte(cfg.Auth)
+		r.sioArg = packet.AppendString(nil, string(r.payload))
+		if cfg.Transport == "polling" {
+			r.polling = newPollRun(r)
+		}
+	}
 	r.fanCap = uint64(fanoutTracked / max(cfg.PubsTotal, 1))
 	for i := range r.payload {
 		r.payload[i] = 'a' + byte(i%26)
@@ -505,7 +550,7 @@ func (r *run) startMeasured(ctx context.Context) *measured {
 	switch cfg.Scenario {
 	case Connect:
 		m.length = cfg.Hold
-	case Echo:
+	case Echo, SocketIO:
 		if cfg.Rate == 0 {
 			r.each(func(l *cloop) {
 				for c := l.head; c != nil; c = c.next {
@@ -514,6 +559,9 @@ func (r *run) startMeasured(ctx context.Context) *measured {
 					}
 				}
 			})
+			if r.polling != nil {
+				r.polling.startClosedLoop()
+			}
 			break
 		}
 		m.sendC = m.ticker(time.Millisecond)
@@ -578,6 +626,10 @@ func (r *run) sendDue(m *measured) {
 	now := r.nanos()
 	pubsub := r.cfg.Scenario == PubSub
 	interval, end := m.interval, m.start+int64(m.length)
+	if r.polling != nil {
+		r.polling.sendDue(now, interval)
+		return
+	}
 	for _, l := range r.loopList() {
 		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 			if pubsub {
@@ -668,6 +720,9 @@ func (r *run) windDown(ctx context.Context) (loopStats, FanoutTable) {
 	}
 	snap := r.snapshot(false)
 	r.each(func(l *cloop) { l.closeAll() })
+	if r.polling != nil {
+		r.polling.closeAll()
+	}
 	for deadline := time.Now().Add(2 * time.Second); r.openNow.Load() > 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -707,6 +762,9 @@ func (r *run) report(snap loopStats, fanout FanoutTable, elapsed time.Duration, 
 		rep.Subscribe = snap.subscribe
 		rep.FanoutTable = fanout
 		rep.derivePubSub()
+	}
+	if cfg.Scenario == SocketIO {
+		rep.Subscribe = snap.subscribe
 	}
 	rep.Elapsed = elapsed
 	rep.Timeline = timeline
@@ -765,37 +823,44 @@ func (r *run) each(f func(l *cloop)) {
 // per-second histograms are taken and restarted.
 func (r *run) snapshot(second bool) loopStats {
 	var mu sync.Mutex
-	sum := loopStats{errs: map[string]uint64{}, latency: NewHistogram(), handshake: NewHistogram(), second: NewHistogram(),
-		subscribe: NewHistogram()}
+	sum := newLoopStats()
 	r.each(func(l *cloop) {
 		mu.Lock()
 		defer mu.Unlock()
-		s := &l.s
-		sum.established += s.established
-		sum.dropped += s.dropped
-		sum.closed += s.closed
-		sum.sent += s.sent
-		sum.received += s.received
-		sum.errors += s.errors
-		for k, v := range s.errs {
-			sum.errs[k] += v
-		}
-		sum.publishers += s.publishers
-		sum.subscribers += s.subscribers
-		sum.published += s.published
-		sum.duplicates += s.duplicates
-		sum.latency.Merge(s.latency)
-		sum.handshake.Merge(s.handshake)
-		sum.second.Merge(s.second)
-		sum.subscribe.Merge(s.subscribe)
-		if second {
-			s.second.Reset()
-		}
+		sum.add(&l.s, second)
 	})
+	if r.polling != nil {
+		r.polling.addStats(&sum, second)
+	}
 	r.mu.Lock()
 	sum.errors += r.failedN
 	r.mu.Unlock()
 	return sum
+}
+
+// add adds the counts of s to sum; with second, s's per-second histogram
+// is restarted.
+func (sum *loopStats) add(s *loopStats, second bool) {
+	sum.established += s.established
+	sum.dropped += s.dropped
+	sum.closed += s.closed
+	sum.sent += s.sent
+	sum.received += s.received
+	sum.errors += s.errors
+	for k, v := range s.errs {
+		sum.errs[k] += v
+	}
+	sum.publishers += s.publishers
+	sum.subscribers += s.subscribers
+	sum.published += s.published
+	sum.duplicates += s.duplicates
+	sum.latency.Merge(s.latency)
+	sum.handshake.Merge(s.handshake)
+	sum.second.Merge(s.second)
+	sum.subscribe.Merge(s.subscribe)
+	if second {
+		s.second.Reset()
+	}
 }
 
 // give hands one connection to the dialers and counts it as attempted;
@@ -893,7 +958,11 @@ func (r *run) dialer(ctx context.Context) {
 // dial opens a connection: TCP, then TLS for wss://, then hands it to a
 // loop for the upgrade. Called by a dialer goroutine.
 func (r *run) dial(ctx context.Context) {
-	a := &arrival{}
+	if r.polling != nil {
+		r.polling.dial()
+		return
+	}
+	a := &arrival{sio: r.cfg.Scenario == SocketIO}
 	if r.cfg.Scenario == PubSub {
 		a.pubsub = true
 		if i := r.dialSeq.Add(1) - 1; i < uint64(r.cfg.Pubs) {

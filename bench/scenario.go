@@ -6,10 +6,11 @@ import (
 	"strings"
 )
 
-// Scenario is what a run does: one of Connect, Echo, Handshake, Churn and
-// PubSub (see Config). It reads and writes as its name, in text, JSON and
-// flags: "connect", "echo", "handshake", "churn", "pubsub". The zero
-// Scenario is none: its name is "", and Run refuses it.
+// Scenario is what a run does: one of Connect, Echo, Handshake, Churn,
+// PubSub and SocketIO (see Config). It reads and writes as its name, in
+// text, JSON and flags: "connect", "echo", "handshake", "churn",
+// "pubsub", "socketio". The zero Scenario is none: its name is "", and
+// Run refuses it.
 type Scenario uint8
 
 // The scenarios, in the order wssbench lists them.
@@ -19,6 +20,7 @@ const (
 	Handshake                     // connections opened and closed once upgraded
 	Churn                         // Conns connections, ChurnRate of them replaced a second
 	PubSub                        // publications fanned out to subscribers
+	SocketIO                      // Socket.IO events acknowledged on Conns sessions
 )
 
 // scenarioNames are the scenarios' names, by value.
@@ -28,10 +30,11 @@ var scenarioNames = [...]string{
 	Handshake: "handshake",
 	Churn:     "churn",
 	PubSub:    "pubsub",
+	SocketIO:  "socketio",
 }
 
 // ParseScenario is the scenario named s: "connect", "echo", "handshake",
-// "churn" or "pubsub", in lower case.
+// "churn", "pubsub" or "socketio", in lower case.
 func ParseScenario(s string) (Scenario, error) {
 	for sc, name := range scenarioNames {
 		if sc > 0 && name == s {
@@ -42,7 +45,7 @@ func ParseScenario(s string) (Scenario, error) {
 }
 
 // scenarioList is the scenarios' names for people: "connect, echo,
-// handshake, churn or pubsub".
+// handshake, churn, pubsub or socketio".
 func scenarioList() string {
 	names := scenarioNames[Connect:]
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]

@@ -20,6 +20,7 @@ var scenarioCases = []struct {
 	{Handshake, "handshake"},
 	{Churn, "churn"},
 	{PubSub, "pubsub"},
+	{SocketIO, "socketio"},
 }
 
 func TestScenarioNames(t *testing.T) {
@@ -41,7 +42,7 @@ func TestScenarioNames(t *testing.T) {
 			continue
 		}
 		// The error names the scenarios there are, for the command line.
-		if want := "connect, echo, handshake, churn or pubsub"; !strings.Contains(err.Error(), want) {
+		if want := "connect, echo, handshake, churn, pubsub or socketio"; !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseScenario(%q): %v; want it to list %q", bad, err, want)
 		}
 	}

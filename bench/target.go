@@ -14,12 +14,14 @@ import (
 )
 
 // Target is the server a run measures: any RFC 6455 server at a ws:// or
-// wss:// URL.
+// wss:// URL; for the socketio scenario, a Socket.IO server, whose URL
+// may also be http:// or https:// (the same as ws:// and wss://).
 type Target struct {
-	URL    *url.URL
-	Addr   string      // host:port to dial
-	TLS    *tls.Config // nil for ws://
-	header string      // the request head's extra lines, each ending in CRLF
+	URL     *url.URL
+	Addr    string      // host:port to dial
+	TLS     *tls.Config // nil for ws:// and http://
+	header  string      // the request head's extra lines, each ending in CRLF
+	headers [][2]string // the same, as names and values (socketio polling)
 }
 
 // TargetOptions are the flags that shape how the target is reached.
@@ -40,11 +42,11 @@ func NewTarget(rawURL string, o TargetOptions) (*Target, error) {
 	t := &Target{URL: u}
 	port := u.Port()
 	switch u.Scheme {
-	case "ws":
+	case "ws", "http":
 		if port == "" {
 			port = "80"
 		}
-	case "wss":
+	case "wss", "https":
 		if port == "" {
 			port = "443"
 		}
@@ -68,7 +70,7 @@ func NewTarget(rawURL string, o TargetOptions) (*Target, error) {
 		}
 		t.TLS = cfg
 	default:
-		return nil, fmt.Errorf("%s: the scheme must be ws or wss", rawURL)
+		return nil, fmt.Errorf("%s: the scheme must be ws or wss (socketio: or http, https)", rawURL)
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("%s: no host", rawURL)
@@ -81,12 +83,14 @@ func NewTarget(rawURL string, o TargetOptions) (*Target, error) {
 			return nil, fmt.Errorf("header %q is not Name: value", line)
 		}
 		h.WriteString(strings.TrimSpace(name) + ": " + strings.TrimSpace(value) + "\r\n")
+		t.headers = append(t.headers, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
 	}
 	if o.Origin != "" {
 		if strings.ContainsAny(o.Origin, "\r\n") {
 			return nil, errors.New("bad origin")
 		}
 		h.WriteString("Origin: " + o.Origin + "\r\n")
+		t.headers = append(t.headers, [2]string{"Origin", o.Origin})
 	}
 	t.header = h.String()
 	return t, nil
@@ -110,4 +114,39 @@ func (t *Target) appendRequest(dst []byte, key string) []byte {
 func acceptFor(key string) string {
 	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// webSocket reports whether the target's scheme is ws or wss, that of a
+// WebSocket server.
+func (t *Target) webSocket() bool {
+	return t.URL.Scheme == "ws" || t.URL.Scheme == "wss"
+}
+
+// socketIO is the target of a Socket.IO session's requests on transport
+// ("websocket" or "polling"): the URL's path, or /socket.io/ when it has
+// none, and its query with EIO=4 and the transport; ws or wss for
+// WebSocket, http or https for polling.
+func (t *Target) socketIO(transport string) *Target {
+	st := *t
+	u := *t.URL
+	secure := u.Scheme == "wss" || u.Scheme == "https"
+	switch {
+	case transport == "polling" && secure:
+		u.Scheme = "https"
+	case transport == "polling":
+		u.Scheme = "http"
+	case secure:
+		u.Scheme = "wss"
+	default:
+		u.Scheme = "ws"
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path, u.RawPath = "/socket.io/", ""
+	}
+	q := u.Query()
+	q.Set("EIO", "4")
+	q.Set("transport", transport)
+	u.RawQuery = q.Encode()
+	st.URL = &u
+	return &st
 }

@@ -54,6 +54,14 @@ Scenarios:
             deliveries a second, missing and duplicate deliveries, and each
             publication's fan-out: the time until its last subscriber had it.
             "sent" counts publications, "received" deliveries.
+  socketio  on a Socket.IO server (--url https://HOST/socket.io/, or wss://;
+            the path defaults to /socket.io/): open --conns sessions on
+            --transport (websocket or polling), each joining --namespace
+            (with --auth, a JSON object, as the client's auth), then emit
+            --event with a --size-byte string argument for --duration,
+            asking for an ack: closed loop (--inflight per session) or, with
+            --msg-rate, open loop; answer the server's pings. "sent" counts
+            events, "received" acks, and the latency is the ack's.
 
 The last line printed is a summary of key=value pairs for scripts.
 
@@ -88,6 +96,10 @@ type options struct {
 	shard       int // this process is shard shard of procs (a child)
 	pubs        int
 	topic       string
+	transport   string
+	namespace   string
+	auth        string
+	event       string
 	args        []string
 }
 
@@ -100,7 +112,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	var o options
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, usage)
-		return o, errors.New("give a scenario: connect, echo, handshake, churn or pubsub")
+		return o, errors.New("give a scenario: connect, echo, handshake, churn, pubsub or socketio")
 	}
 	var err error
 	if o.scenario, err = bench.ParseScenario(args[0]); err != nil {
@@ -109,7 +121,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	o.args = args[1:]
 	fs := flag.NewFlagSet("wssbench "+o.scenario.String(), flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.url, "url", "wss://localhost:8443/echo", "the server's `URL`, ws:// or wss:// (pubsub: default wss://localhost:8443/ws)")
+	fs.StringVar(&o.url, "url", "wss://localhost:8443/echo", "the server's `URL`, ws:// or wss:// (pubsub: default wss://localhost:8443/ws; socketio: also http:// or https://, default wss://localhost:8443/socket.io/)")
 	fs.StringVar(&o.ca, "ca", "", "PEM `file` of a CA to trust (wssd's dev-ca.pem, say)")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server's certificate")
 	var headers headerList
@@ -118,12 +130,16 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.conns, "conns", 100, "connections")
 	fs.Float64Var(&o.rate, "rate", 0, "connections opened a second (0: as fast as --concurrency allows)")
 	fs.DurationVar(&o.hold, "hold", 10*time.Second, "connect: how long to hold the connections")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "echo, handshake, churn, pubsub: how long the measured part lasts")
-	fs.IntVar(&o.size, "size", 32, "echo: message size in bytes; pubsub: publish request size (default 128)")
-	fs.IntVar(&o.inflight, "inflight", 1, "echo, closed loop: messages in flight per connection")
-	fs.Float64Var(&o.msgRate, "msg-rate", 0, "echo: total messages a second, open loop (0: closed loop); pubsub: publications a second in all (default 1)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "echo, handshake, churn, pubsub, socketio: how long the measured part lasts")
+	fs.IntVar(&o.size, "size", 32, "echo: message size in bytes; pubsub: publish request size (default 128); socketio: the event's string argument")
+	fs.IntVar(&o.inflight, "inflight", 1, "echo, socketio, closed loop: messages (events) in flight per connection (session)")
+	fs.Float64Var(&o.msgRate, "msg-rate", 0, "echo, socketio: total messages (events) a second, open loop (0: closed loop); pubsub: publications a second in all (default 1)")
 	fs.IntVar(&o.pubs, "pubs", 1, "pubsub: publisher connections, besides the --conns subscribers")
 	fs.StringVar(&o.topic, "topic", "bench", "pubsub: the `topic` to subscribe and publish to")
+	fs.StringVar(&o.transport, "transport", "websocket", "socketio: the sessions' transport, websocket or polling")
+	fs.StringVar(&o.namespace, "namespace", "/", "socketio: the `namespace` the sessions join")
+	fs.StringVar(&o.auth, "auth", "", "socketio: the client's auth, a JSON `object` sent with the CONNECT, e.g. '{\"token\":\"...\"}'")
+	fs.StringVar(&o.event, "event", bench.DefaultEvent, "socketio: the `event` emitted, asking for an ack")
 	fs.Float64Var(&o.churnRate, "churn-rate", 10, "churn: connections closed and opened again a second")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "dials and TLS handshakes at once")
 	fs.BoolVar(&o.resume, "resume", false, "resume TLS sessions (reconnects skip the full handshake)")
@@ -161,6 +177,16 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		}
 		if !security.ValidTopic(o.topic) {
 			return o, fmt.Errorf("--topic %q: 1 to 16 dot-separated names of letters, digits, '_' and '-', 128 bytes at most", o.topic)
+		}
+	}
+	if o.scenario == bench.SocketIO {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["url"] {
+			o.url = "wss://localhost:8443/socket.io/"
+		}
+		if o.transport != "websocket" && o.transport != "polling" {
+			return o, fmt.Errorf("--transport %q: websocket or polling", o.transport)
 		}
 	}
 	if o.conns <= 0 || o.procs <= 0 || o.size < 0 || o.inflight <= 0 || o.concurrency <= 0 || o.rate < 0 || o.msgRate < 0 || o.churnRate < 0 {
@@ -300,6 +326,7 @@ func runOne(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.W
 		Hold: o.hold, Duration: o.duration, Size: o.size, Inflight: o.inflight, Rate: o.msgRate, ChurnRate: o.churnRate,
 		Loops: o.loops, SourceIPs: o.sourceIPs, ServerPIDs: o.serverPIDs, Params: params(o),
 		Topic: o.topic, Pubs: o.pubs, PubsTotal: o.pubs,
+		Transport: o.transport, Namespace: o.namespace, Auth: o.auth, Event: o.event,
 	}
 	if o.shard >= 0 {
 		cfg.Conns = share(o.conns, o.shard, o.procs)
@@ -611,7 +638,7 @@ func params(o options) map[string]string {
 	case bench.Connect:
 		p["hold"] = o.hold.String()
 		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
-	case bench.Echo:
+	case bench.Echo, bench.SocketIO:
 		p["duration"] = o.duration.String()
 		p["size"] = strconv.Itoa(o.size)
 		if o.msgRate > 0 {
@@ -635,6 +662,14 @@ func params(o options) map[string]string {
 		p["rate"] = strconv.FormatFloat(o.rate, 'g', -1, 64)
 		p["pubs"] = strconv.Itoa(o.pubs)
 		p["topic"] = o.topic
+	}
+	if o.scenario == bench.SocketIO {
+		p["transport"] = o.transport
+		p["namespace"] = o.namespace
+		p["event"] = o.event
+		if o.auth != "" {
+			p["auth"] = "given" // not the token itself
+		}
 	}
 	if o.resume {
 		p["resume"] = "true"

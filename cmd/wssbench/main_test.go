@@ -49,6 +49,9 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"pubsub", "--pubs", "-1"}, false},
 		{[]string{"pubsub", "--topic", "a..b"}, false},
 		{[]string{"pubsub", "--topic", "a b"}, false},
+		{[]string{"socketio"}, true},
+		{[]string{"socketio", "--transport", "polling", "--url", "https://h/socket.io/", "--auth", `{"token":"x"}`}, true},
+		{[]string{"socketio", "--transport", "sse"}, false},
 	} {
 		_, err := parseArgs(tc.args, io.Discard)
 		if (err == nil) != tc.ok {
@@ -64,6 +67,11 @@ func TestParseArgs(t *testing.T) {
 	}
 	if o, err := parseArgs([]string{"churn", "--server-pid", "12, 13"}, io.Discard); err != nil || len(o.serverPIDs) != 2 || o.serverPIDs[1] != 13 {
 		t.Errorf("server pids %v, %v", o.serverPIDs, err)
+	}
+	// socketio's own URL, unless given.
+	if o, err := parseArgs([]string{"socketio"}, io.Discard); err != nil || o.url != "wss://localhost:8443/socket.io/" ||
+		o.transport != "websocket" || o.namespace != "/" || o.event != "message-with-ack" {
+		t.Errorf("socketio defaults: url %q, transport %q, namespace %q, event %q (%v)", o.url, o.transport, o.namespace, o.event, err)
 	}
 	// pubsub's own defaults, unless given.
 	if o, err := parseArgs([]string{"pubsub"}, io.Discard); err != nil || o.size != 128 || o.msgRate != 1 || o.pubs != 1 ||
