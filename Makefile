@@ -88,9 +88,10 @@ lint:
 # Independent clients against the binary over wss://: Node's ws, Python's
 # websockets, headless Chromium (via playwright-core) and sslscan; and the
 # Socket.IO clients (npm socket.io-client, in Node and in Chromium) against
-# npm's socket.io server. Installs the Debian packages that are missing (as
-# root, or with sudo) and the pinned npm packages, then runs every
-# TestInterop* test.
+# npm's socket.io server, and against wssd; then the load generator's socketio
+# scenario against npm's socket.io. Installs the Debian packages that are
+# missing (as root, or with sudo) and the pinned npm packages, then runs every
+# TestInterop* test and TestSocketIONode.
 interop:
 	@missing=""; \
 	for p in $(INTEROP_DEBS); do \
@@ -106,6 +107,7 @@ interop:
 	fi
 	cd $(INTEROP_DIR)/node && npm ci --no-audit --no-fund
 	WSSD_INTEROP=1 $(GO) test -count=1 -run '^TestInterop' -v ./cmd/wssd
+	WSSD_SOCKETIO_NODE=$(CURDIR)/$(INTEROP_DIR)/node/node_modules $(GO) test -count=1 -run '^TestSocketIONode$$' -v ./bench
 
 clean:
 	rm -rf bin
