@@ -26,6 +26,7 @@ func TestLayout(t *testing.T) {
 	}{
 		{"./", []string{module + "engine/pubsub", sio, "github.com/nats-io/"}, nil},
 		{"./pubsub", []string{"github.com/nats-io/"}, nil},
+		{"./socketio", []string{"github.com/nats-io/"}, nil},
 		{"../bench", []string{module + "engine/pubsub", sio, "github.com/nats-io/"}, []string{sio + "/packet"}},
 		{"../cmd/wssbench", []string{module + "engine/pubsub", sio, "github.com/nats-io/"}, []string{sio + "/packet"}},
 	} {

@@ -28,6 +28,7 @@ import (
 	"github.com/wssd/wssd/engine"
 	"github.com/wssd/wssd/engine/pubsub"
 	"github.com/wssd/wssd/engine/pubsub/natsbroker"
+	"github.com/wssd/wssd/engine/socketio"
 	"github.com/wssd/wssd/security"
 )
 
@@ -89,6 +90,13 @@ type options struct {
 	slowConsumer     engine.SlowPolicy
 	broker           string
 	brokerPrefix     string
+
+	sioPath           string
+	sioApp            string
+	sioPingInterval   time.Duration
+	sioPingTimeout    time.Duration
+	sioMaxPayload     int
+	sioConnectTimeout time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -148,8 +156,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&slow, "slow-consumer", slow, "a message to a client past --max-outbound: close (1008 \"slow consumer\") or drop (the message, counted)")
 	fs.StringVar(&o.broker, "broker", "", "NATS `URL` (nats://host:4222, or a comma list of a cluster's) through which wssd processes and hosts share topics; empty: topics stay in this process")
 	fs.StringVar(&o.brokerPrefix, "broker-prefix", natsbroker.DefaultPrefix, "subject `prefix` of topics on the broker; processes that share topics share it")
+	fs.StringVar(&o.sioPath, "socketio-path", socketio.DefaultPath, "`path` of the Socket.IO (Engine.IO v4, Socket.IO v5) server; empty for none")
+	fs.StringVar(&o.sioApp, "socketio-app", "pubsub", "what the Socket.IO server does: pubsub (the /ws protocol in events: subscribe, unsubscribe, publish) or conformance (the reference echo behaviour of the protocol's test suite)")
+	fs.DurationVar(&o.sioPingInterval, "socketio-ping-interval", socketio.DefaultPingInterval, "how often a Socket.IO session is pinged")
+	fs.DurationVar(&o.sioPingTimeout, "socketio-ping-timeout", socketio.DefaultPingTimeout, "how long after a ping a Socket.IO session without a pong ends")
+	fs.IntVar(&o.sioMaxPayload, "socketio-max-payload", socketio.DefaultMaxPayload, "largest Socket.IO packet, and polling body, in `bytes`")
+	fs.DurationVar(&o.sioConnectTimeout, "socketio-connect-timeout", socketio.DefaultConnectTimeout, "how long a Socket.IO session has to connect to a namespace")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections: /ws is a pub/sub server (see the README), /echo echoes every message.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections: /ws is a pub/sub server (see the README), /echo echoes every message, /socket.io/ serves Socket.IO clients.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -169,6 +183,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.authLeeway < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 || o.rateMessages < 0 || o.rateBytes < 0 ||
 		o.rateBurst <= 0 || o.maxJSONDepth <= 0 || o.maxJSONSize <= 0 {
 		return o, errors.New("--rate-burst, --max-json-depth and --max-json-size must be positive; --auth-leeway, --max-connections, --max-conns-per-ip, --rate-messages and --rate-bytes not negative")
+	}
+	if o.sioApp != "pubsub" && o.sioApp != "conformance" {
+		return o, fmt.Errorf("--socketio-app: %q is not pubsub or conformance", o.sioApp)
+	}
+	if o.sioPingInterval <= 0 || o.sioPingTimeout <= 0 || o.sioMaxPayload <= 0 || o.sioConnectTimeout <= 0 {
+		return o, errors.New("--socketio-ping-interval, --socketio-ping-timeout, --socketio-max-payload and --socketio-connect-timeout must be positive")
+	}
+	if o.sioPath != "" && (o.sioPath[0] != '/' || o.sioPath == "/echo" || o.sioPath == pubsub.DefaultRoute) {
+		return o, fmt.Errorf("--socketio-path: %q is not a path of its own", o.sioPath)
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("--log-format: %q is not text or json", o.logFormat)
@@ -544,6 +567,14 @@ func newServer(o options, log *slog.Logger, set *metrics.Set) (srv *engine.Serve
 	if err != nil {
 		return nil, nil, 2, err
 	}
+	routes := map[string]engine.Handler{"/echo": engine.Echo{}, pubsub.DefaultRoute: hub}
+	if o.sioPath != "" {
+		sio, err := newSocketIO(o, hub, log)
+		if err != nil {
+			return nil, nil, 2, err
+		}
+		routes[o.sioPath] = sio
+	}
 	var tlsConfig *tls.Config
 	if o.listen != "" {
 		if cert, err = loadCertificate(o, log); err != nil {
@@ -583,7 +614,7 @@ func newServer(o options, log *slog.Logger, set *metrics.Set) (srv *engine.Serve
 		MaxOutbound:        o.maxOutbound,
 		SlowConsumer:       o.slowConsumer,
 		Metrics:            set,
-		Routes:             map[string]engine.Handler{"/echo": engine.Echo{}, pubsub.DefaultRoute: hub},
+		Routes:             routes,
 		Logger:             log,
 	})
 	if err != nil {

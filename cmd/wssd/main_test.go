@@ -31,6 +31,7 @@ import (
 	"github.com/wssd/wssd/engine/enginetest"
 	"github.com/wssd/wssd/engine/pubsub"
 	"github.com/wssd/wssd/engine/pubsub/natsbroker"
+	"github.com/wssd/wssd/engine/socketio"
 	"github.com/wssd/wssd/security"
 )
 
@@ -63,6 +64,13 @@ func TestParseFlags(t *testing.T) {
 
 		maxSubscriptions: pubsub.DefaultMaxSubscriptions,
 		brokerPrefix:     natsbroker.DefaultPrefix,
+
+		sioPath:           socketio.DefaultPath,
+		sioApp:            "pubsub",
+		sioPingInterval:   socketio.DefaultPingInterval,
+		sioPingTimeout:    socketio.DefaultPingTimeout,
+		sioMaxPayload:     socketio.DefaultMaxPayload,
+		sioConnectTimeout: socketio.DefaultConnectTimeout,
 	}
 	// with returns the defaults changed by set.
 	with := func(set func(o *options)) options {
@@ -94,7 +102,9 @@ func TestParseFlags(t *testing.T) {
 				"--schema", "s.json", "--invalid-message", "reply", "--max-json-depth", "8", "--max-json-size", "4096",
 				"--admin", "127.0.0.1:9191", "--pprof", "--log-format", "json", "--reuseport",
 				"--anonymous-publish", "--max-subscriptions", "9", "--max-outbound", "100000", "--slow-consumer", "drop",
-				"--broker", "nats://127.0.0.1:4222", "--broker-prefix", "app."},
+				"--broker", "nats://127.0.0.1:4222", "--broker-prefix", "app.",
+				"--socketio-path", "/sio/", "--socketio-app", "conformance", "--socketio-ping-interval", "300ms",
+				"--socketio-ping-timeout", "200ms", "--socketio-max-payload", "1000", "--socketio-connect-timeout", "1s"},
 			want: options{
 				listen:         "127.0.0.1:9443",
 				listenPlain:    "127.0.0.1:9000",
@@ -142,8 +152,19 @@ func TestParseFlags(t *testing.T) {
 				slowConsumer:     engine.SlowDrop,
 				broker:           "nats://127.0.0.1:4222",
 				brokerPrefix:     "app.",
+
+				sioPath:           "/sio/",
+				sioApp:            "conformance",
+				sioPingInterval:   300 * time.Millisecond,
+				sioPingTimeout:    200 * time.Millisecond,
+				sioMaxPayload:     1000,
+				sioConnectTimeout: time.Second,
 			},
 		},
+		{name: "no Socket.IO", args: []string{"--socketio-path", ""}, want: with(func(o *options) { o.sioPath = "" })},
+		{name: "unknown Socket.IO app", args: []string{"--socketio-app", "chat"}, wantErr: true},
+		{name: "Socket.IO on /ws", args: []string{"--socketio-path", "/ws"}, wantErr: true},
+		{name: "zero Socket.IO ping", args: []string{"--socketio-ping-interval", "0s"}, wantErr: true},
 		{
 			name: "handshake rate without a burst",
 			args: []string{"--handshake-rate-per-ip", "7", "--auth-secret-file", "secret"},
@@ -360,6 +381,12 @@ func start(t *testing.T, bin string, args ...string) *process {
 		// default admin port.
 		args = append(args, "--admin", "127.0.0.1:0")
 	}
+	return startProcess(t, bin, args...)
+}
+
+// startProcess runs bin with args, as start does, without adding a flag.
+func startProcess(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
 	p := &process{
 		cmd:       exec.Command(bin, args...),
 		listening: make(chan string, 1),
@@ -735,15 +762,15 @@ func TestCheckFileLimit(t *testing.T) {
 
 // TestBinaryPubSub runs two wssd processes that share topics through a
 // NATS server: a client of one receives what a client of the other
-// publishes on /ws.
+// publishes, on /ws and on Socket.IO alike.
 func TestBinaryPubSub(t *testing.T) {
 	bin := buildBinary(t)
 	ns := enginetest.StartNATS(t, -1)
-	var urls []string
+	var bases []string
 	for range 2 {
 		p := start(t, bin, "--listen", "", "--listen-plain", "127.0.0.1:0", "--loops", "1",
 			"--anonymous-publish", "--broker", ns.ClientURL())
-		urls = append(urls, strings.TrimSuffix(p.waitListening(t), "/echo")+"/ws")
+		bases = append(bases, strings.TrimSuffix(p.waitListening(t), "/echo"))
 		if !strings.Contains(p.stderr(), "msg=\"broker connected\"") {
 			t.Errorf("no broker line in the log:\n%s", p.stderr())
 		}
@@ -758,19 +785,41 @@ func TestBinaryPubSub(t *testing.T) {
 		_ = c.SetReadDeadline(time.Now().Add(wait))
 		return c
 	}
+	read := func(c *websocket.Conn, want string) {
+		t.Helper()
+		if _, got, err := c.ReadMessage(); err != nil || string(got) != want {
+			t.Fatalf("read %q, %v; want %s", got, err, want)
+		}
+	}
 	roundTrip := func(c *websocket.Conn, req, want string) {
 		t.Helper()
 		if err := c.WriteMessage(websocket.TextMessage, []byte(req)); err != nil {
 			t.Fatal(err)
 		}
-		if _, got, err := c.ReadMessage(); err != nil || string(got) != want {
-			t.Fatalf("%s: %q, %v; want %s", req, got, err, want)
+		read(c, want)
+	}
+	// A Socket.IO client on each process, on the WebSocket transport.
+	sio := func(base string) *websocket.Conn {
+		c := dial(base + socketio.DefaultPath + "?EIO=4&transport=websocket")
+		if _, open, err := c.ReadMessage(); err != nil || !strings.HasPrefix(string(open), `0{"sid":`) {
+			t.Fatalf("Socket.IO open packet %q, %v", open, err)
 		}
+		if err := c.WriteMessage(websocket.TextMessage, []byte("40")); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := c.ReadMessage(); err != nil || !strings.HasPrefix(string(ok), `40{"sid":`) {
+			t.Fatalf("Socket.IO CONNECT answer %q, %v", ok, err)
+		}
+		return c
 	}
-	sub, pub := dial(urls[0]), dial(urls[1])
+	sub, pub := dial(bases[0]+"/ws"), dial(bases[1]+"/ws")
+	sioSub, sioPub := sio(bases[0]), sio(bases[1])
 	roundTrip(sub, `{"op":"subscribe","topic":"greetings","id":1}`, `{"op":"ack","id":1}`)
+	roundTrip(sioSub, `421["subscribe",{"topic":"greetings"}]`, `431[null]`)
 	roundTrip(pub, `{"op":"publish","topic":"greetings","data":{"text":"hello"},"id":"p1"}`, `{"op":"ack","id":"p1"}`)
-	if _, got, err := sub.ReadMessage(); err != nil || string(got) != `{"op":"message","topic":"greetings","data":{"text":"hello"}}` {
-		t.Fatalf("subscriber read %q, %v", got, err)
-	}
+	read(sub, `{"op":"message","topic":"greetings","data":{"text":"hello"}}`)
+	read(sioSub, `42["message",{"topic":"greetings","data":{"text":"hello"}}]`)
+	roundTrip(sioPub, `427["publish",{"topic":"greetings","data":[1,"two"]}]`, `437[null]`)
+	read(sub, `{"op":"message","topic":"greetings","data":[1,"two"]}`)
+	read(sioSub, `42["message",{"topic":"greetings","data":[1,"two"]}]`)
 }

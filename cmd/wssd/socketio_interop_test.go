@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/wssd/wssd/security"
 )
 
@@ -617,4 +619,161 @@ func TestInteropSocketIONode(t *testing.T) {
 		)
 		ref.stop(t)
 	})
+}
+
+// sioWSSD is a wssd process serving Socket.IO over https:// on one port,
+// which a restart keeps.
+type sioWSSD struct {
+	owner              *testing.T // the test the processes belong to, whichever subtest restarts them
+	bin, dataDir, port string
+	args               []string
+	p                  *process
+}
+
+func startSIOWSSD(t *testing.T, bin, dataDir string, args ...string) *sioWSSD {
+	t.Helper()
+	w := &sioWSSD{owner: t, bin: bin, dataDir: dataDir, port: "0", args: args}
+	w.start(t)
+	return w
+}
+
+func (w *sioWSSD) start(t *testing.T) {
+	t.Helper()
+	args := append([]string{"--listen", "127.0.0.1:" + w.port, "--listen-plain", "", "--data-dir", w.dataDir}, w.args...)
+	w.p = start(w.owner, w.bin, args...)
+	u, err := url.Parse(w.p.waitLog(t, wssRE))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.port = u.Port()
+}
+
+func (w *sioWSSD) target() sioTarget {
+	return sioTarget{URL: "https://localhost:" + w.port, CA: filepath.Join(w.dataDir, "dev-ca.pem"), Log: w.p.stderr}
+}
+
+// stop drains the process with SIGTERM.
+func (w *sioWSSD) stop(t *testing.T) {
+	t.Helper()
+	if err := w.p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := w.p.waitExit(t, 2*wait); code != 0 {
+		t.Fatalf("wssd exited %d after SIGTERM\n%s", code, w.p.stderr())
+	}
+}
+
+func (w *sioWSSD) restart(t *testing.T) {
+	t.Helper()
+	w.stop(t)
+	w.start(t)
+}
+
+// TestInteropSocketIO runs npm's socket.io-client, in Node and in
+// Chromium, against the built binary over https:// with its dev CA: the
+// conformance application on each transport, namespaces, binary and acks
+// both ways, reconnection after a restart, a thousand polling clients,
+// the pub/sub events, the token in the auth object and the origin
+// allowlist; and the tutorial's client against cmd/socketio-hello. Like
+// TestInterop, it runs with WSSD_INTEROP=1 (make interop).
+func TestInteropSocketIO(t *testing.T) {
+	if os.Getenv("WSSD_INTEROP") != "1" {
+		t.Skip("set WSSD_INTEROP=1 to run npm socket.io-client (Node, Chromium) against wssd: make interop installs them and runs this test")
+	}
+	requireSocketIOPackages(t)
+	bin := os.Getenv("WSSD_INTEROP_BIN")
+	if bin == "" {
+		bin = buildBinary(t)
+	}
+	dataDir := t.TempDir()
+	page := startSIOPage(t)
+
+	t.Run("conformance", func(t *testing.T) {
+		w := startSIOWSSD(t, bin, dataDir, "--socketio-app", "conformance",
+			"--socketio-ping-interval", "300ms", "--socketio-ping-timeout", "200ms", "--socketio-connect-timeout", "1s")
+		runSocketIOClients(t, w.target(),
+			sioTransport("websocket"),
+			sioTransport("polling"),
+			sioTransport("default"),
+			sioConnectError("Invalid namespace", "--namespace", "/nope"),
+			sioBrowser(page),
+			sioReconnect(w.restart),
+		)
+		w.stop(t)
+	})
+
+	t.Run("defaults", func(t *testing.T) {
+		// A thousand clients from one address, each poll on a TLS
+		// connection of its own: more TLS handshakes at once than
+		// one address may hold by default.
+		w := startSIOWSSD(t, bin, dataDir, "--socketio-app", "conformance", "--tls-slots-per-ip", "4096")
+		runSocketIOClients(t, w.target(),
+			sioMany(1000),
+			sioReconnect(w.restart, "--transport", "polling"),
+		)
+		w.stop(t)
+	})
+
+	t.Run("pubsub", func(t *testing.T) {
+		w := startSIOWSSD(t, bin, dataDir, "--anonymous-publish")
+		runSocketIOClients(t, w.target(), sioPubSub("news"), sioPubSub("news", "--transport", "polling"))
+		w.stop(t)
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		secret := filepath.Join(t.TempDir(), "secret")
+		if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tok := signHS256(t, []byte("0123456789abcdef0123456789abcdef"))
+		w := startSIOWSSD(t, bin, dataDir, "--socketio-app", "conformance",
+			"--auth-secret-file", secret, "--allowed-origins", page.Origin)
+		evil := []string{"--token", tok, "--origin", "https://evil.example"}
+		refused := func(want string, args ...string) sioScenario {
+			return sioConnectError(want, slices.Concat(evil, args)...)
+		}
+		runSocketIOClients(t, w.target(),
+			sioConnectError("unauthorized: missing"),
+			sioConnectError("unauthorized: malformed", "--token", "wrong"),
+			refused("xhr poll error", "--transport", "polling", "--description", "403"),
+			refused("websocket error", "--transport", "websocket", "--description", "Unexpected server response: 403"),
+			sioTransport("polling", "--token", tok, "--origin", page.Origin),
+			sioTransport("websocket", "--token", tok),
+		)
+		w.stop(t)
+	})
+
+	t.Run("tutorial", func(t *testing.T) {
+		hello := filepath.Join(t.TempDir(), "socketio-hello")
+		if out, err := exec.Command("go", "build", "-o", hello, "../socketio-hello").CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		p := startProcess(t, hello, "--listen", addr, "--data-dir", dataDir)
+		p.waitLog(t, regexp.MustCompile(`listening on https://`))
+		_, port, _ := net.SplitHostPort(addr)
+		target := sioTarget{URL: "https://localhost:" + port, CA: filepath.Join(dataDir, "dev-ca.pem"), Log: p.stderr}
+		runSocketIOClients(t, target, sioTutorial())
+		p.waitLog(t, regexp.MustCompile(`msg="user disconnected"`))
+		if !strings.Contains(p.stderr(), `msg="a user connected"`) {
+			t.Errorf("the example did not log a connection:\n%s", p.stderr())
+		}
+	})
+}
+
+// signHS256 signs a token for an hour with secret.
+func signHS256(t *testing.T, secret []byte) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "socketio", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
