@@ -48,14 +48,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSocket$$' -fuzztime $(call fuzzfor,450000) ./engine/socketio/packet
 
 # Starts wssd (ws:// and wss://) on loopback and runs the standard
-# scenarios against it with wssbench, sized for a small machine; each
+# scenarios against it with wssbench (Socket.IO with the conformance app,
+# whose acks the socketio scenario times), sized for a small machine; each
 # report (table, JSON, HTML) goes to BENCHDIR. BENCHFLAGS adds wssd flags.
 BENCHDIR   ?= bench-results/$(shell date -u +%Y-%m-%dT%H%M%SZ)
 BENCHFLAGS ?=
 bench: build
 	@mkdir -p $(BENCHDIR)
 	@bin/wssd --listen 127.0.0.1:18443 --listen-plain 127.0.0.1:18080 --admin 127.0.0.1:19099 \
-		--data-dir $(BENCHDIR)/certs --log-level warn --anonymous-publish $(BENCHFLAGS) 2> $(BENCHDIR)/wssd.log & pid=$$!; \
+		--data-dir $(BENCHDIR)/certs --log-level warn --anonymous-publish --socketio-app conformance $(BENCHFLAGS) 2> $(BENCHDIR)/wssd.log & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null' EXIT; \
 	ready=; for i in $$(seq 100); do \
 		if bin/wssbench connect --url ws://127.0.0.1:18080/echo --conns 1 --hold 0s --quiet >/dev/null 2>&1; then ready=1; break; fi; \
@@ -74,6 +75,8 @@ bench: build
 	run handshake-wss-resume handshake --url wss://localhost:18443/echo --ca $$ca --duration 10s --concurrency 16 --resume --quiet && \
 	run churn-wss churn --url wss://localhost:18443/echo --ca $$ca --conns 2000 --rate 1000 --churn-rate 200 --duration 10s --resume --quiet && \
 	run pubsub-wss pubsub --url wss://localhost:18443/ws --ca $$ca --conns 5000 --rate 1000 --pubs 2 --msg-rate 20 --size 128 --duration 10s --quiet && \
+	run socketio-wss socketio --url wss://localhost:18443/socket.io/ --ca $$ca --transport websocket --conns 100 --size 32 --duration 10s --quiet && \
+	run socketio-polling socketio --url https://localhost:18443/socket.io/ --ca $$ca --transport polling --conns 100 --size 32 --duration 10s --quiet && \
 	echo "reports in $(BENCHDIR)"
 
 # The Go benchmarks, with allocation counts.

@@ -1,8 +1,8 @@
 // Package engine is the core of the wssd server: it owns the sockets and
 // the gnet event loops, terminates TLS, runs the HTTP upgrade, drives the
 // frame codec through the security gates and hands complete messages to a
-// Handler. Protocols are built beside it, on its public API (engine/pubsub
-// is one); it imports none of them.
+// Handler. Protocols are built beside it, on its public API
+// (engine/pubsub and engine/socketio are two); it imports none of them.
 //
 // This comment is the design. Where the code and it disagree, fix one of
 // them in the same change.
@@ -43,6 +43,10 @@
 //     buckets, message validation, TLS policy and certificates.
 //   - engine/pubsub: the hub and the /ws protocol; engine/pubsub/natsbroker
 //     carries them between processes.
+//   - engine/socketio: Engine.IO and Socket.IO, an HTTPHandler whose
+//     sessions outlive their requests, each on a home loop its id names;
+//     rooms are the hub's topics (hub Members with a Sink of their own).
+//     engine/socketio/packet is the wire formats, shared with bench.
 //   - bench: the load generator (cmd/wssbench); cmd/wssd: flags in, Config
 //     out, signals, logs; no protocol logic.
 //
@@ -108,8 +112,11 @@
 // per-connection state goes in the connection's slot (Conn.SetSlot; a
 // Closer is told of the close, of an HTTP connection too, so that a
 // pending long poll learns that its client went), its per-loop state in a
-// slice by Loop.Index, its refusals are registered with NewRefusal. The
-// core does not know it is there.
+// slice by Loop.Index, its refusals are registered with NewRefusal, and
+// its own deadlines are Timers on a loop's wheel (Loop.Schedule). State
+// that outlives a connection (a polling session) lives on one loop and
+// is reached from the others with Loop.Post, as engine/socketio's does.
+// The core does not know it is there.
 //
 // # Scale on one host
 //
