@@ -75,7 +75,7 @@ func (s *Server) onSubscribe(so *Socket, _ string, args Args, ack Ack) {
 		return
 	}
 	if !h.MaySubscribe(so.Identity(), topic) {
-		so.ss.ls.counts.refused[refForbidden]++
+		so.ss.ls.refused(refForbidden, so.ss.remote)
 		hubError(ack, "forbidden", "not allowed to subscribe to this topic")
 		return
 	}
@@ -119,7 +119,7 @@ func (s *Server) onPublish(so *Socket, _ string, args Args, ack Ack) {
 		return
 	}
 	if !h.MayPublish(so.Identity(), topic) {
-		so.ss.ls.counts.refused[refForbidden]++
+		so.ss.ls.refused(refForbidden, so.ss.remote)
 		hubError(ack, "forbidden", "not allowed to publish to this topic")
 		return
 	}

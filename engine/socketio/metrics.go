@@ -1,9 +1,12 @@
 package socketio
 
 import (
+	"net"
 	"sync/atomic"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wssd/wssd/engine"
 )
 
 // Refusals of sessions and their packets, counted in
@@ -15,10 +18,11 @@ const (
 	refInvalid             // a packet or payload that does not parse
 	refForbidden           // a room the token's permissions refuse
 	refPerIP               // a polling session past the per-IP cap
+	refTokenExpired        // a session whose token expired
 	numRefusals
 )
 
-var refusalNames = [numRefusals]string{"unauthorized", "rate_limit", "slow_consumer", "invalid_packet", "topic_forbidden", "per_ip"}
+var refusalNames = [numRefusals]string{"unauthorized", "rate_limit", "slow_consumer", "invalid_packet", "topic_forbidden", "per_ip", "token_expired"}
 
 // serverMetrics are the server's series. What happens per message is
 // counted by each loop (loopCounts) and added here once per tick.
@@ -65,4 +69,21 @@ func addTo(c *metrics.Counter, n uint64) {
 	if n != 0 {
 		c.Add(int(n))
 	}
+}
+
+// refused counts a refusal on the loop and logs it, one line per reason
+// and loop a second at most (the metric counts them all), with the
+// client's address. Called on the loop.
+func (ls *loopState) refused(r int, remote net.Addr) {
+	ls.counts.refused[r]++
+	now := ls.loop.Ticks()
+	if last := ls.logged[r]; last != 0 && now-last < engine.TicksPerSecond {
+		return
+	}
+	ls.logged[r] = now
+	remoteStr := ""
+	if remote != nil {
+		remoteStr = remote.String()
+	}
+	ls.s.srv.Config().Logger.Warn("refused", "reason", refusalNames[r], "protocol", "socketio", "remote", remoteStr)
 }

@@ -81,7 +81,7 @@ func (s *Server) ServeHTTP(c *engine.Conn, r *engine.Request) {
 			// address may hold as many as it may connections.
 			ip := addrOf(c.RemoteAddr())
 			if s.perIP != nil && !s.perIP.Take(ip) {
-				ls.counts.refused[refPerIP]++
+				ls.refused(refPerIP, c.RemoteAddr())
 				_ = c.Respond(http.StatusTooManyRequests, "application/json", "", []byte(errTooMany))
 				return
 			}

@@ -77,6 +77,7 @@ type Server struct {
 	perIP               *security.Shares // polling sessions per client address; nil: no cap
 
 	metrics *serverMetrics
+	refused [numRefusals]atomic.Uint64 // as of each loop's last tick
 	started bool
 }
 
@@ -239,6 +240,7 @@ type loopState struct {
 
 	// Counted here, added to the metrics each tick.
 	counts loopCounts
+	logged [numRefusals]int64 // the tick of each reason's last log line
 }
 
 // loopCounts are what a loop counts between ticks.
@@ -273,5 +275,21 @@ func (s *Server) Tick(l *engine.Loop) {
 	if m := s.metrics; m != nil {
 		m.add(&ls.counts)
 	}
+	for i, n := range ls.counts.refused {
+		if n != 0 {
+			s.refused[i].Add(n)
+		}
+	}
 	ls.counts = loopCounts{}
+}
+
+// Refusals returns how many sessions and packets have been refused, by
+// reason (the label of wssd_socketio_refusals_total), as of each loop's
+// last tick. Safe for concurrent use.
+func (s *Server) Refusals() map[string]uint64 {
+	m := make(map[string]uint64, numRefusals)
+	for i, name := range refusalNames {
+		m[name] = s.refused[i].Load()
+	}
+	return m
 }

@@ -46,6 +46,7 @@ type session struct {
 	ping       engine.Timer // the next ping, or the pong's deadline
 	connect    engine.Timer // the connect timeout, until a socket connects
 	awaitsPong bool
+	expiring   bool // connect is armed for the token's expiry
 
 	msgBucket, byteBucket security.Bucket
 
@@ -119,12 +120,31 @@ func (ss *session) pong() {
 	ss.ls.loop.Schedule(&ss.ping, ss.s.cfg.PingInterval)
 }
 
-// onConnectTimeout ends a session that has connected to no namespace.
-// Called on the home loop.
+// onConnectTimeout ends a session that has connected to no namespace, or
+// whose token has expired. Called on the home loop.
 func (ss *session) onConnectTimeout() {
-	if ss.state != tClosed && len(ss.sockets) == 0 {
+	switch {
+	case ss.state == tClosed:
+	case len(ss.sockets) == 0:
 		ss.close("connect timeout")
+	case ss.expiring:
+		ss.refuse(refTokenExpired, "token expired")
 	}
+}
+
+// connected turns the connect timeout into the token's expiry, if the
+// session has a token that expires, once a socket has connected. Called
+// on the home loop.
+func (ss *session) connected() {
+	l := ss.ls.loop
+	id := ss.id
+	if id == nil || id.Expires.IsZero() {
+		l.Cancel(&ss.connect)
+		return
+	}
+	ec := ss.s.srv.Config()
+	ss.expiring = true
+	l.Schedule(&ss.connect, id.Expires.Add(ec.Auth.Leeway()).Sub(ec.Clock.Now()))
 }
 
 // sendPacket writes an Engine.IO packet to the client: a frame of its own
@@ -272,6 +292,6 @@ func (ss *session) uncount() {
 // refuse counts a refusal and ends the session for it. Called on the home
 // loop.
 func (ss *session) refuse(r int, reason string) {
-	ss.ls.counts.refused[r]++
+	ss.ls.refused(r, ss.remote)
 	ss.close(reason)
 }

@@ -130,7 +130,7 @@ func (ss *session) onConnect(p packet.SPacket, auth *fastjson.Value) {
 		tok := auth.GetStringBytes("token")
 		id, err := s.srv.VerifyToken(tok)
 		if err != nil {
-			ss.ls.counts.refused[refUnauthorized]++
+			ss.ls.refused(refUnauthorized, ss.remote)
 			ss.connectError(p.Namespace, "unauthorized: "+security.TokenErrorReason(err))
 			return
 		}
@@ -144,7 +144,9 @@ func (ss *session) onConnect(p packet.SPacket, auth *fastjson.Value) {
 	if nsp.name == "/" {
 		ss.main = so
 	}
-	ss.ls.loop.Cancel(&ss.connect)
+	if !ss.expiring {
+		ss.connected()
+	}
 	ls := ss.ls
 	b := packet.AppendSocket(ls.pkt[:0], packet.SPacket{Type: packet.Connect, Namespace: p.Namespace, ID: -1})
 	b = append(b, `{"sid":`...)

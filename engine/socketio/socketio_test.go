@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -541,9 +540,9 @@ func TestAuth(t *testing.T) {
 	}
 }
 
-// refusals returns the server's count of a refusal, read on every loop.
+// refusals returns the server's count of a refusal, once every loop has
+// added what it counted (Tick, on the loop).
 func (f *fixture) refusals(r int) uint64 {
-	var n atomic.Uint64
 	var wg sync.WaitGroup
 	for i := range f.sio.loops {
 		l := f.sio.loopAt(i)
@@ -551,12 +550,12 @@ func (f *fixture) refusals(r int) uint64 {
 			continue
 		}
 		wg.Add(1)
-		if l.Post(func() { n.Add(f.sio.loops[i].counts.refused[r]); wg.Done() }) != nil {
+		if l.Post(func() { f.sio.Tick(l); wg.Done() }) != nil {
 			wg.Done()
 		}
 	}
 	wg.Wait()
-	return n.Load()
+	return f.sio.Refusals()[refusalNames[r]]
 }
 
 // TestSlowPollingConsumer: a polling client that lets more packets wait
@@ -675,4 +674,38 @@ func TestUpgradeAbandoned(t *testing.T) {
 	w2 := f.dialWS(t, "&sid="+c.sid)
 	w2.send(gws.TextMessage, "2probe")
 	w2.expect("3probe")
+}
+
+// TestTokenExpiry: a session whose token (from the CONNECT's auth object)
+// expires is ended then, on the server's clock, and counted.
+func TestTokenExpiry(t *testing.T) {
+	a, err := security.NewAuthenticator(security.AuthConfig{
+		Secret: enginetest.Secret, Issuer: enginetest.Issuer, Audience: enginetest.Audience, Leeway: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start0 := time.Now()
+	clk := enginetest.NewClock(start0)
+	// No WebSocket pings: the client reads only when the test says.
+	f := start(t, engine.Config{Auth: a, PingInterval: -1}, Config{PingInterval: time.Hour, PingTimeout: time.Hour}, clk)
+	w := f.dialWS(t, "")
+	w.read()
+	tok := enginetest.Sign(t, jwt.MapClaims{"sub": "bob", "iss": enginetest.Issuer, "aud": enginetest.Audience, "exp": start0.Add(time.Minute).Unix()})
+	w.send(gws.TextMessage, `40{"token":"`+tok+`"}`)
+	if _, p := w.read(); !strings.HasPrefix(p, `40{"sid":"`) {
+		t.Fatalf("got %q; want the CONNECT answer", p)
+	}
+	w.expect(`42["auth",{"token":"` + tok + `"}]`)
+	clk.Advance(55 * time.Second)
+	w.send(gws.TextMessage, `421["message-with-ack",1]`)
+	w.expect(`431[1]`)            // still in force
+	clk.Advance(10 * time.Second) // past exp and the leeway
+	_ = w.c.SetReadDeadline(time.Now().Add(wait))
+	if _, _, err := w.c.ReadMessage(); err == nil {
+		t.Fatal("the session went on past its token's expiry")
+	}
+	if n := f.refusals(refTokenExpired); n != 1 {
+		t.Errorf("token_expired refusals: %d; want 1", n)
+	}
 }

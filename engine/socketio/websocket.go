@@ -94,7 +94,7 @@ func (s *Server) OnMessage(c *engine.Conn, op codec.OpCode, data []byte) {
 	}
 	if len(data) > s.cfg.MaxPayload {
 		if w.ss != nil {
-			w.ss.ls.counts.refused[refInvalid]++
+			w.ss.ls.refused(refInvalid, c.RemoteAddr())
 		}
 		c.Close(codec.StatusMessageTooBig, "packet over maxPayload")
 		return
@@ -177,7 +177,10 @@ func (ss *session) moveTo(c *engine.Conn, w *wsConn) {
 		} else {
 			ls.loop.Schedule(&ss.ping, ss.s.cfg.PingInterval)
 		}
-		if connecting {
+		switch {
+		case ss.expiring:
+			ss.connected() // the token's expiry, on the new home
+		case connecting:
 			ls.loop.Schedule(&ss.connect, ss.s.cfg.ConnectTimeout)
 		}
 		ss.joinRooms(rooms)
