@@ -34,8 +34,9 @@
 //     upgrade gets an HTTP answer (the page at /, 404, 405, 426...) and a
 //     close, unless its route's Handler is an HTTPHandler (httpserve.go):
 //     then the body is read too, by its Content-Length, and the handler
-//     answers, at once or later, on a connection kept alive, one request
-//     at a time; the bytes of the next wait where they are, bounded.
+//     (every method but a CORS preflight goes to it) answers, at once or
+//     later, on a connection kept alive, one request at a time; the bytes
+//     of the next wait where they are, bounded.
 //   - codec: bytes in, frames and messages out (RFC 6455), no goroutine
 //     and no I/O of its own.
 //   - security: each gate a small type with one decision method and no

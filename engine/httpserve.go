@@ -63,9 +63,8 @@ type exchange struct {
 	kept    bool // an answer has kept the connection: its deadline is keep-alive's
 }
 
-// errHTTPMethod answers a method an HTTPHandler's route does not take.
-var errHTTPMethod = &http1.Error{Status: http.StatusMethodNotAllowed, Reason: "method not allowed",
-	Header: "Allow: GET, HEAD, POST, OPTIONS\r\n"}
+// allowHTTP is the Allow line of a preflight's answer without CORS.
+const allowHTTP = "Allow: GET, HEAD, POST, OPTIONS\r\n"
 
 // preflightMaxAge is how long, in seconds, a browser may keep a
 // preflight's answer: two hours, the most Chromium takes.
@@ -101,12 +100,9 @@ func (c *Conn) checkHTTP(r *request) (size int, ok bool) {
 		hx.cors = true
 		hx.origin = append(hx.origin[:0], r.Origin...)
 	}
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodOptions:
-	default:
-		c.refuseRequest(errHTTPMethod)
-		return 0, false
-	}
+	// Every method but OPTIONS (a preflight, answered here) goes to the
+	// handler, which says what it takes: a protocol may have its own
+	// answer to the others (Engine.IO's is a 400).
 	if hx.upgrade {
 		return 0, true
 	}
@@ -175,7 +171,7 @@ func (c *Conn) preflight(r *request) {
 		b = append(b, "Access-Control-Allow-Methods: GET, POST\r\nAccess-Control-Max-Age: "+preflightMaxAge+"\r\n"...)
 		b = appendAllowHeaders(b, &r.Request)
 	} else {
-		b = append(b, errHTTPMethod.Header...)
+		b = append(b, allowHTTP...)
 	}
 	c.sendAnswer(b, nil, http.StatusNoContent, closing)
 }

@@ -60,7 +60,10 @@ func (f closerFunc) Closed(c *Conn) { f(c) }
 func (h *hxRoute) ServeHTTP(c *Conn, r *Request) {
 	var buf [16]byte
 	mode, _ := r.Query(buf[:0], "mode")
-	switch {
+	switch m := string(r.Method); {
+	case m != http.MethodGet && m != http.MethodHead && m != http.MethodPost:
+		// The engine hands every method to the handler.
+		_ = c.Respond(http.StatusMethodNotAllowed, "text/plain", "Allow: GET, HEAD, POST, OPTIONS\r\n", []byte("method not allowed\n"))
 	case r.Upgrade && string(mode) == "later":
 		_ = c.Post(func() { h.errs <- c.Accept() })
 	case r.Upgrade && string(mode) == "refuse":
@@ -363,8 +366,8 @@ func TestHTTPRouteBody(t *testing.T) {
 // TestHTTPRouteRefusals: what an HTTPHandler's route does not take is
 // answered and closed by the engine, counted by refusal and by status:
 // a body over MaxRequestBody (413, before it is read), a chunked one
-// (411), another method (405), a refused Origin (403), an upgrade with a
-// body (400, as on any route).
+// (411), a refused Origin (403), an upgrade with a body (400, as on any
+// route); another method goes to the handler (this one's answer is 405).
 func TestHTTPRouteRefusals(t *testing.T) {
 	t.Parallel()
 	origins, err := security.ParseOrigins([]string{"https://app.example.com"})
@@ -380,8 +383,6 @@ func TestHTTPRouteRefusals(t *testing.T) {
 	}{
 		{"body over the limit", httpHead("POST /poll HTTP/1.1", "Host: wssd.test", "Content-Length: 1001"), "POST", 413, "", ""},
 		{"chunked body", httpHead("POST /poll HTTP/1.1", "Host: wssd.test", "Transfer-Encoding: chunked") + "5\r\nhello\r\n0\r\n\r\n", "POST", 411, "", ""},
-		{"PUT", httpHead("PUT /poll HTTP/1.1", "Host: wssd.test", "Content-Length: 1") + "x", "PUT", 405, "Allow", "GET, HEAD, POST, OPTIONS"},
-		{"DELETE", httpHead("DELETE /poll HTTP/1.1", "Host: wssd.test"), "DELETE", 405, "Allow", "GET, HEAD, POST, OPTIONS"},
 		{"refused origin", hxGet("/poll", "Origin: https://evil.example"), "GET", 403, "", ""},
 		{"refused origin, preflight", httpHead("OPTIONS /poll HTTP/1.1", "Host: wssd.test", "Origin: https://evil.example",
 			"Access-Control-Request-Method: POST"), "OPTIONS", 403, "", ""},
@@ -396,6 +397,11 @@ func TestHTTPRouteRefusals(t *testing.T) {
 	body := strings.Repeat("b", 1000)
 	c.send(hxPost("/poll?sid=max", body))
 	c.want("POST", 200, hxWant("POST", "max", body), false)
+	// Another method is the handler's to answer, on a connection kept.
+	c.send(httpHead("PUT /poll HTTP/1.1", "Host: wssd.test", "Content-Length: 1") + "x")
+	c.want("PUT", 405, "method not allowed\n", false)
+	c.send(httpHead("DELETE /poll HTTP/1.1", "Host: wssd.test"))
+	c.want("DELETE", 405, "method not allowed\n", false)
 
 	flushLoops(srv)
 	got := srv.Refusals()
@@ -477,8 +483,8 @@ func TestHTTPRouteCORS(t *testing.T) {
 			t.Errorf("Allow %q", got)
 		}
 		// An engine's refusal on the route tells an allowed page why.
-		c.send(httpHead("PATCH /poll HTTP/1.1", "Host: wssd.test", "Origin: "+origin))
-		wantCORS(t, c.want("PATCH", 405, "method not allowed\n", true), origin)
+		c.send(httpHead("POST /poll HTTP/1.1", "Host: wssd.test", "Origin: "+origin, "Transfer-Encoding: chunked") + "0\r\n\r\n")
+		wantCORS(t, c.want("POST", 411, "a request body needs a Content-Length\n", true), origin)
 	})
 	t.Run("any origin", func(t *testing.T) {
 		_, addr := startServer(t, hxServer(h, Config{}))

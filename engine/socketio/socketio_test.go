@@ -213,6 +213,8 @@ func TestBadRequests(t *testing.T) {
 		{"GET", "&transport=polling&sid=AAAAAAAAAAAAAAAAAAAAAA", 400, errSessionUnknown},
 		{"GET", "&transport=polling&sid=nope", 400, errSessionUnknown},
 		{"POST", "&transport=polling", 400, errBadMethod},
+		{"PUT", "&transport=polling", 400, errBadMethod},
+		{"DELETE", "&transport=polling&sid=AAAAAAAAAAAAAAAAAAAAAA", 400, errBadMethod},
 	} {
 		code, body := c.do(tc.method, tc.query, "")
 		if code != tc.code || body != tc.body {
