@@ -12,11 +12,12 @@
 // (Debian's libnss3-tools). Exits 0 when the page says ok and used both
 // transports, 1 with the page's log, its console and a screenshot's path
 // otherwise, and 1 after 60 s at the latest: it never hangs.
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+
+import { nssHome } from "../browser/nsshome.mjs";
 
 const require = createRequire(new URL("../node/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
@@ -92,23 +93,10 @@ async function check(name, fn) {
   console.log(`ok   ${name}`);
 }
 
-// home makes a HOME whose NSS database (~/.pki/nssdb, where Chromium on
-// Linux looks for the user's certificates) trusts caFile as a CA for TLS
-// servers if trust is set, and is empty otherwise.
+// home makes a HOME, under the run's temporary directory, whose NSS
+// database trusts the CA if trust is set (see nsshome.mjs).
 function home(name, trust) {
-  const dir = path.join(tmp, name);
-  const db = `sql:${path.join(dir, ".pki", "nssdb")}`;
-  fs.mkdirSync(path.join(dir, ".pki", "nssdb"), { recursive: true });
-  const certutil = (...args) => {
-    try {
-      execFileSync("certutil", ["-d", db, ...args], { stdio: "pipe", timeout: STEP_MS });
-    } catch (err) {
-      throw new Error(`certutil ${args.join(" ")}: ${err.code === "ENOENT" ? "not found (install libnss3-tools)" : (err.stderr?.toString() || err.message)}`);
-    }
-  };
-  certutil("-N", "--empty-password");
-  if (trust) certutil("-A", "-t", "C,,", "-n", "wssd test CA", "-i", caFile);
-  return dir;
+  return nssHome(path.join(tmp, name), caFile, trust, STEP_MS);
 }
 
 async function open(name, trust) {
