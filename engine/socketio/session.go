@@ -46,6 +46,8 @@ type session struct {
 	ping       engine.Timer // the next ping, or the pong's deadline
 	connect    engine.Timer // the connect timeout, until a socket connects
 	awaitsPong bool
+	flushing   bool // a flush is posted
+	movedAway  bool // set by the old home when an upgrade moves the session
 	expiring   bool // connect is armed for the token's expiry
 
 	msgBucket, byteBucket security.Bucket
@@ -168,8 +170,25 @@ func (ss *session) sendPacket(p packet.Packet) {
 			ss.refuse(refSlowConsumer, "slow consumer")
 			return
 		}
-		ss.flush()
+		if ss.poll != nil && !ss.flushing {
+			// Answered once what the loop is doing now is done, so
+			// that the packets it sends (an event's attachments, say)
+			// go in one answer.
+			ss.flushing = true
+			_ = ss.ls.loop.Post(ss.flushLater)
+		}
 	}
+}
+
+// flushLater is flush, posted. Called on the loop it was posted from,
+// which is no longer the session's home if the session has moved since:
+// then it leaves the session alone. Called on that loop.
+func (ss *session) flushLater() {
+	if ss.movedAway {
+		return
+	}
+	ss.flushing = false
+	ss.flush()
 }
 
 // sendText writes a message packet of text (a Socket.IO packet). Called

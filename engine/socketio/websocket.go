@@ -150,6 +150,7 @@ func (ss *session) moveTo(c *engine.Conn, w *wsConn) {
 		return
 	}
 	old := ss.ls
+	ss.movedAway = c.Loop() != old.loop
 	old.loop.Cancel(&ss.ping)
 	connecting := old.loop.Cancel(&ss.connect)
 	delete(old.sessions, ss.sid)
