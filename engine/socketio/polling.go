@@ -214,7 +214,7 @@ func (w *pollWatch) Closed(c *engine.Conn) {
 	hl := w.s.loops[home]
 	sid := w.sid
 	gone := func() {
-		if ss := hl.sessions[sid]; ss != nil && ss.poll == c {
+		if ss := hl.sessions[sid]; ss != nil && ss.polling != nil && ss.poll == c {
 			ss.poll = nil
 		}
 	}
@@ -262,7 +262,7 @@ var okBody = []byte("ok")
 // when the session polls and is not upgrading already, refused with 400
 // if not. Called on c's loop.
 func (s *Server) upgradeRequest(c *engine.Conn, sid string) {
-	w := &wsConn{s: s, sid: sid}
+	w := &wsConn{s: s, upgrade: &upgrade{sid: sid}}
 	c.SetSlot(w)
 	s.atHome(c, []byte(sid), func(ss *session) {
 		if ss.state != tPolling {

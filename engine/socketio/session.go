@@ -33,15 +33,13 @@ type session struct {
 	sid   string
 	state transport
 
-	ws      *engine.Conn // tWebSocket: the connection
-	poll    *engine.Conn // a GET waiting for packets; on any loop
-	out     []byte       // polling: the payload waiting for the next GET
-	packets int          // in out
+	ws *engine.Conn // tWebSocket: the connection
+	// What only a polling session has; nil on a WebSocket one, so that
+	// sessions on WebSocket, most of them, do not carry it.
+	*polling
 
-	remote  net.Addr
-	ip      netip.Addr // counted against Server.perIP while polling, if counted
-	counted bool
-	id      *security.Identity // what the handshake's token said, if it had one
+	remote net.Addr
+	id     *security.Identity // what the handshake's token said, if it had one
 
 	ping       engine.Timer // the next ping, or the pong's deadline
 	connect    engine.Timer // the connect timeout, until a socket connects
@@ -49,8 +47,6 @@ type session struct {
 	flushing   bool // a flush is posted
 	movedAway  bool // set by the old home when an upgrade moves the session
 	expiring   bool // connect is armed for the token's expiry
-
-	msgBucket, byteBucket security.Bucket
 
 	// The Socket.IO layer (socket.go).
 	sockets []*Socket // by namespace, in the order connected
@@ -61,17 +57,33 @@ type session struct {
 	main    *Socket        // the socket of "/", if connected
 }
 
+// polling is a polling session's own: the GET waiting, the packets
+// waiting for it, its place in the per-IP cap and its rate limits.
+type polling struct {
+	poll    *engine.Conn // a GET waiting for packets; on any loop
+	out     []byte       // the payload waiting for the next GET
+	packets int          // in out
+
+	ip      netip.Addr // counted against Server.perIP, if counted
+	counted bool
+
+	msgBucket, byteBucket security.Bucket
+}
+
 // newSession starts a session on home with its first transport.
 func (s *Server) newSession(ls *loopState, state transport, remote net.Addr, id *security.Identity) *session {
 	ss := &session{s: s, ls: ls, sid: newSID(ls.loop.Index()), state: state, remote: remote, id: id}
 	ss.ping.Init(ss.onPingTimer)
 	ss.connect.Init(ss.onConnectTimeout)
-	now := ls.loop.Ticks()
-	if s.msgLimit != nil {
-		s.msgLimit.Fill(&ss.msgBucket, now)
-	}
-	if s.byteLimit != nil {
-		s.byteLimit.Fill(&ss.byteBucket, now)
+	if state != tWebSocket {
+		ss.polling = new(polling)
+		now := ls.loop.Ticks()
+		if s.msgLimit != nil {
+			s.msgLimit.Fill(&ss.msgBucket, now)
+		}
+		if s.byteLimit != nil {
+			s.byteLimit.Fill(&ss.byteBucket, now)
+		}
 	}
 	ls.loop.Schedule(&ss.ping, s.cfg.PingInterval)
 	ls.loop.Schedule(&ss.connect, s.cfg.ConnectTimeout)
@@ -206,7 +218,7 @@ func (ss *session) sendText(b []byte) {
 // flush answers the waiting GET with what is buffered. Called on the home
 // loop.
 func (ss *session) flush() {
-	if ss.poll == nil || ss.packets == 0 {
+	if ss.polling == nil || ss.poll == nil || ss.packets == 0 {
 		return
 	}
 	body := ss.out
@@ -243,7 +255,7 @@ func (ss *session) close(reason string) {
 	ss.uncount()
 	ls.counts.closed++
 	ss.disconnectAll(reason)
-	if ss.poll != nil {
+	if ss.polling != nil && ss.poll != nil {
 		c := ss.poll
 		ss.poll = nil
 		respond(ls, c, []byte{byte(packet.Noop)})
@@ -302,7 +314,7 @@ func (ss *session) onPacket(p packet.Packet) {
 // uncount gives back the session's place in the per-IP cap, once it
 // holds a connection of its own or has ended. Called on the home loop.
 func (ss *session) uncount() {
-	if ss.counted {
+	if ss.polling != nil && ss.counted {
 		ss.counted = false
 		ss.s.perIP.Return(ss.ip)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 	gws "github.com/gorilla/websocket"
@@ -440,7 +441,7 @@ func (f *fixture) alive(sid string) bool {
 
 // waiting reports whether the session has a GET waiting.
 func (f *fixture) waiting(sid string) bool {
-	return f.onHome(sid, func(ss *session) bool { return ss != nil && ss.poll != nil })
+	return f.onHome(sid, func(ss *session) bool { return ss != nil && ss.polling != nil && ss.poll != nil })
 }
 
 func (f *fixture) onHome(sid string, q func(*session) bool) bool {
@@ -709,5 +710,17 @@ func TestTokenExpiry(t *testing.T) {
 	}
 	if n := f.refusals(refTokenExpired); n != 1 {
 		t.Errorf("token_expired refusals: %d; want 1", n)
+	}
+}
+
+// TestSessionSize: what a WebSocket session costs beside its connection
+// stays within its size classes: the session 256 bytes (polling sessions
+// have the rest in a struct of their own), its connection's slot 32.
+func TestSessionSize(t *testing.T) {
+	if n := unsafe.Sizeof(session{}); n > 256 {
+		t.Errorf("session is %d bytes; keep it within 256", n)
+	}
+	if n := unsafe.Sizeof(wsConn{}); n > 32 {
+		t.Errorf("wsConn is %d bytes; keep it within 32", n)
 	}
 }

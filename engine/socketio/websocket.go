@@ -10,14 +10,17 @@ import (
 
 // wsConn is in the slot of a WebSocket transport's connection.
 type wsConn struct {
-	s   *Server
-	sid string   // the polling session it upgrades; "" for a new one
-	ss  *session // once it carries the session
+	s        *Server
+	ss       *session // once it carries the session
+	*upgrade          // nil but for the upgrade of a polling session
+}
 
-	// An upgrade: the probe was answered, and the packets the client
-	// sent after its upgrade packet wait here until the session has
-	// moved to this loop.
-	accepted       bool // the upgrade was answered 101: the session waits for it
+// upgrade is where a polling session's upgrade is: the probe was
+// answered, and the packets the client sent after its upgrade packet
+// wait here until the session has moved to this loop.
+type upgrade struct {
+	sid            string // the polling session it upgrades
+	accepted       bool   // the upgrade was answered 101: the session waits for it
 	probed, moving bool
 	queued         []queuedPacket
 	queuedBytes    int
@@ -38,7 +41,7 @@ func (w *wsConn) Closed(c *engine.Conn) {
 	switch {
 	case w.ss != nil:
 		w.ss.close("transport close")
-	case w.accepted && !w.moving:
+	case w.upgrade != nil && w.accepted && !w.moving:
 		// The upgrade failed: the session polls on.
 		w.s.atHomeQuiet([]byte(w.sid), (*session).upgradeFailed)
 	}
@@ -73,7 +76,7 @@ func (s *Server) atHomeQuiet(sid []byte, f func(ss *session)) {
 // on the connection's loop by the engine.
 func (s *Server) OnOpen(c *engine.Conn) {
 	w, _ := c.Slot().(*wsConn)
-	if w == nil || w.sid != "" {
+	if w == nil || w.upgrade != nil {
 		return // an upgrade: the client probes first
 	}
 	ls := s.loopOf(c.Loop())
@@ -110,6 +113,10 @@ func (s *Server) OnMessage(c *engine.Conn, op codec.OpCode, data []byte) {
 			return
 		}
 		w.ss.onPacket(p)
+		return
+	}
+	if w.upgrade == nil {
+		c.Close(codec.StatusInternalError, "") // not reached: OnOpen made the session
 		return
 	}
 	s.onUpgrading(c, w, op, data)
@@ -162,7 +169,7 @@ func (ss *session) moveTo(c *engine.Conn, w *wsConn) {
 	}
 	rooms := ss.leaveRooms()
 	pending := ss.out
-	ss.out, ss.packets = nil, 0
+	ss.polling = nil // a WebSocket session has none
 	arrive := func() {
 		ls := ss.s.loopOf(c.Loop())
 		ss.ls = ls
@@ -198,7 +205,7 @@ func (ss *session) moveTo(c *engine.Conn, w *wsConn) {
 			s := ss.s
 			s.OnMessage(c, opOf(q.binary), q.data)
 		}
-		w.queued, w.moving = nil, false
+		w.upgrade = nil
 	}
 	if c.Loop() == old.loop {
 		arrive()
