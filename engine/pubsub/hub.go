@@ -64,8 +64,9 @@ type topicState struct {
 // waiter is a subscription that waits for the broker before it is
 // acknowledged.
 type waiter struct {
-	loop *engine.Loop
-	done func(err error) // called on loop
+	m     *Member
+	topic string
+	done  func(err error) // called on m's loop, if m is still in topic
 }
 
 type interestChange struct {
@@ -167,7 +168,13 @@ func (h *Hub) applyInterest() {
 				}
 				h.mu.Unlock()
 				for _, w := range ws {
-					_ = w.loop.Post(func() { w.done(ch.st.failed) })
+					_ = w.m.ls.loop.Post(func() {
+						// A member that has left the topic since (its
+						// connection closed, say) is told nothing.
+						if slices.Contains(w.m.topics, w.topic) {
+							w.done(ch.st.failed)
+						}
+					})
 				}
 			}
 		}
@@ -292,7 +299,7 @@ func (h *Hub) Join(m *Member, topic string, done func(err error)) error {
 		h.mu.Lock()
 		st := h.topics[topic]
 		if !st.ready && st.failed == nil {
-			st.waiting = append(st.waiting, waiter{loop: m.ls.loop, done: done})
+			st.waiting = append(st.waiting, waiter{m: m, topic: topic, done: done})
 			h.mu.Unlock()
 			return nil
 		}
@@ -329,7 +336,7 @@ func (h *Hub) Join(m *Member, topic string, done func(err error)) error {
 	}
 	ready, failed := st.ready, st.failed
 	if !ready && failed == nil {
-		st.waiting = append(st.waiting, waiter{loop: l.loop, done: done})
+		st.waiting = append(st.waiting, waiter{m: m, topic: topic, done: done})
 	}
 	h.mu.Unlock()
 	if ready || failed != nil {
@@ -395,9 +402,8 @@ func (h *Hub) leave(m *Member, topic string) {
 	if h.broker != nil {
 		h.changeInterest(interestChange{topic: topic})
 	}
-	// Subscriptions still waiting for the broker are answered when it
-	// has the interest, as if in force: they have ended since, and a
-	// closed connection's answer goes nowhere.
+	// Subscriptions still waiting for the broker are not answered: their
+	// members have left the topic by then (applyInterest).
 }
 
 // Publish publishes data, which must be one JSON value (it is sent as

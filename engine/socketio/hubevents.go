@@ -80,12 +80,6 @@ func (s *Server) onSubscribe(so *Socket, _ string, args Args, ack Ack) {
 		return
 	}
 	err := so.Join(topic, func(err error) {
-		if so.ss.movedAway {
-			// The broker answered after an upgrade moved the session
-			// to another loop: this one may not touch it. The session
-			// joined the room again there.
-			return
-		}
 		if err != nil {
 			hubError(ack, "broker_unavailable", "the message broker is not available")
 			return

@@ -228,9 +228,13 @@ type loopState struct {
 	out     []byte          // packets being written
 	query   []byte          // a query parameter, decoded
 	scratch []byte          // a polling body's binary packets, decoded
-	pkt     []byte          // a Socket.IO packet being written
-	args    []byte          // its arguments
-	atts    [][]byte        // its attachments
+
+	flushes    []*session // sessions whose GET is to be answered (flushLater)
+	spare      []*session // the list's other buffer
+	flushAllFn func()     // ls.flushAll, made once
+	pkt        []byte     // a Socket.IO packet being written
+	args       []byte     // its arguments
+	atts       [][]byte   // its attachments
 
 	// The publication last encoded on this loop, to write it once to
 	// every socket here in a room (Deliver).
@@ -260,6 +264,7 @@ func (s *Server) loopOf(l *engine.Loop) *loopState {
 	if ls.loop == nil {
 		ls.loop = l
 		ls.shared.Store(l)
+		ls.flushAllFn = ls.flushAll
 	}
 	return ls
 }

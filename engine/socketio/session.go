@@ -3,6 +3,7 @@ package socketio
 import (
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
@@ -45,7 +46,6 @@ type session struct {
 	connect    engine.Timer // the connect timeout, until a socket connects
 	awaitsPong bool
 	flushing   bool // a flush is posted
-	movedAway  bool // set by the old home when an upgrade moves the session
 	expiring   bool // connect is armed for the token's expiry
 
 	// The Socket.IO layer (socket.go).
@@ -187,20 +187,41 @@ func (ss *session) sendPacket(p packet.Packet) {
 			// that the packets it sends (an event's attachments, say)
 			// go in one answer.
 			ss.flushing = true
-			_ = ss.ls.loop.Post(ss.flushLater)
+			ss.ls.flushLater(ss)
 		}
 	}
 }
 
-// flushLater is flush, posted. Called on the loop it was posted from,
-// which is no longer the session's home if the session has moved since:
-// then it leaves the session alone. Called on that loop.
-func (ss *session) flushLater() {
-	if ss.movedAway {
-		return
+// flushLater answers the session's GET in a task of the loop's, with
+// those of the other sessions that sent meanwhile. A session that an
+// upgrade moves away is taken off the list first (unflush). Called on the
+// loop.
+func (ls *loopState) flushLater(ss *session) {
+	ls.flushes = append(ls.flushes, ss)
+	if len(ls.flushes) == 1 {
+		_ = ls.loop.Post(ls.flushAllFn)
 	}
-	ss.flushing = false
-	ss.flush()
+}
+
+// flushAll answers the GETs of the sessions on the list. Called on the
+// loop.
+func (ls *loopState) flushAll() {
+	list := ls.flushes
+	ls.flushes = ls.spare[:0]
+	for _, ss := range list {
+		ss.flushing = false
+		ss.flush()
+	}
+	clear(list)
+	ls.spare = list[:0]
+}
+
+// unflush takes a session off the list. Called on the loop.
+func (ls *loopState) unflush(ss *session) {
+	if ss.flushing {
+		ss.flushing = false
+		ls.flushes = slices.DeleteFunc(ls.flushes, func(x *session) bool { return x == ss })
+	}
 }
 
 // sendText writes a message packet of text (a Socket.IO packet). Called

@@ -378,6 +378,14 @@ func TestUpgrade(t *testing.T) {
 		t.Fatal("the waiting poll was not released")
 	}
 	w.expect(`431["over ws"]`)
+	// The session lives on its WebSocket's loop now: rooms and their
+	// acks follow it there.
+	w.send(gws.TextMessage, `422["subscribe",{"topic":"after.upgrade"}]`)
+	w.expect(`432[null]`)
+	if err := f.hub.Publish("after.upgrade", []byte(`true`)); err != nil {
+		t.Fatal(err)
+	}
+	w.expect(`42["message",{"topic":"after.upgrade","data":true}]`)
 	if code, body := c.get(); code != 400 || body != errSessionUnknown {
 		t.Fatalf("poll after the upgrade: %d %q; want 400", code, body)
 	}

@@ -157,7 +157,7 @@ func (ss *session) moveTo(c *engine.Conn, w *wsConn) {
 		return
 	}
 	old := ss.ls
-	ss.movedAway = c.Loop() != old.loop
+	old.unflush(ss)
 	old.loop.Cancel(&ss.ping)
 	connecting := old.loop.Cancel(&ss.connect)
 	delete(old.sessions, ss.sid)
