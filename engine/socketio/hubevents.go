@@ -64,19 +64,29 @@ func (s *Server) hubTopic(args Args, ack Ack) (string, bool) {
 	return topic, true
 }
 
+// mayUse returns the hub if the socket's token (or the anonymous rules)
+// lets it do what may checks to topic, and answers the refusal, counted,
+// and returns nil if not. what names the request in the refusal.
+func (s *Server) mayUse(so *Socket, may func(*pubsub.Hub, *security.Identity, string) bool, topic string, ack Ack, what string) *pubsub.Hub {
+	h := s.cfg.Hub
+	if h == nil {
+		hubError(ack, "broker_unavailable", "the server has no hub")
+		return nil
+	}
+	if !may(h, so.Identity(), topic) {
+		so.ss.ls.refused(refForbidden, so.ss.remote)
+		hubError(ack, "forbidden", "not allowed to "+what+" this topic")
+		return nil
+	}
+	return h
+}
+
 func (s *Server) onSubscribe(so *Socket, _ string, args Args, ack Ack) {
 	topic, ok := s.hubTopic(args, ack)
 	if !ok {
 		return
 	}
-	h := s.cfg.Hub
-	if h == nil {
-		hubError(ack, "broker_unavailable", "the server has no hub")
-		return
-	}
-	if !h.MaySubscribe(so.Identity(), topic) {
-		so.ss.ls.refused(refForbidden, so.ss.remote)
-		hubError(ack, "forbidden", "not allowed to subscribe to this topic")
+	if s.mayUse(so, (*pubsub.Hub).MaySubscribe, topic, ack, "subscribe to") == nil {
 		return
 	}
 	err := so.Join(topic, func(err error) {
@@ -113,14 +123,8 @@ func (s *Server) onPublish(so *Socket, _ string, args Args, ack Ack) {
 		hubError(ack, "invalid_request", "a publish needs data")
 		return
 	}
-	h := s.cfg.Hub
+	h := s.mayUse(so, (*pubsub.Hub).MayPublish, topic, ack, "publish to")
 	if h == nil {
-		hubError(ack, "broker_unavailable", "the server has no hub")
-		return
-	}
-	if !h.MayPublish(so.Identity(), topic) {
-		so.ss.ls.refused(refForbidden, so.ss.remote)
-		hubError(ack, "forbidden", "not allowed to publish to this topic")
 		return
 	}
 	ls := so.ss.ls

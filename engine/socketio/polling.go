@@ -117,9 +117,13 @@ func (s *Server) atHome(c *engine.Conn, sid []byte, f func(ss *session)) {
 	s.atHomeOr(c, sid, f, func() { refuse400(c, errSessionUnknown) })
 }
 
-// atHomeOr runs f with the session sid names, on its home loop, or, if
-// there is no such session, gone on c's loop. Called on c's loop.
+// atHomeOr runs f with the session sid names, on its home loop; if there
+// is no such session, it runs gone, unless nil, on c's loop. Called on
+// c's loop.
 func (s *Server) atHomeOr(c *engine.Conn, sid []byte, f func(ss *session), gone func()) {
+	if gone == nil {
+		gone = func() {}
+	}
 	home, ok := s.homeOf(sid)
 	if !ok {
 		gone()
@@ -207,24 +211,11 @@ func watchPoll(c *engine.Conn, s *Server, sid string) {
 // Closed tells the session that its GET's connection is gone. Called on
 // the connection's loop by the engine.
 func (w *pollWatch) Closed(c *engine.Conn) {
-	home, ok := w.s.homeOf([]byte(w.sid))
-	if !ok {
-		return
-	}
-	hl := w.s.loops[home]
-	sid := w.sid
-	gone := func() {
-		if ss := hl.sessions[sid]; ss != nil && ss.polling != nil && ss.poll == c {
+	w.s.atHomeOr(c, []byte(w.sid), func(ss *session) {
+		if ss.polling != nil && ss.poll == c {
 			ss.poll = nil
 		}
-	}
-	if home == c.Loop().Index() {
-		gone()
-		return
-	}
-	if loop := w.s.loopAt(home); loop != nil {
-		_ = loop.Post(gone)
-	}
+	}, nil)
 }
 
 // onSend takes a POST: its packets, then "ok". A payload that does not
@@ -275,7 +266,7 @@ func (s *Server) upgradeRequest(c *engine.Conn, sid string) {
 				w.accepted = true
 				return
 			}
-			s.atHomeQuiet([]byte(sid), (*session).upgradeFailed) // the client has gone
+			s.atHomeOr(c, []byte(sid), (*session).upgradeFailed, nil) // the client has gone
 		})
 	})
 }

@@ -43,7 +43,7 @@ func (w *wsConn) Closed(c *engine.Conn) {
 		w.ss.close("transport close")
 	case w.upgrade != nil && w.accepted && !w.moving:
 		// The upgrade failed: the session polls on.
-		w.s.atHomeQuiet([]byte(w.sid), (*session).upgradeFailed)
+		w.s.atHomeOr(c, []byte(w.sid), (*session).upgradeFailed, nil)
 	}
 }
 
@@ -54,22 +54,6 @@ func (ss *session) upgradeFailed() {
 	if ss.state == tUpgrading {
 		ss.state = tPolling
 	}
-}
-
-// atHomeQuiet runs f with the session sid names on its home loop, if it
-// is there still. Called on any loop.
-func (s *Server) atHomeQuiet(sid []byte, f func(ss *session)) {
-	home, ok := s.homeOf(sid)
-	if !ok || s.loopAt(home) == nil {
-		return
-	}
-	hl := s.loops[home]
-	key := string(sid)
-	_ = s.loopAt(home).Post(func() {
-		if ss := hl.sessions[key]; ss != nil {
-			f(ss)
-		}
-	})
 }
 
 // OnOpen starts a WebSocket session, or the probe of an upgrade. Called
