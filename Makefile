@@ -34,6 +34,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(call fuzzfor,300000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(call fuzzfor,300000) ./engine/http1
 	$(GO) test -run '^$$' -fuzz '^FuzzUTF8$$' -fuzztime $(call fuzzfor,300000) ./codec
+	$(GO) test -run '^$$' -fuzz '^FuzzFrameDeflate$$' -fuzztime $(call fuzzfor,100000) ./codec
+	$(GO) test -run '^$$' -fuzz '^FuzzNegotiate$$' -fuzztime $(call fuzzfor,150000) ./codec
+	$(GO) test -run '^$$' -fuzz '^FuzzInflate$$' -fuzztime $(call fuzzfor,300000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzPubSubRequest$$' -fuzztime $(call fuzzfor,5000) ./engine/pubsub
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(call fuzzfor,200000) ./engine/tlsrec
 	$(GO) test -run '^$$' -fuzz '^FuzzInput$$' -fuzztime $(call fuzzfor,200000) ./engine/tlsrec

@@ -37,11 +37,19 @@ type Reader struct {
 	Alloc func(n int) []byte
 	// FromServer reads frames sent by a server: they must not be masked.
 	FromServer bool
+	// Deflate says the connection negotiated permessage-deflate (RFC
+	// 7692): the first frame of a data message may set RSV1, and the
+	// message is then returned as it came, compressed (Message.Compressed),
+	// for the caller to inflate and to check for UTF-8. Its size on the
+	// wire is bounded by MaxMessage too, with room for DEFLATE's overhead
+	// on data that does not compress.
+	Deflate bool
 
 	// (A Reader lives in every connection: its small fields are kept
 	// together.)
 	fragmented bool   // a fragmented message is in progress
 	skip       bool   // the message in progress is being dropped (Skip)
+	compressed bool   // the message in progress is compressed (RSV1)
 	op         OpCode // its opcode (text or binary)
 	utf8       UTF8   // its UTF-8 state, when text
 	frames     int32  // its frames so far
@@ -56,6 +64,10 @@ type Reader struct {
 type Message struct {
 	Op      OpCode
 	Payload []byte
+	// Compressed says the payload is compressed (permessage-deflate): it
+	// is as on the wire, without the four bytes RFC 7692 leaves off, and
+	// a text message's has not been checked for UTF-8.
+	Compressed bool
 }
 
 // Check vets a frame header against the protocol and the stream's state,
@@ -64,8 +76,17 @@ type Message struct {
 // size and frames, which apply to the declared length so nothing is
 // buffered for a message that will be refused.
 func (r *Reader) Check(h Header) error {
+	compressed := r.compressed
 	if h.Rsv != 0 {
-		return ErrReservedBits
+		switch {
+		case !r.Deflate || h.Rsv != rsv1:
+			return ErrReservedBits
+		case h.OpCode.IsControl():
+			return ErrCompressedControl
+		case h.OpCode == OpContinuation:
+			return ErrCompressedContinuation
+		}
+		compressed = true
 	}
 	if h.OpCode.IsReserved() {
 		return ErrReservedOpCode
@@ -95,7 +116,13 @@ func (r *Reader) Check(h Header) error {
 	} else if r.fragmented {
 		return ErrExpectedCont
 	}
-	if h.Length > r.maxMessage()-r.size {
+	limit := r.maxMessage()
+	if compressed {
+		// Stored blocks cost 5 bytes in 65535, and a block header and
+		// the flush a few more.
+		limit += limit>>13 + 64
+	}
+	if h.Length > limit-r.size {
 		return ErrMessageTooBig
 	}
 	return nil
@@ -155,7 +182,8 @@ func (r *Reader) Frame(h Header, p []byte) (Message, bool, error) {
 		ws.Cipher(p, h.Mask, 0)
 	}
 	if !r.fragmented {
-		if h.OpCode == OpText {
+		compressed := h.Rsv == rsv1
+		if h.OpCode == OpText && !compressed {
 			var u UTF8
 			if !u.Write(p) || (h.Fin && !u.Complete()) {
 				return Message{}, false, ErrInvalidUTF8
@@ -163,14 +191,15 @@ func (r *Reader) Frame(h Header, p []byte) (Message, bool, error) {
 			r.utf8 = u
 		}
 		if h.Fin {
-			return Message{Op: h.OpCode, Payload: p}, true, nil
+			return Message{Op: h.OpCode, Payload: p, Compressed: compressed}, true, nil
 		}
 		r.fragmented, r.op, r.frames, r.size = true, h.OpCode, 1, int64(len(p))
+		r.compressed = compressed
 		r.grow(len(p))
 		r.buf = append(r.buf, p...)
 		return Message{}, false, nil
 	}
-	if r.op == OpText && (!r.utf8.Write(p) || (h.Fin && !r.utf8.Complete())) {
+	if r.op == OpText && !r.compressed && (!r.utf8.Write(p) || (h.Fin && !r.utf8.Complete())) {
 		return Message{}, false, ErrInvalidUTF8
 	}
 	r.frames++
@@ -180,7 +209,7 @@ func (r *Reader) Frame(h Header, p []byte) (Message, bool, error) {
 	if !h.Fin {
 		return Message{}, false, nil
 	}
-	m := Message{Op: r.op, Payload: r.buf}
+	m := Message{Op: r.op, Payload: r.buf, Compressed: r.compressed}
 	r.Reset()
 	return m, true, nil
 }
@@ -232,6 +261,7 @@ func (r *Reader) Begin(h Header) {
 	if !r.fragmented {
 		r.buf = r.buf[:0]
 		r.utf8.Reset()
+		r.compressed = h.Rsv == rsv1
 	}
 	r.streamed, r.need = h, h.Length
 	if !r.skip {
@@ -268,7 +298,7 @@ func (r *Reader) Feed(p []byte) (Message, bool, error) {
 	if op == OpContinuation {
 		op = r.op
 	}
-	if op == OpText && (!r.utf8.Write(piece) || (r.need == 0 && h.Fin && !r.utf8.Complete())) {
+	if op == OpText && !r.compressed && (!r.utf8.Write(piece) || (r.need == 0 && h.Fin && !r.utf8.Complete())) {
 		return Message{}, false, ErrInvalidUTF8
 	}
 	if r.need > 0 {
@@ -280,14 +310,14 @@ func (r *Reader) Feed(p []byte) (Message, bool, error) {
 		r.fragmented, r.op = true, op
 		return Message{}, false, nil
 	}
-	m := Message{Op: op, Payload: r.buf}
+	m := Message{Op: op, Payload: r.buf, Compressed: r.compressed}
 	r.Reset()
 	return m, true, nil
 }
 
 // Reset drops any partial message and its buffer.
 func (r *Reader) Reset() {
-	r.fragmented, r.skip, r.op, r.buf = false, false, 0, nil
+	r.fragmented, r.skip, r.compressed, r.op, r.buf = false, false, false, 0, nil
 	r.frames, r.size = 0, 0
 	r.need = 0
 	r.utf8.Reset()
