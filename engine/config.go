@@ -225,6 +225,9 @@ type Config struct {
 	// turn the close into an error reply. A route whose Handler is a
 	// JSONHandler is a JSON route with its Schema unless named here.
 	JSONRoutes map[string]*security.Schema
+	// Deflate turns on the permessage-deflate extension (RFC 7692), on
+	// the routes it names; nil declines every offer. See Deflate.
+	Deflate *Deflate
 	// MaxJSONDepth bounds the nesting of a JSON message, checked before it
 	// is parsed; 0 means security.DefaultMaxDepth.
 	MaxJSONDepth int
@@ -327,6 +330,10 @@ func (c Config) withDefaults() (Config, error) {
 				c.JSONRoutes[path] = jh.Schema()
 			}
 		}
+	}
+	var err error
+	if c.Deflate, err = c.Deflate.withDefaults(c.Routes); err != nil {
+		return c, err
 	}
 	if c.RatePolicy > RateDrop || c.InvalidMessage > InvalidReply || c.SlowConsumer > SlowDrop {
 		return c, errors.New("engine: unknown policy in config")

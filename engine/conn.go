@@ -67,6 +67,7 @@ type Conn struct {
 	halfClose bool             // at the end, shut the server's side and linger
 	closer    endedBy          // who started the end (metrics.go, logs.go)
 	closeCode codec.StatusCode // what OnClose reports
+	pmd       pmd              // the permessage-deflate agreement; 0: none (deflate.go)
 
 	scanned int // bytes of the request head searched so far
 	rd      codec.Reader
@@ -94,6 +95,7 @@ type Conn struct {
 	hx *exchange // the request being served on an HTTPHandler's route (httpserve.go); nil elsewhere
 
 	pong *owedPong // a pong owed to a peer whose queue was not empty (answerPing)
+	z    *takeover // the windows kept with context takeover (deflate.go); nil: none
 
 	// For the metrics and the log lines (metrics.go, logs.go).
 	born                               int64  // server nanos: reached the loop, then upgraded
@@ -225,6 +227,12 @@ func (c *Conn) writeData(op codec.OpCode, data []byte) error {
 	}
 	c.flushPong()
 	c.sent(len(data))
+	if c.pmd != 0 {
+		if z := c.deflated(data); z != nil {
+			c.sentCompressed(data, len(z))
+			return c.writeFrameRSV(op, z, true)
+		}
+	}
 	return c.writeFrame(op, data)
 }
 
@@ -258,20 +266,29 @@ func (c *Conn) sent(n int) {
 
 // writeFrame writes one unfragmented frame. Called on the loop.
 func (c *Conn) writeFrame(op codec.OpCode, p []byte) error {
+	return c.writeFrameRSV(op, p, false)
+}
+
+// writeFrameRSV writes one unfragmented frame, with RSV1 set when
+// compressed. Called on the loop.
+func (c *Conn) writeFrameRSV(op codec.OpCode, p []byte, compressed bool) error {
 	l := c.loop
 	var err error
+	if compressed {
+		l.scratch = codec.AppendCompressedHeader(l.scratch[:0], op, len(p))
+	} else {
+		l.scratch = codec.AppendHeader(l.scratch[:0], true, op, len(p))
+	}
 	if c.tls != nil && c.tls.rec != nil {
 		// Sealed from where the payload is: the one copy is the
 		// encryption's.
-		l.scratch = codec.AppendHeader(l.scratch[:0], true, op, len(p))
 		err = c.sendRecords(l.scratch, p)
 	} else if len(p) <= smallFrame || c.tls != nil {
 		// One buffer for TLS too, so that the header does not go out
 		// in a record of its own.
-		l.scratch = codec.AppendFrame(l.scratch[:0], true, op, p)
+		l.scratch = append(l.scratch, p...)
 		err = c.send(l.scratch)
 	} else {
-		l.scratch = codec.AppendHeader(l.scratch[:0], true, op, len(p))
 		l.iov[0], l.iov[1] = l.scratch, p
 		_, err = c.gc.Writev(l.iov[:])
 		l.iov[0], l.iov[1] = nil, nil

@@ -172,6 +172,9 @@ func (c *Conn) received(n int) {
 func (c *Conn) dispatch(m codec.Message) {
 	switch m.Op {
 	case codec.OpText, codec.OpBinary:
+		if m.Compressed && !c.inflated(&m) {
+			return
+		}
 		c.received(len(m.Payload))
 		if c.state == stateOpen && c.valid(m) {
 			c.lastData = c.loop.now()

@@ -148,7 +148,7 @@ func (c *Conn) handleRequest(r *request, path []byte, h Handler) {
 		}
 	}
 	c.setPath(path)
-	_ = c.open(h, r.Key, protocol, r.Origin)
+	_ = c.open(h, r.Key, protocol, r.Origin, srv.negotiateDeflate(&r.Request, c.path))
 }
 
 // setPath keeps the path of the route the connection's request is on.
@@ -162,17 +162,23 @@ func (c *Conn) setPath(path []byte) {
 // open answers an upgrade request that has passed the gates with its
 // 101, and opens the connection as a WebSocket for h on the route c.path
 // names: key is the request's Sec-WebSocket-Key, protocol the subprotocol
-// the 101 selects ("" for none), origin its Origin (nil for none). It
-// returns the error of a write that failed, and the connection is then
-// not open. Called on the loop.
-func (c *Conn) open(h Handler, key []byte, protocol string, origin []byte) error {
+// the 101 selects ("" for none), origin its Origin (nil for none), ext
+// the permessage-deflate agreement (0 for none). It returns the error of a
+// write that failed, and the connection is then not open. Called on the
+// loop.
+func (c *Conn) open(h Handler, key []byte, protocol string, origin []byte, ext pmd) error {
 	l := c.loop
 	srv := l.srv
-	l.scratch = http1.AppendUpgradeResponse(l.scratch[:0], key, protocol)
+	var lines [160]byte
+	l.scratch = http1.AppendUpgradeResponse(l.scratch[:0], key, protocol, appendExtensions(lines[:0], ext))
 	if err := c.send(l.scratch); err != nil {
 		return err
 	}
 	c.state = stateOpen
+	if c.pmd = ext; ext != 0 {
+		c.rd.Deflate = true
+		l.dcounts.conns++
+	}
 	c.handler = h
 	c.hx = nil // an open connection reads no more requests
 	if c.validator = l.validators[c.path]; c.validator != nil {

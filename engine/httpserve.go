@@ -52,6 +52,7 @@ type exchange struct {
 	key    [24]byte    // the upgrade's Sec-WebSocket-Key (CheckUpgrade: 24 bytes)
 	head   int         // the length of a request head read before its body has all come
 	need   int         // and of the whole request; 0: no such request
+	pmd    pmd         // the upgrade's permessage-deflate agreement
 
 	route   bool // the request being answered is on an HTTPHandler's route
 	cors    bool // from an allowed Origin: the answers carry the CORS lines
@@ -142,10 +143,11 @@ func (c *Conn) serveHTTP(h HTTPHandler, r *request, body []byte) {
 			hx.bearer = protocol == security.ProtocolBearer
 		}
 	}
+	c.setPath(r.Path())
 	if hx.upgrade {
 		copy(hx.key[:], r.Key)
+		hx.pmd = l.srv.negotiateDeflate(&r.Request, c.path)
 	}
-	c.setPath(r.Path())
 	hx.h = h
 	// The handler answers when it will: no deadline runs meanwhile.
 	c.deadline = 0
@@ -362,7 +364,7 @@ func (c *Conn) Accept() error {
 	if hx.cors {
 		origin = hx.origin
 	}
-	if err := c.open(hx.h, hx.key[:], protocol, origin); err != nil {
+	if err := c.open(hx.h, hx.key[:], protocol, origin, hx.pmd); err != nil {
 		c.closeNow()
 		return ErrClosed
 	}

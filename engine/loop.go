@@ -8,6 +8,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine/tlsrec"
 	"github.com/wssd/wssd/security"
 )
@@ -40,6 +41,14 @@ type Loop struct {
 	sealed  []byte           // records being written to a wss:// connection
 	hot     []*tlsrec.Stream // record layers holding ciphers (tls.go, cool)
 	iov     [2][]byte        // header and payload of a large frame
+
+	// permessage-deflate (deflate.go): the loop's DEFLATE state, made
+	// when first needed, and its buffers.
+	z           *codec.Compressor
+	unz         *codec.Decompressor
+	inflated    []byte
+	deflatedBuf []byte
+	dcounts     deflateCounts
 
 	// The loop's share of the reassembly budget (memory.go): what its
 	// connections' partial messages may hold, and hold now (heldNow is

@@ -114,7 +114,8 @@ type serverMetrics struct {
 	upgrades                           map[int]*metrics.Counter
 	upgradeOther                       *metrics.Counter
 	http                               [numHTTPStatuses]*metrics.Counter
-	outboundAt                         atomic.Int64 // server nanos when the outbound gauges' last sample began; 0: none yet
+	deflate                            *deflateMetrics // nil without Config.Deflate
+	outboundAt                         atomic.Int64    // server nanos when the outbound gauges' last sample began; 0: none yet
 }
 
 // tlsAlert counts a fatal TLS alert, sent or received, that ended a
@@ -152,6 +153,9 @@ func (s *Server) initMetrics(set *metrics.Set) {
 		set.NewGauge(`wssd_connections_active{listener="`+name+`"}`, func() float64 {
 			return float64(opened.Get()) - float64(closed.Get())
 		})
+	}
+	if s.deflate != nil {
+		m.deflate = newDeflateMetrics(set)
 	}
 	m.msgsIn = set.NewCounter("wssd_messages_received_total")
 	m.msgsOut = set.NewCounter("wssd_messages_sent_total")
@@ -309,6 +313,7 @@ func (l *Loop) flush() {
 	m := l.srv.metrics
 	if m == nil {
 		l.counts = loopCounts{}
+		l.dcounts = deflateCounts{}
 		return
 	}
 	c := &l.counts
@@ -326,6 +331,9 @@ func (l *Loop) flush() {
 	}
 	for i := range numHTTPStatuses {
 		addCount(m.http[i], &c.http[i])
+	}
+	if d := m.deflate; d != nil {
+		d.flush(&l.dcounts)
 	}
 }
 

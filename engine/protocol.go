@@ -130,13 +130,15 @@ func (c *Conn) Refuse(r Refusal) { c.refused(r) }
 type Prepared struct {
 	frame []byte
 	n     int // payload bytes
+	op    codec.OpCode
+	z     preparedZ // its compressed frames, for permessage-deflate (deflate.go)
 }
 
 // Prepare encodes data as one frame of a text or binary message. data may
 // be reused when Prepare returns. Safe for concurrent use.
 func Prepare(op codec.OpCode, data []byte) *Prepared {
 	frame := codec.AppendFrame(make([]byte, 0, codec.HeaderLen(len(data))+len(data)), true, op, data)
-	return &Prepared{frame: frame, n: len(data)}
+	return &Prepared{frame: frame, n: len(data), op: op}
 }
 
 // WritePrepared writes a prepared message, unless the connection is not
@@ -145,6 +147,15 @@ func Prepare(op codec.OpCode, data []byte) *Prepared {
 func (c *Conn) WritePrepared(p *Prepared) error {
 	if c.state != stateOpen {
 		return ErrClosed
+	}
+	if c.pmd != 0 && p.n >= c.loop.srv.deflate.threshold {
+		if frame := p.compressedFrame(c); frame != nil {
+			if err := c.writeEncoded(frame, p.n); err != nil {
+				return err
+			}
+			c.sentCompressed(p.frame[len(p.frame)-p.n:], len(frame))
+			return nil
+		}
 	}
 	return c.writeEncoded(p.frame, p.n)
 }

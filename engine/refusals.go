@@ -45,6 +45,7 @@ const (
 	refSlowDrop
 	refReassembly
 	refTLSRecord
+	refInflated
 )
 
 // maxRefusals bounds the reasons, the core's and the protocols', so that
@@ -84,6 +85,7 @@ var refusalNames = []string{
 	refSlowDrop:        "slow_consumer_drop",
 	refReassembly:      "reassembly_budget",
 	refTLSRecord:       "tls_record",
+	refInflated:        "inflated_too_big",
 }
 
 // refusalsClosed is set by the first New: from then on the reasons are

@@ -37,6 +37,7 @@ type Server struct {
 	msgLimit, byteLimit *security.BucketLimit
 	refused             [maxRefusals]atomic.Uint64
 	metrics             *serverMetrics // nil without Config.Metrics
+	deflate             *deflate       // nil without Config.Deflate
 
 	// The wheels' clock counts ticks of cfg.Clock since epoch, from 1.
 	// Deadlines in ticks, computed once by New. start is epoch on the
@@ -96,6 +97,7 @@ func New(cfg Config) (*Server, error) {
 		done:       make(chan struct{}),
 		drained:    make(chan struct{}),
 		loops:      make(map[gnet.EventLoop]*Loop),
+		deflate:    newDeflate(cfg.Deflate),
 	}
 	if cfg.PingInterval > 0 {
 		s.pingTicks, s.pongTicks = ticks(cfg.PingInterval), ticks(cfg.PongTimeout)

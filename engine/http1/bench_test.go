@@ -24,6 +24,6 @@ func BenchmarkUpgrade(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		resp = AppendUpgradeResponse(resp[:0], r.Key, "")
+		resp = AppendUpgradeResponse(resp[:0], r.Key, "", nil)
 	}
 }

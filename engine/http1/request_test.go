@@ -260,7 +260,7 @@ func TestCheckUpgrade(t *testing.T) {
 // TestUpgradeResponse: RFC 6455 section 1.3's example key gives its
 // example accept value, and the response parses as a 101.
 func TestUpgradeResponse(t *testing.T) {
-	resp := AppendUpgradeResponse(nil, []byte("dGhlIHNhbXBsZSBub25jZQ=="), "bearer")
+	resp := AppendUpgradeResponse(nil, []byte("dGhlIHNhbXBsZSBub25jZQ=="), "bearer", nil)
 	r, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(resp)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func TestUpgradeResponse(t *testing.T) {
 		r.Header.Get("Sec-WebSocket-Protocol") != "bearer" {
 		t.Fatalf("response %q", resp)
 	}
-	if got := AppendUpgradeResponse(nil, []byte("dGhlIHNhbXBsZSBub25jZQ=="), ""); bytes.Contains(got, []byte("Sec-WebSocket-Protocol")) {
+	if got := AppendUpgradeResponse(nil, []byte("dGhlIHNhbXBsZSBub25jZQ=="), "", nil); bytes.Contains(got, []byte("Sec-WebSocket-Protocol")) {
 		t.Fatalf("response without a protocol %q", got)
 	}
 }
@@ -350,7 +350,7 @@ func FuzzRequest(f *testing.F) {
 		if !httpHasToken(hr.Header, "Upgrade", "websocket") || !httpHasToken(hr.Header, "Connection", "upgrade") {
 			t.Fatalf("upgrade accepted, but net/http reads Upgrade %q, Connection %q", hr.Header.Values("Upgrade"), hr.Header.Values("Connection"))
 		}
-		resp := AppendUpgradeResponse(nil, r.Key, "")
+		resp := AppendUpgradeResponse(nil, r.Key, "", nil)
 		if pr, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(resp)), hr); err != nil || pr.StatusCode != 101 {
 			t.Fatalf("101 response %q: %v", resp, err)
 		}

@@ -71,13 +71,16 @@ func AppendAccept(dst, key []byte) []byte {
 }
 
 // AppendUpgradeResponse appends the 101 response to an opening handshake
-// whose key CheckUpgrade accepted, selecting protocol when it is not "".
-func AppendUpgradeResponse(dst, key []byte, protocol string) []byte {
+// whose key CheckUpgrade accepted, selecting protocol when it is not "",
+// with the header lines in extra (each ended by CRLF: the extensions', say).
+func AppendUpgradeResponse(dst, key []byte, protocol string, extra []byte) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	dst = AppendAccept(dst, key)
 	if protocol != "" {
 		dst = append(dst, "\r\nSec-WebSocket-Protocol: "...)
 		dst = append(dst, protocol...)
 	}
-	return append(dst, "\r\n\r\n"...)
+	dst = append(dst, "\r\n"...)
+	dst = append(dst, extra...)
+	return append(dst, "\r\n"...)
 }
