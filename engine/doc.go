@@ -11,8 +11,8 @@
 //
 // One direction in, one out, no back and forth:
 //
-//	socket → event loop → [TLS records → plaintext] → HTTP upgrade (once) → frames → gates → Handler
-//	socket ← gnet's queue ← [TLS records] ← frame encoder ← Handler (Conn.Write), hub (Conn.WritePrepared)
+//	socket → event loop → [TLS records → plaintext] → HTTP upgrade (once) → frames → [inflate] → gates → Handler
+//	socket ← gnet's queue ← [TLS records] ← frame encoder ← [deflate] ← Handler (Conn.Write), hub (Conn.WritePrepared)
 //
 // On the route of an HTTPHandler, requests that are not upgrades take a
 // path of their own before the upgrade, if any:
@@ -38,7 +38,9 @@
 //     later, on a connection kept alive, one request at a time; the bytes
 //     of the next wait where they are, bounded.
 //   - codec: bytes in, frames and messages out (RFC 6455), no goroutine
-//     and no I/O of its own.
+//     and no I/O of its own; permessage-deflate's negotiation and its
+//     DEFLATE state (RFC 7692), which the engine holds per loop
+//     (deflate.go).
 //   - security: each gate a small type with one decision method and no
 //     I/O: origins, tokens, connection caps and handshake rates, token
 //     buckets, message validation, TLS policy and certificates.
@@ -66,7 +68,9 @@
 //     for wss:// the decrypted tail is the connection's only copy).
 //  3. Per-loop scratch, not per-connection buffers. An idle connection
 //     owns no read or write buffer: frame headers, responses, records
-//     being sealed and the JSON parser are the loop's. Partial messages
+//     being sealed, the JSON parser and the DEFLATE compressor and
+//     decompressor (and what they make) are the loop's; without context
+//     takeover, permessage-deflate costs a connection two bytes. Partial messages
 //     are bounded by the loop's share of Config.ReassemblyBudget (no lock,
 //     no atomic), and what waits to be written by Config.MaxOutbound.
 //  4. No goroutine and no timer per connection. Handshake, keep-alive,
@@ -88,16 +92,19 @@
 //  6. Encode once, fan out by loop. A publication is encoded once
 //     (Prepare) and posted once to each loop with subscribers; each loop
 //     writes it to its own connections (TLS seals per connection, which
-//     cannot be shared). A peer that does not read holds at most
+//     cannot be shared). Its compressed frame is made once too, by the
+//     first loop with a subscriber that negotiated permessage-deflate,
+//     for each server window size asked for, and shared. A peer that does not read holds at most
 //     MaxOutbound: past it Config.SlowConsumer applies, and is counted.
 //  7. Reject early and cheaply. Connection caps and handshake rates at
 //     accept, before a byte is read; origin and token before the 101, with
 //     403 and 401 (and before an HTTPHandler's ServeHTTP, with a body's
 //     size from its head: 413 before it is read); rates, sizes and
-//     validation per frame and message, with
-//     a close code and a reason. Every refusal is counted by reason
-//     (Refusal, wssd_refusals_total) and logged, sampled, so that an
-//     attack cannot flood the log.
+//     validation per frame and message, with a close code and a reason;
+//     a compressed message by what it inflates to, checked as it
+//     inflates. Every refusal is counted by reason (Refusal,
+//     wssd_refusals_total) and logged, sampled, so that an attack cannot
+//     flood the log.
 //  8. Hot-path metrics are batched. Loops count in plain integers and
 //     add them to the shared counters once per tick and before each
 //     scrape (a Ticker protocol does the same with its own); a counter

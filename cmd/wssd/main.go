@@ -25,6 +25,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"golang.org/x/sys/unix"
 
+	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
 	"github.com/wssd/wssd/engine/pubsub"
 	"github.com/wssd/wssd/engine/pubsub/natsbroker"
@@ -91,6 +92,13 @@ type options struct {
 	broker           string
 	brokerPrefix     string
 
+	deflate           bool
+	deflateRoutes     []string
+	deflateThreshold  int
+	deflateLevel      int
+	deflateTakeover   bool
+	deflateWindowBits int
+
 	sioPath           string
 	sioApp            string
 	sioPingInterval   time.Duration
@@ -156,6 +164,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&slow, "slow-consumer", slow, "a message to a client past --max-outbound: close (1008 \"slow consumer\") or drop (the message, counted)")
 	fs.StringVar(&o.broker, "broker", "", "NATS `URL` (nats://host:4222, or a comma list of a cluster's) through which wssd processes and hosts share topics; empty: topics stay in this process")
 	fs.StringVar(&o.brokerPrefix, "broker-prefix", natsbroker.DefaultPrefix, "subject `prefix` of topics on the broker; processes that share topics share it")
+	fs.BoolVar(&o.deflate, "deflate", true, "accept clients' permessage-deflate offers (RFC 7692): messages compressed both ways, by default with no window kept between messages, so an idle connection costs no more; --deflate=false declines them")
+	deflateRoutes := ""
+	fs.StringVar(&deflateRoutes, "deflate-routes", "", "comma-separated `paths` (/echo, /ws, the Socket.IO path) on which --deflate applies; empty: all")
+	fs.IntVar(&o.deflateThreshold, "deflate-threshold", engine.DefaultDeflateThreshold, "with --deflate, messages shorter than this many `bytes` are sent uncompressed")
+	fs.IntVar(&o.deflateLevel, "deflate-level", codec.DefaultDeflateLevel, "with --deflate, the compression `level`, 1 (fastest) to 9 (smallest)")
+	fs.BoolVar(&o.deflateTakeover, "deflate-context-takeover", false, "with --deflate, let connections keep their compression windows between messages where clients allow it: smaller messages, for up to 2 × 2^--deflate-window-bits bytes per connection, idle or not")
+	fs.IntVar(&o.deflateWindowBits, "deflate-window-bits", engine.DefaultTakeoverWindowBits, "with --deflate-context-takeover, each window kept is at most 2^`bits` bytes, 8 to 15")
 	fs.StringVar(&o.sioPath, "socketio-path", socketio.DefaultPath, "`path` of the Socket.IO (Engine.IO v4, Socket.IO v5) server; empty for none")
 	fs.StringVar(&o.sioApp, "socketio-app", "pubsub", "what the Socket.IO server does: pubsub (the /ws protocol in events: subscribe, unsubscribe, publish) or conformance (the reference echo behaviour of the protocol's test suite)")
 	fs.DurationVar(&o.sioPingInterval, "socketio-ping-interval", socketio.DefaultPingInterval, "how often a Socket.IO session is pinged")
@@ -192,6 +207,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.sioPath != "" && (o.sioPath[0] != '/' || o.sioPath == "/echo" || o.sioPath == pubsub.DefaultRoute) {
 		return o, fmt.Errorf("--socketio-path: %q is not a path of its own", o.sioPath)
+	}
+	if deflateRoutes != "" {
+		o.deflateRoutes = strings.Split(deflateRoutes, ",")
+	}
+	if o.deflateThreshold < 0 || o.deflateLevel < 1 || o.deflateLevel > 9 || o.deflateWindowBits < 8 || o.deflateWindowBits > 15 {
+		return o, errors.New("--deflate-threshold must not be negative, --deflate-level be 1 to 9 and --deflate-window-bits 8 to 15")
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("--log-format: %q is not text or json", o.logFormat)
@@ -613,6 +634,7 @@ func newServer(o options, log *slog.Logger, set *metrics.Set) (srv *engine.Serve
 		InvalidMessage:     o.invalidMessage,
 		MaxOutbound:        o.maxOutbound,
 		SlowConsumer:       o.slowConsumer,
+		Deflate:            deflateConfig(o),
 		Metrics:            set,
 		Routes:             routes,
 		Logger:             log,
@@ -621,4 +643,19 @@ func newServer(o options, log *slog.Logger, set *metrics.Set) (srv *engine.Serve
 		return nil, nil, 2, err
 	}
 	return srv, cert, 0, nil
+}
+
+// deflateConfig is the permessage-deflate configuration the flags ask for;
+// nil with --deflate=false.
+func deflateConfig(o options) *engine.Deflate {
+	if !o.deflate {
+		return nil
+	}
+	return &engine.Deflate{
+		Routes:          o.deflateRoutes,
+		Threshold:       max(o.deflateThreshold, 1),
+		Level:           o.deflateLevel,
+		ContextTakeover: o.deflateTakeover,
+		WindowBits:      o.deflateWindowBits,
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"golang.org/x/sys/unix"
 
+	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
 	"github.com/wssd/wssd/engine/enginetest"
 	"github.com/wssd/wssd/engine/pubsub"
@@ -64,6 +65,11 @@ func TestParseFlags(t *testing.T) {
 
 		maxSubscriptions: pubsub.DefaultMaxSubscriptions,
 		brokerPrefix:     natsbroker.DefaultPrefix,
+
+		deflate:           true,
+		deflateThreshold:  engine.DefaultDeflateThreshold,
+		deflateLevel:      codec.DefaultDeflateLevel,
+		deflateWindowBits: engine.DefaultTakeoverWindowBits,
 
 		sioPath:           socketio.DefaultPath,
 		sioApp:            "pubsub",
@@ -104,7 +110,9 @@ func TestParseFlags(t *testing.T) {
 				"--anonymous-publish", "--max-subscriptions", "9", "--max-outbound", "100000", "--slow-consumer", "drop",
 				"--broker", "nats://127.0.0.1:4222", "--broker-prefix", "app.",
 				"--socketio-path", "/sio/", "--socketio-app", "conformance", "--socketio-ping-interval", "300ms",
-				"--socketio-ping-timeout", "200ms", "--socketio-max-payload", "1000", "--socketio-connect-timeout", "1s"},
+				"--socketio-ping-timeout", "200ms", "--socketio-max-payload", "1000", "--socketio-connect-timeout", "1s",
+				"--deflate=false", "--deflate-routes", "/echo,/ws", "--deflate-threshold", "0", "--deflate-level", "9",
+				"--deflate-context-takeover", "--deflate-window-bits", "10"},
 			want: options{
 				listen:         "127.0.0.1:9443",
 				listenPlain:    "127.0.0.1:9000",
@@ -153,6 +161,11 @@ func TestParseFlags(t *testing.T) {
 				broker:           "nats://127.0.0.1:4222",
 				brokerPrefix:     "app.",
 
+				deflateRoutes:     []string{"/echo", "/ws"},
+				deflateLevel:      9,
+				deflateTakeover:   true,
+				deflateWindowBits: 10,
+
 				sioPath:           "/sio/",
 				sioApp:            "conformance",
 				sioPingInterval:   300 * time.Millisecond,
@@ -161,6 +174,9 @@ func TestParseFlags(t *testing.T) {
 				sioConnectTimeout: time.Second,
 			},
 		},
+		{name: "deflate level 0", args: []string{"--deflate-level", "0"}, wantErr: true},
+		{name: "deflate window bits 16", args: []string{"--deflate-window-bits", "16"}, wantErr: true},
+		{name: "negative deflate threshold", args: []string{"--deflate-threshold", "-1"}, wantErr: true},
 		{name: "no Socket.IO", args: []string{"--socketio-path", ""}, want: with(func(o *options) { o.sioPath = "" })},
 		{name: "unknown Socket.IO app", args: []string{"--socketio-app", "chat"}, wantErr: true},
 		{name: "Socket.IO on /ws", args: []string{"--socketio-path", "/ws"}, wantErr: true},
