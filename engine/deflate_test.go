@@ -86,7 +86,7 @@ func TestDeflateGorilla(t *testing.T) {
 			if ext != "permessage-deflate; server_no_context_takeover; client_no_context_takeover" {
 				t.Fatalf("Sec-WebSocket-Extensions: %q", ext)
 			}
-			sizes := []int{0, 10, 63, 300, 1000, 70000, 3 << 20}
+			sizes := []int{0, 10, 63, 300, 1000, 70000, 1<<20 + 7}
 			compressedOut := 0
 			for _, n := range sizes {
 				for _, op := range []int{gws.TextMessage, gws.BinaryMessage} {
@@ -485,4 +485,37 @@ func TestDeflateByteRate(t *testing.T) {
 		t.Fatalf("closed with %d, want 1008", code)
 	}
 	enginetest.WaitFor(t, "the refusal", func() bool { return srv.Refusals()["rate_bytes"] == 1 })
+}
+
+// TestDeflateAccept: an upgrade an HTTPHandler accepts, at once or later,
+// negotiates permessage-deflate as a WebSocket route's does.
+func TestDeflateAccept(t *testing.T) {
+	h := newHXRoute()
+	_, addr, admin := zserve(t, hxServer(h, Config{Deflate: &Deflate{}}), false)
+	for _, mode := range []string{"now", "later"} {
+		d := gws.Dialer{EnableCompression: true, HandshakeTimeout: enginetest.Wait}
+		ws, resp, err := d.Dial(addr.url("/poll?mode="+mode), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode == "later" {
+			if err := <-h.errs; err != nil {
+				t.Fatalf("Accept: %v", err)
+			}
+		}
+		if ext := resp.Header.Get("Sec-WebSocket-Extensions"); !strings.HasPrefix(ext, "permessage-deflate") {
+			t.Fatalf("%s: Sec-WebSocket-Extensions %q", mode, ext)
+		}
+		msg := zjson(4000)
+		if err := ws.WriteMessage(gws.TextMessage, msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := interopGorillaRead(ws); err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("%s: echo %d bytes, %v", mode, len(got), err)
+		}
+		ws.Close()
+	}
+	if got := enginetest.Scrape(t, admin)[`wssd_deflate_messages_total{direction="sent"}`]; got != 2 {
+		t.Fatalf("%v messages sent compressed, want 2", got)
+	}
 }
