@@ -108,3 +108,42 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+// BenchmarkCompress is a loop's Compressor on JSON messages, reused as the
+// server reuses it; the ratio is compressed/plain.
+func BenchmarkCompress(b *testing.B) {
+	for _, n := range []int{256, 1024, 16 << 10} {
+		p := jsonish(n, 7)
+		z, _ := NewCompressor(0)
+		dst := z.Append(nil, p, 0, nil)
+		b.Run(sizeName(n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(n))
+			for i := 0; i < b.N; i++ {
+				dst = z.Append(dst[:0], p, 0, nil)
+			}
+			b.ReportMetric(float64(len(dst))/float64(n), "ratio")
+		})
+	}
+}
+
+// BenchmarkInflate is a loop's Decompressor on what BenchmarkCompress
+// makes.
+func BenchmarkInflate(b *testing.B) {
+	for _, n := range []int{256, 1024, 16 << 10} {
+		z, _ := NewCompressor(0)
+		c := z.Append(nil, jsonish(n, 7), 0, nil)
+		d := NewDecompressor()
+		dst := make([]byte, 0, n+1)
+		b.Run(sizeName(n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(n))
+			for i := 0; i < b.N; i++ {
+				var err error
+				if dst, err = d.Append(dst[:0], c, int64(n), nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
