@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"errors"
 	"io"
 
@@ -113,14 +114,18 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 // bound on the size of each. Like a Compressor, it is one per event loop
 // (its window, 32 KiB, is reused), used by one goroutine at a time.
 type Decompressor struct {
-	r   io.ReadCloser // implements flate.Resetter
-	src tailReader
+	r  io.ReadCloser // implements flate.Resetter
+	in []byte        // the message's payload and inflateTail
+	br bytes.Reader  // reading in
 }
+
+// keepIn bounds the input buffer a Decompressor keeps between messages.
+const keepIn = 64 << 10
 
 // NewDecompressor returns a Decompressor.
 func NewDecompressor() *Decompressor {
 	d := &Decompressor{}
-	d.r = flate.NewReader(&d.src)
+	d.r = flate.NewReader(&d.br)
 	return d
 }
 
@@ -133,9 +138,19 @@ func NewDecompressor() *Decompressor {
 // gives ErrInvalidDeflate. Part of the payload may have been appended to
 // dst when an error is returned.
 func (d *Decompressor) Append(dst, p []byte, limit int64, dict []byte) ([]byte, error) {
-	d.src = tailReader{p: p}
-	defer func() { d.src = tailReader{} }()
-	if err := d.r.(flate.Resetter).Reset(&d.src, dict); err != nil {
+	// The payload is copied next to the tail, so that the decompressor
+	// reads one bytes.Reader, which it has a fast path for: the copy is of
+	// the compressed bytes, and costs less than reading them a byte at a
+	// time through an interface.
+	d.in = append(append(d.in[:0], p...), inflateTail[:]...)
+	d.br.Reset(d.in)
+	defer func() {
+		if cap(d.in) > keepIn {
+			d.in = nil
+		}
+		d.br.Reset(nil)
+	}()
+	if err := d.r.(flate.Resetter).Reset(&d.br, dict); err != nil {
 		return dst, ErrInvalidDeflate
 	}
 	start := len(dst)
@@ -168,42 +183,6 @@ func (d *Decompressor) Append(dst, p []byte, limit int64, dict []byte) ([]byte, 
 			return dst, ErrInvalidDeflate
 		}
 	}
-}
-
-// tailReader reads a compressed message's payload followed by
-// inflateTail. It is a flate.Reader (it has ReadByte), so the
-// decompressor reads it as is, with no buffer of its own.
-type tailReader struct {
-	p    []byte
-	tail int // bytes of inflateTail read
-}
-
-func (r *tailReader) Read(b []byte) (int, error) {
-	n := copy(b, r.p)
-	r.p = r.p[n:]
-	if n < len(b) && r.tail < len(inflateTail) {
-		k := copy(b[n:], inflateTail[r.tail:])
-		r.tail += k
-		n += k
-	}
-	if n == 0 && len(b) > 0 {
-		return 0, io.EOF
-	}
-	return n, nil
-}
-
-func (r *tailReader) ReadByte() (byte, error) {
-	if len(r.p) > 0 {
-		c := r.p[0]
-		r.p = r.p[1:]
-		return c, nil
-	}
-	if r.tail < len(inflateTail) {
-		c := inflateTail[r.tail]
-		r.tail++
-		return c, nil
-	}
-	return 0, io.EOF
 }
 
 // Window keeps the last bytes of a direction's compressed messages, as a
