@@ -57,6 +57,7 @@ type conn struct {
 	mask       uint32
 	ps         *psConn     // pubsub: the connection's part in it; nil in the other scenarios
 	sio        *sioSession // socketio: the session's state; nil in the other scenarios
+	z          *zConn      // permessage-deflate, when negotiated; nil otherwise
 	prev       *conn
 	next       *conn
 }
@@ -86,6 +87,12 @@ type cloop struct {
 	sealed  []byte // records being written
 	s       loopStats
 
+	// permessage-deflate
+	comp   *codec.Compressor
+	decomp *codec.Decompressor
+	zbuf   []byte // a message being compressed
+	ibuf   []byte // a message being inflated
+
 	// pubsub
 	pubs    []*conn // open publishers
 	pubRR   int     // the next of pubs to publish on
@@ -106,6 +113,18 @@ type loopStats struct {
 	ends                                           uint64 // end markers the subscribers got
 	endSent, endReplied, endAcked                  uint64 // the publishers' end markers
 	subscribe                                      *Histogram
+
+	// What went over the sockets (TCP payload: TLS records for wss://)
+	// and the data messages it carried, by direction.
+	wireOut, wireIn   uint64 // bytes written to and read from the sockets
+	msgsOut, msgsIn   uint64 // data messages sent and received (all of them, requests and acks included)
+	plainOut, plainIn uint64 // their payloads, uncompressed
+	zOut, zIn         uint64 // of them, compressed (RSV1)
+
+	// permessage-deflate: the connections whose offer the server
+	// agreed to, by its answer, and those it declined.
+	zNegotiated, zDeclined uint64
+	zAnswers               map[string]uint64
 }
 
 func newCloop(r *run, el gnet.EventLoop) *cloop {
@@ -114,7 +133,7 @@ func newCloop(r *run, el gnet.EventLoop) *cloop {
 
 // newLoopStats is a loopStats with nothing counted.
 func newLoopStats() loopStats {
-	return loopStats{errs: map[string]uint64{}, latency: NewHistogram(), handshake: NewHistogram(), second: NewHistogram(),
+	return loopStats{errs: map[string]uint64{}, zAnswers: map[string]uint64{}, latency: NewHistogram(), handshake: NewHistogram(), second: NewHistogram(),
 		subscribe: NewHistogram()}
 }
 
@@ -163,7 +182,7 @@ func (c *conn) open() {
 	c.accept = acceptFor(key)
 	c.mask = rand.Uint32()
 	l := c.loop
-	l.scratch = l.run.target.appendRequest(l.scratch[:0], key)
+	l.scratch = l.run.target.appendRequest(l.scratch[:0], key, l.run.extensions())
 	c.write(l.scratch)
 }
 
@@ -171,13 +190,15 @@ func (c *conn) write(b []byte) {
 	if c.rec != nil {
 		l := c.loop
 		l.sealed = c.rec.Seal(l.sealed[:0], b, nil)
+		l.s.wireOut += uint64(len(l.sealed))
 		_, _ = c.gc.Write(l.sealed)
 		return
 	}
 	if c.tls != nil {
-		_, _ = c.tls.Write(b)
+		_, _ = c.tls.Write(b) // counted by the transport's writer
 		return
 	}
+	c.loop.s.wireOut += uint64(len(b))
 	_, _ = c.gc.Write(b)
 }
 
@@ -187,6 +208,7 @@ func (c *conn) traffic() gnet.Action {
 	case c.rec != nil:
 		raw, _ := c.gc.Peek(c.gc.InboundBuffered())
 		_, _ = c.gc.Discard(len(raw)) // decrypted in place, or kept
+		c.loop.s.wireIn += uint64(len(raw))
 		first, rest, err := c.rec.Input(raw)
 		b := rest
 		if len(c.tail) > 0 || len(first) > 0 {
@@ -209,6 +231,7 @@ func (c *conn) traffic() gnet.Action {
 		b, _ := c.gc.Peek(c.gc.InboundBuffered())
 		n := c.parse(b)
 		_, _ = c.gc.Discard(n)
+		c.loop.s.wireIn += uint64(n)
 	default:
 		raw, _ := c.gc.Peek(c.gc.InboundBuffered())
 		c.tr.SetInput(raw)
@@ -224,7 +247,9 @@ func (c *conn) traffic() gnet.Action {
 				break
 			}
 		}
-		_, _ = c.gc.Discard(c.tr.Consumed(raw))
+		consumed := c.tr.Consumed(raw)
+		_, _ = c.gc.Discard(consumed)
+		c.loop.s.wireIn += uint64(consumed)
 		n := c.parse(c.tail)
 		c.tail = c.tail[:copy(c.tail, c.tail[n:])]
 		if len(c.tail) == 0 && cap(c.tail) > 64<<10 {
@@ -265,7 +290,7 @@ func (c *conn) parse(b []byte) int {
 	}
 	for c.state == cJoining || c.state == cOpen || c.state == cClosing {
 		h, hn, err := codec.ParseHeader(b[used:])
-		if err != nil || h.Masked || h.Rsv != 0 {
+		if err != nil || h.Masked || h.Rsv != 0 && !c.compressedStart(h) {
 			c.lost("protocol: bad frame from the server")
 			return len(b)
 		}
@@ -299,6 +324,10 @@ func (c *conn) upgraded(head []byte) bool {
 	}
 	if !bytes.Contains(head, []byte(c.accept)) {
 		c.refused("upgrade: wrong Sec-WebSocket-Accept")
+		return false
+	}
+	if err := c.negotiated(head); err != nil {
+		c.refused(err.Error())
 		return false
 	}
 	c.upgradedAt = l.run.nanos()
@@ -401,6 +430,10 @@ func (c *conn) frame(h codec.Header, p []byte) {
 	l := c.loop
 	switch h.OpCode {
 	case codec.OpText, codec.OpBinary, codec.OpContinuation:
+		var whole bool
+		if h, p, whole = c.message(h, p); !whole {
+			return // a fragment of a compressed message, or one that failed
+		}
 		if c.ps != nil {
 			c.pubsubFrame(h, p)
 			return
@@ -462,8 +495,7 @@ func (c *conn) send(at int64) {
 	}
 	l := c.loop
 	c.sendAt = append(c.sendAt, at)
-	l.scratch = codec.AppendMaskedFrame(l.scratch[:0], true, codec.OpText, l.run.payload, c.nextMask())
-	c.write(l.scratch)
+	c.sendData(codec.OpText, l.run.payload)
 	l.s.sent++
 }
 

@@ -26,6 +26,9 @@ import (
 //   - the run over time, from Timeline: messages sent and received per
 //     second, connections open, and when any, latency p99 and errors per
 //     second, with the figures of each second in a collapsed table;
+//   - the bytes on the wire, sent and received, with the data messages
+//     and their plaintext, and the permessage-deflate negotiation when it
+//     was offered;
 //   - the errors by reason, most frequent first;
 //   - the server's figures when it was sampled.
 //
@@ -56,8 +59,12 @@ type (
 		Errors   []htmlError
 		ErrTotal string
 		Server   []htmlPair
+		Wire     []htmlWire // sent, received; none when nothing went over the wire
+		Deflate  []htmlPair // the offer and the answers; none when not offered
 	}
 	htmlPair struct{ Key, Value string }
+
+	htmlWire struct{ Direction, Bytes, Messages, PerMsg, PlainPerMsg, Compressed string }
 
 	htmlFigure struct{ Label, Value, Note string }
 
@@ -136,6 +143,34 @@ func (r *Report) htmlPage() *htmlPage {
 			htmlFigure{"latency p99", durationText(r.Latency.Quantile(0.99)), name},
 			htmlFigure{"latency p99.9", durationText(r.Latency.Quantile(0.999)), name},
 			htmlFigure{"latency max", durationText(r.Latency.Max()), name})
+	}
+	f1 := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	if w := r.Wire; w.SentBytes > 0 || w.ReceivedBytes > 0 {
+		p.Figures = append(p.Figures,
+			htmlFigure{"bytes sent per message", f1(w.SentPerMessage()) + " B", "on the wire; " + f1(w.PlainSentPerMessage()) + " B plaintext"},
+			htmlFigure{"bytes received per message", f1(w.ReceivedPerMessage()) + " B", "on the wire; " + f1(w.PlainReceivedPerMessage()) + " B plaintext"})
+		p.Wire = []htmlWire{
+			{"sent", bytesText(float64(w.SentBytes)), u(w.MessagesSent), f1(w.SentPerMessage()), f1(w.PlainSentPerMessage()), u(w.CompressedSent)},
+			{"received", bytesText(float64(w.ReceivedBytes)), u(w.MessagesReceived), f1(w.ReceivedPerMessage()), f1(w.PlainReceivedPerMessage()), u(w.CompressedReceived)},
+		}
+	}
+	if d := r.Deflate; d != nil {
+		note := u(d.Negotiated) + " connections agreed, " + u(d.Declined) + " declined"
+		if d.state() == "declined" {
+			note = "by the server: messages went uncompressed"
+		}
+		p.Figures = append(p.Figures, htmlFigure{"permessage-deflate", d.state(), note})
+		threshold := "all messages compressed"
+		if d.Threshold > 0 {
+			threshold = "messages of " + strconv.Itoa(d.Threshold) + " bytes or more compressed"
+		}
+		p.Deflate = []htmlPair{{"offer", d.Offer}, {"threshold", threshold}}
+		for _, a := range sortedCounts(d.Answers) {
+			p.Deflate = append(p.Deflate, htmlPair{"answer: " + a.Reason, u(a.Count) + " connections"})
+		}
+		if d.Declined > 0 {
+			p.Deflate = append(p.Deflate, htmlPair{"declined (no extension in the 101)", u(d.Declined) + " connections"})
+		}
 	}
 	if histCount(r.Connect) > 0 {
 		p.Figures = append(p.Figures, htmlFigure{"connect p99", durationText(r.Connect.Quantile(0.99)), "TCP"})
@@ -798,6 +833,21 @@ summary { cursor: pointer; }
 {{end}}</tbody>
 </table>
 </details>
+{{end}}
+{{if .Wire}}<h2>Bytes on the wire</h2>
+<table>
+<thead><tr><th></th><th>on the wire</th><th>data messages</th><th>bytes / message</th><th>plaintext / message</th><th>compressed</th></tr></thead>
+<tbody>
+{{range .Wire}}<tr><td>{{.Direction}}</td><td>{{.Bytes}}</td><td>{{.Messages}}</td><td>{{.PerMsg}}</td><td>{{.PlainPerMsg}}</td><td>{{.Compressed}}</td></tr>
+{{end}}</tbody>
+</table>
+<p>TCP payload the clients wrote and read (TLS records for wss://, the TLS handshake not counted), from the upgrade to the end of the measured part.</p>
+{{end}}{{if .Deflate}}<h2>permessage-deflate</h2>
+<table>
+<tbody>
+{{range .Deflate}}<tr><td class="text">{{.Key}}</td><td class="text"><code>{{.Value}}</code></td></tr>
+{{end}}</tbody>
+</table>
 {{end}}
 <h2>Errors</h2>
 {{if .Errors}}<table>

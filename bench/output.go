@@ -27,6 +27,8 @@ import (
 //   - Elapsed is the longest of the two, Started the earliest;
 //   - Server is r's if r has one, else o's (one shard samples the server);
 //   - Scenario, URL and Params fill in what r lacks;
+//   - Wire adds; Deflate's counts and answers add (r gets one when it had
+//     none);
 //   - pubsub: the FanoutTables merge publication by publication (their
 //     deliveries add, the latest last delivery stays), and what follows
 //     from the sums is computed again: Expected (all the publications
@@ -86,6 +88,13 @@ func (r *Report) Merge(o *Report) {
 	r.Subscribe = mergeHistogram(r.Subscribe, o.Subscribe)
 	if o.FanoutTable != nil {
 		r.FanoutTable = mergeFanout(r.FanoutTable, o.FanoutTable)
+	}
+	r.Wire.Add(o.Wire)
+	if o.Deflate != nil {
+		if r.Deflate == nil {
+			r.Deflate = &DeflateReport{}
+		}
+		r.Deflate.merge(o.Deflate)
 	}
 	if r.scenario() == PubSub {
 		r.derivePubSub()
@@ -226,6 +235,15 @@ func (r *Report) messageRate() float64 {
 // server_cpu_s_per_million three. The latency figures are of Latency; a
 // missing histogram reads 0. Spaces and control characters in the scenario
 // become '_', so that every pair is one token.
+//
+// Then, in every scenario, the bytes on the wire and permessage-deflate
+// (see Wire and DeflateReport; the deflate counts are 0 when it was not
+// offered), the _per_msg figures with one decimal:
+//
+//	wire_sent_bytes wire_received_bytes wire_sent_per_msg
+//	wire_received_per_msg plain_sent_per_msg plain_received_per_msg
+//	compressed_sent compressed_received deflate_negotiated
+//	deflate_declined
 func (r *Report) SummaryLine() string {
 	var b strings.Builder
 	kv := func(k, v string) {
@@ -279,6 +297,21 @@ func (r *Report) SummaryLine() string {
 	kv("fanout_p99_us", us(histQuantile(r.Fanout, 0.99)))
 	kv("fanout_max_us", us(histMax(r.Fanout)))
 	kv("subscribe_p99_us", us(histQuantile(r.Subscribe, 0.99)))
+	w := r.Wire
+	kv("wire_sent_bytes", u(w.SentBytes))
+	kv("wire_received_bytes", u(w.ReceivedBytes))
+	kv("wire_sent_per_msg", f(w.SentPerMessage(), 1))
+	kv("wire_received_per_msg", f(w.ReceivedPerMessage(), 1))
+	kv("plain_sent_per_msg", f(w.PlainSentPerMessage(), 1))
+	kv("plain_received_per_msg", f(w.PlainReceivedPerMessage(), 1))
+	kv("compressed_sent", u(w.CompressedSent))
+	kv("compressed_received", u(w.CompressedReceived))
+	var zn, zd uint64
+	if d := r.Deflate; d != nil {
+		zn, zd = d.Negotiated, d.Declined
+	}
+	kv("deflate_negotiated", u(zn))
+	kv("deflate_declined", u(zd))
 	return b.String()
 }
 
@@ -366,9 +399,12 @@ type errorReason struct {
 
 // sortedErrors is the Errors map by count, most frequent first, then by
 // reason.
-func (r *Report) sortedErrors() []errorReason {
-	out := make([]errorReason, 0, len(r.Errors))
-	for k, v := range r.Errors {
+func (r *Report) sortedErrors() []errorReason { return sortedCounts(r.Errors) }
+
+// sortedCounts is a map of counts by count, largest first, then by key.
+func sortedCounts(m map[string]uint64) []errorReason {
+	out := make([]errorReason, 0, len(m))
+	for k, v := range m {
 		out = append(out, errorReason{k, v})
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -523,6 +559,30 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("", u(r.Sent), u(r.Received), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))
 	}
 	blank()
+
+	if w := r.Wire; w.SentBytes > 0 || w.ReceivedBytes > 0 {
+		f1 := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+		row("bytes", "on the wire", "messages", "wire/msg", "plaintext/msg", "compressed")
+		row("sent", bytesText(float64(w.SentBytes)), u(w.MessagesSent), f1(w.SentPerMessage()),
+			f1(w.PlainSentPerMessage()), u(w.CompressedSent))
+		row("received", bytesText(float64(w.ReceivedBytes)), u(w.MessagesReceived), f1(w.ReceivedPerMessage()),
+			f1(w.PlainReceivedPerMessage()), u(w.CompressedReceived))
+		blank()
+	}
+	if d := r.Deflate; d != nil {
+		row("deflate", d.state(), "offer: "+d.Offer)
+		row("", "connections", "answer")
+		if d.Negotiated == 0 && d.Declined == 0 {
+			row("", "0", "no connection upgraded")
+		}
+		for _, a := range sortedCounts(d.Answers) {
+			row("", u(a.Count), a.Reason)
+		}
+		if d.Declined > 0 {
+			row("", u(d.Declined), "declined: no extension, messages uncompressed")
+		}
+		blank()
+	}
 
 	if hs := r.histograms(); len(hs) == 0 {
 		row("latency", "no data")

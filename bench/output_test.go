@@ -245,10 +245,15 @@ var (
 		"publishers", "subscribers", "published", "expected", "missing", "duplicates",
 		"fanout_count", "fanout_complete", "fanout_p50_us", "fanout_p99_us", "fanout_max_us", "subscribe_p99_us",
 	}
+	wireSummaryKeys = []string{
+		"wire_sent_bytes", "wire_received_bytes", "wire_sent_per_msg", "wire_received_per_msg",
+		"plain_sent_per_msg", "plain_received_per_msg", "compressed_sent", "compressed_received",
+		"deflate_negotiated", "deflate_declined",
+	}
 	// summaryKeys are the keys of a summary line without the server's.
-	summaryKeys = slices.Concat(baseSummaryKeys, pubsubSummaryKeys)
+	summaryKeys = slices.Concat(baseSummaryKeys, pubsubSummaryKeys, wireSummaryKeys)
 	// serverKeys are the keys of a summary line with the server's.
-	serverKeys = slices.Concat(baseSummaryKeys, serverSummaryKeys, pubsubSummaryKeys)
+	serverKeys = slices.Concat(baseSummaryKeys, serverSummaryKeys, pubsubSummaryKeys, wireSummaryKeys)
 )
 
 // parseSummary splits a summary line into its pairs, checking their form
@@ -276,7 +281,7 @@ func parseSummary(t *testing.T, line string, keys []string) map[string]string {
 		switch {
 		case strings.HasSuffix(k, "_us") || k == "attempted" || k == "established" || k == "failed" ||
 			k == "dropped" || k == "errors" || k == "sent" || k == "received" ||
-			slices.Contains(pubsubSummaryKeys, k):
+			slices.Contains(pubsubSummaryKeys, k) || slices.Contains(wireSummaryKeys, k) && !strings.HasSuffix(k, "_per_msg"):
 			_, err = strconv.ParseUint(v, 10, 64)
 		default:
 			_, err = strconv.ParseFloat(v, 64)

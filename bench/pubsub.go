@@ -27,7 +27,8 @@ import (
 // where P is the publisher's id, S its sequence number (from 0, per
 // publisher), W the time it was meant to be sent, in Unix nanoseconds
 // (processes on one host share that clock), and the pad brings the request
-// to Cfg.Size bytes. The server acknowledges it (Published) or refuses it
+// to Cfg.Size bytes (a JSON object of records, or with Cfg.Payload text a
+// string). The server acknowledges it (Published) or refuses it
 // (an error, counted by code). At the end each publisher sends an end
 // marker, {"pub":P,"end":N} with id -1, after its last publication: a
 // subscriber that has the end marker of every publisher has all it will
@@ -80,7 +81,8 @@ func (r *run) appendSubscribe(dst []byte) []byte {
 
 // appendPublish appends publication seq of publisher pub, meant to be sent
 // at sentNs (Unix nanoseconds), padded to Cfg.Size bytes when there is
-// room.
+// room: with a JSON payload (padJSON), the pad is a JSON object of
+// records, else a string of the text payload.
 func (r *run) appendPublish(dst []byte, pub, seq uint64, sentNs int64) []byte {
 	start := len(dst)
 	dst = append(dst, `{"op":"publish","topic":"`...)
@@ -93,10 +95,18 @@ func (r *run) appendPublish(dst []byte, pub, seq uint64, sentNs int64) []byte {
 	dst = strconv.AppendInt(dst, sentNs, 10)
 	var digits [20]byte
 	rest := len(`},"id":}`) + len(strconv.AppendUint(digits[:0], seq, 10))
-	if pad := r.cfg.Size - (len(dst) - start) - rest - len(`,"pad":""`); pad > 0 {
-		dst = append(dst, `,"pad":"`...)
-		dst = append(dst, r.payload[:pad]...)
-		dst = append(dst, '"')
+	switch {
+	case r.padJSON:
+		if pad := r.cfg.Size - (len(dst) - start) - rest - len(`,"pad":`); pad > 0 {
+			dst = append(dst, `,"pad":`...)
+			dst = AppendJSONPayload(dst, pad)
+		}
+	default:
+		if pad := r.cfg.Size - (len(dst) - start) - rest - len(`,"pad":""`); pad > 0 {
+			dst = append(dst, `,"pad":"`...)
+			dst = append(dst, r.payload[:pad]...)
+			dst = append(dst, '"')
+		}
 	}
 	dst = append(dst, `},"id":`...)
 	dst = strconv.AppendUint(dst, seq, 10)
@@ -118,11 +128,10 @@ func (r *run) appendEnd(dst []byte, pub, n uint64) []byte {
 // wall is the run's nanos n as Unix nanoseconds.
 func (r *run) wall(n int64) int64 { return r.epochUnix + n }
 
-// sendText sends body as one masked text frame. Called on the loop.
+// sendText sends body as one text message (compressed if deflate was
+// negotiated). Called on the loop.
 func (c *conn) sendText(body []byte) {
-	l := c.loop
-	l.scratch = codec.AppendMaskedFrame(l.scratch[:0], true, codec.OpText, body, c.nextMask())
-	c.write(l.scratch)
+	c.sendData(codec.OpText, body)
 }
 
 // subscribe sends the subscribe request of an upgraded subscriber. Called

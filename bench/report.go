@@ -50,6 +50,13 @@ type Report struct {
 	// merge it publication by publication.
 	FanoutTable FanoutTable `json:"fanout_table"`
 
+	// Wire is what went over the clients' sockets and the data messages
+	// it carried: compare a run with Deflate and one without.
+	Wire Wire `json:"wire"`
+	// Deflate is the permessage-deflate negotiation; nil when it was not
+	// offered.
+	Deflate *DeflateReport `json:"deflate,omitempty"`
+
 	Timeline []Second `json:"timeline"` // one entry per second of the run
 
 	Server *ServerStats `json:"server,omitempty"` // with --server-pid
@@ -86,4 +93,100 @@ type ServerStats struct {
 	RSSPerConn    float64 `json:"rss_per_conn"`           // (RSSPeak - RSSStart) / PeakConns
 	CPUPerMillion float64 `json:"cpu_s_per_million_msgs"` // CPUSeconds per million messages received
 	CPUPerConn    float64 `json:"cpu_ms_per_conn"`        // CPU milliseconds per connection opened (handshake, churn: the cost of a connection)
+}
+
+// Wire is what the clients wrote to and read from their sockets (TCP
+// payload: the frames for ws://, the TLS records for wss://, the TLS
+// handshake not counted), from the upgrade request to the end of the
+// measured part (the messages in flight included, the closing handshake
+// not), and the data messages in it, whatever the scenario's (pubsub's
+// subscriptions, publications, acks and deliveries all count).
+type Wire struct {
+	SentBytes          uint64 `json:"sent_bytes"`           // written to the sockets
+	ReceivedBytes      uint64 `json:"received_bytes"`       // read from the sockets
+	MessagesSent       uint64 `json:"messages_sent"`        // data messages sent
+	MessagesReceived   uint64 `json:"messages_received"`    // data messages received
+	PlainSentBytes     uint64 `json:"plain_sent_bytes"`     // their payloads, uncompressed
+	PlainReceivedBytes uint64 `json:"plain_received_bytes"` // their payloads, inflated
+	CompressedSent     uint64 `json:"compressed_sent"`      // messages sent compressed (RSV1)
+	CompressedReceived uint64 `json:"compressed_received"`  // messages received compressed
+}
+
+// Add adds o's counts to w.
+func (w *Wire) Add(o Wire) {
+	w.SentBytes += o.SentBytes
+	w.ReceivedBytes += o.ReceivedBytes
+	w.MessagesSent += o.MessagesSent
+	w.MessagesReceived += o.MessagesReceived
+	w.PlainSentBytes += o.PlainSentBytes
+	w.PlainReceivedBytes += o.PlainReceivedBytes
+	w.CompressedSent += o.CompressedSent
+	w.CompressedReceived += o.CompressedReceived
+}
+
+// perMessage is bytes per message, 0 without messages.
+func perMessage(bytes, msgs uint64) float64 {
+	if msgs == 0 {
+		return 0
+	}
+	return float64(bytes) / float64(msgs)
+}
+
+// SentPerMessage is the bytes written per data message sent, everything
+// on the wire included (frame headers, TLS records, control frames, the
+// upgrade).
+func (w Wire) SentPerMessage() float64 { return perMessage(w.SentBytes, w.MessagesSent) }
+
+// ReceivedPerMessage is the bytes read per data message received.
+func (w Wire) ReceivedPerMessage() float64 { return perMessage(w.ReceivedBytes, w.MessagesReceived) }
+
+// PlainSentPerMessage is the average payload of a data message sent,
+// uncompressed.
+func (w Wire) PlainSentPerMessage() float64 { return perMessage(w.PlainSentBytes, w.MessagesSent) }
+
+// PlainReceivedPerMessage is the average payload of a data message
+// received, inflated.
+func (w Wire) PlainReceivedPerMessage() float64 {
+	return perMessage(w.PlainReceivedBytes, w.MessagesReceived)
+}
+
+// DeflateReport is the permessage-deflate negotiation of a run that
+// offered it: the offer, and what the servers answered. A declined offer
+// leaves the connection uncompressed: the run goes on.
+type DeflateReport struct {
+	Offer      string            `json:"offer"`      // the Sec-WebSocket-Extensions value sent
+	Threshold  int               `json:"threshold"`  // messages shorter were sent uncompressed (0: all compressed)
+	Negotiated uint64            `json:"negotiated"` // connections whose offer the server agreed to
+	Declined   uint64            `json:"declined"`   // connections whose 101 had no extension
+	Answers    map[string]uint64 `json:"answers"`    // the agreements, as the response states them, by connections
+}
+
+// merge adds o's counts to d.
+func (d *DeflateReport) merge(o *DeflateReport) {
+	if d.Offer == "" {
+		d.Offer, d.Threshold = o.Offer, o.Threshold
+	}
+	d.Negotiated += o.Negotiated
+	d.Declined += o.Declined
+	for k, v := range o.Answers {
+		if d.Answers == nil {
+			d.Answers = map[string]uint64{}
+		}
+		d.Answers[k] += v
+	}
+}
+
+// state is the negotiation in a word: "negotiated" (every connection
+// that upgraded agreed), "declined" (none did), "partly" (some did) or
+// "none" (no connection upgraded).
+func (d *DeflateReport) state() string {
+	switch {
+	case d.Negotiated > 0 && d.Declined == 0:
+		return "negotiated"
+	case d.Negotiated == 0 && d.Declined > 0:
+		return "declined"
+	case d.Negotiated > 0:
+		return "partly"
+	}
+	return "none"
 }

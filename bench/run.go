@@ -13,6 +13,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine/socketio/packet"
 	"github.com/wssd/wssd/engine/tlsrec"
 	"github.com/wssd/wssd/security"
@@ -72,6 +73,18 @@ type Config struct {
 	Auth      string // the CONNECT's data, a JSON object (the client's auth); "": none
 	Event     string // the event emitted; "": DefaultEvent
 
+	// permessage-deflate (RFC 7692): every connection offers it; echo and
+	// pubsub compress what they send, and inflate what comes compressed.
+	// Not in socketio.
+	Deflate          bool   // offer permessage-deflate; set by a DeflateOffer
+	DeflateOffer     string // the offer, sent as it is (one offer, see ParseDeflateOffer); "": DefaultDeflateOffer
+	DeflateThreshold int    // messages shorter than this are sent uncompressed; 0: all are compressed
+
+	// Payload is what echo's messages and the pad of pubsub's
+	// publications are made of: PayloadJSON ("", the default) or
+	// PayloadText (see payload.go). Socket.IO's argument is always text.
+	Payload string
+
 	// Barrier, when set, is called once the connections are settled, and
 	// the measured part starts when it returns: shards of one run use it
 	// to start together (pubsub: no publication before every subscriber
@@ -94,6 +107,9 @@ type run struct {
 	dialSeq    atomic.Uint64 // pubsub: connections handed to the dialers; the first Pubs are publishers
 	publishers atomic.Int64  // pubsub: publishers established
 	fanCap     uint64        // pubsub: publications of each publisher whose fan-out is kept
+	padJSON    bool          // pubsub: the pad is a JSON object, not a string of payload
+
+	zOffer codec.DeflateOffer // with Cfg.Deflate, the offer
 
 	// socketio
 	sioNsp  []byte // the namespace joined
@@ -180,7 +196,13 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.sio = &sioSession{}
 	}
 	if a.tr != nil {
-		a.tr.Attach(gc)
+		a.tr.Attach(countingWriter{gc, &l.s.wireOut})
+	}
+	// Bytes the handshake read past its own came from the socket too.
+	if a.rec != nil {
+		l.s.wireIn += uint64(a.rec.Kept())
+	} else if a.tr != nil {
+		l.s.wireIn += uint64(a.tr.Kept())
 	}
 	gc.SetContext(c)
 	c.open()
@@ -308,6 +330,26 @@ func (cfg Config) checked() (Config, error) {
 	if cfg.Target == nil {
 		return cfg, errors.New("bench: a target is needed")
 	}
+	if cfg.DeflateOffer != "" {
+		cfg.Deflate = true
+	}
+	if cfg.Deflate {
+		if cfg.Scenario == SocketIO {
+			return cfg, errors.New("bench: socketio: no permessage-deflate")
+		}
+		if cfg.DeflateOffer == "" {
+			cfg.DeflateOffer = DefaultDeflateOffer
+		}
+		if _, err := ParseDeflateOffer(cfg.DeflateOffer); err != nil {
+			return cfg, fmt.Errorf("bench: %w", err)
+		}
+		if cfg.DeflateThreshold < 0 {
+			return cfg, errors.New("bench: a negative deflate threshold")
+		}
+	}
+	if cfg.Payload != "" && cfg.Payload != PayloadJSON && cfg.Payload != PayloadText {
+		return cfg, fmt.Errorf("bench: payload %q: json or text", cfg.Payload)
+	}
 	if cfg.Scenario != SocketIO && !cfg.Target.webSocket() {
 		return cfg, fmt.Errorf("bench: %s: the URL's scheme must be ws or wss", cfg.Scenario)
 	}
@@ -326,11 +368,19 @@ func (cfg Config) checked() (Config, error) {
 // newRun is the state of a run of cfg, checked, starting now.
 func newRun(cfg Config) *run {
 	r := &run{
-		cfg: cfg, target: cfg.Target, payload: make([]byte, cfg.Size), epoch: time.Now(),
+		cfg: cfg, target: cfg.Target, epoch: time.Now(),
 		jobs: make(chan struct{}), feedStop: make(chan struct{}), redialC: make(chan struct{}, 1),
 		loops: map[gnet.EventLoop]*cloop{}, connect: NewHistogram(), tlsTime: NewHistogram(), errs: map[string]uint64{},
 	}
 	r.epochUnix = r.epoch.UnixNano()
+	r.payload = appendTextPayload(nil, cfg.Size)
+	if cfg.Scenario == Echo && cfg.Payload != PayloadText {
+		r.payload = AppendJSONPayload(nil, cfg.Size)
+	}
+	r.padJSON = cfg.Scenario == PubSub && cfg.Payload != PayloadText
+	if cfg.Deflate {
+		r.zOffer, _ = ParseDeflateOffer(cfg.DeflateOffer) // checked
+	}
 	if cfg.Scenario == SocketIO {
 		r.target = cfg.Target.socketIO(cfg.Transport)
 		r.sioNsp = []byte(cfg.Namespace)
@@ -341,9 +391,6 @@ func newRun(cfg Config) *run {
 		}
 	}
 	r.fanCap = uint64(fanoutTracked / max(cfg.PubsTotal, 1))
-	for i := range r.payload {
-		r.payload[i] = 'a' + byte(i%26)
-	}
 	return r
 }
 
@@ -766,6 +813,14 @@ func (r *run) report(snap loopStats, fanout FanoutTable, elapsed time.Duration, 
 	if cfg.Scenario == SocketIO {
 		rep.Subscribe = snap.subscribe
 	}
+	rep.Wire = Wire{
+		SentBytes: snap.wireOut, ReceivedBytes: snap.wireIn, MessagesSent: snap.msgsOut, MessagesReceived: snap.msgsIn,
+		PlainSentBytes: snap.plainOut, PlainReceivedBytes: snap.plainIn, CompressedSent: snap.zOut, CompressedReceived: snap.zIn,
+	}
+	if cfg.Deflate {
+		rep.Deflate = &DeflateReport{Offer: r.extensions(), Threshold: cfg.DeflateThreshold,
+			Negotiated: snap.zNegotiated, Declined: snap.zDeclined, Answers: snap.zAnswers}
+	}
 	rep.Elapsed = elapsed
 	rep.Timeline = timeline
 	rep.Server = srv.stats(cfg.Scenario, rep.Received, rep.Established)
@@ -858,6 +913,19 @@ func (sum *loopStats) add(s *loopStats, second bool) {
 	sum.handshake.Merge(s.handshake)
 	sum.second.Merge(s.second)
 	sum.subscribe.Merge(s.subscribe)
+	sum.wireOut += s.wireOut
+	sum.wireIn += s.wireIn
+	sum.msgsOut += s.msgsOut
+	sum.msgsIn += s.msgsIn
+	sum.plainOut += s.plainOut
+	sum.plainIn += s.plainIn
+	sum.zOut += s.zOut
+	sum.zIn += s.zIn
+	sum.zNegotiated += s.zNegotiated
+	sum.zDeclined += s.zDeclined
+	for k, v := range s.zAnswers {
+		sum.zAnswers[k] += v
+	}
 	if second {
 		s.second.Reset()
 	}
@@ -1016,6 +1084,17 @@ func (r *run) dial(ctx context.Context) {
 	if _, err := r.cli.EnrollContext(nc, a); err != nil {
 		r.failed("enroll: " + errText(err))
 	}
+}
+
+// countingWriter writes to a connection on its loop, counting the bytes.
+type countingWriter struct {
+	gc gnet.Conn
+	n  *uint64 // the loop's
+}
+
+func (w countingWriter) Write(p []byte) (int, error) {
+	*w.n += uint64(len(p))
+	return w.gc.Write(p)
 }
 
 // quietLogger drops gnet's own log lines.

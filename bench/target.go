@@ -96,8 +96,9 @@ func NewTarget(rawURL string, o TargetOptions) (*Target, error) {
 	return t, nil
 }
 
-// appendRequest appends the upgrade request with key to dst.
-func (t *Target) appendRequest(dst []byte, key string) []byte {
+// appendRequest appends the upgrade request with key, and the extensions
+// offered, if any, to dst.
+func (t *Target) appendRequest(dst []byte, key, extensions string) []byte {
 	path := t.URL.RequestURI()
 	dst = append(dst, "GET "...)
 	dst = append(dst, path...)
@@ -106,6 +107,11 @@ func (t *Target) appendRequest(dst []byte, key string) []byte {
 	dst = append(dst, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "...)
 	dst = append(dst, key...)
 	dst = append(dst, "\r\n"...)
+	if extensions != "" {
+		dst = append(dst, "Sec-WebSocket-Extensions: "...)
+		dst = append(dst, extensions...)
+		dst = append(dst, "\r\n"...)
+	}
 	dst = append(dst, t.header...)
 	return append(dst, "\r\n"...)
 }

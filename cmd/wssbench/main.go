@@ -63,6 +63,18 @@ Scenarios:
             --msg-rate, open loop; answer the server's pings. "sent" counts
             events, "received" acks, and the latency is the ack's.
 
+permessage-deflate (RFC 7692): with --deflate, every connection offers it
+(connect, echo, handshake, churn, pubsub; not socketio); where the server
+agrees, echo and pubsub compress the messages they send (those of
+--deflate-threshold bytes or more; by default all) and inflate those that
+come compressed, on the client's loops, inside the latency measured. The
+report says what the server answered (a declined offer: the run goes on
+uncompressed) and, in every run, the bytes on the wire (TCP payload; TLS
+records for wss://) per message next to the plaintext's, to compare a run
+with --deflate and one without. Echo's messages and pubsub's pad are JSON
+text like an application's (--payload json, the default), which compresses
+as such messages do; --payload text is a to z over and over.
+
 The last line printed is a summary of key=value pairs for scripts.
 
 Flags:
@@ -100,6 +112,10 @@ type options struct {
 	namespace   string
 	auth        string
 	event       string
+	deflate     bool
+	zOffer      string
+	zThreshold  int
+	payload     string
 	args        []string
 }
 
@@ -152,6 +168,10 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.htmlFile, "html", "", "write the report as a self-contained HTML page to `file`")
 	fs.IntVar(&o.loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.BoolVar(&o.deflate, "deflate", false, "offer permessage-deflate ("+bench.DefaultDeflateOffer+"); echo and pubsub compress what they send where the server agrees; not socketio")
+	fs.StringVar(&o.zOffer, "deflate-offer", "", "send this permessage-deflate `offer` verbatim instead (implies --deflate), e.g. \"permessage-deflate; server_max_window_bits=10\"; takeover the server agrees to is honoured")
+	fs.IntVar(&o.zThreshold, "deflate-threshold", 0, "with --deflate, send messages shorter than this many `bytes` uncompressed (0: compress all)")
+	fs.StringVar(&o.payload, "payload", bench.PayloadJSON, "echo, pubsub: what messages (pubsub: the pad) are made of: json (JSON records, as applications send) or text (a to z repeated)")
 	fs.IntVar(&o.shard, "shard", -1, "internal: run as shard N of --procs, writing JSON to stdout")
 	if err := fs.Parse(o.args); err != nil {
 		return o, err
@@ -188,6 +208,21 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		if o.transport != "websocket" && o.transport != "polling" {
 			return o, fmt.Errorf("--transport %q: websocket or polling", o.transport)
 		}
+	}
+	if o.zOffer != "" {
+		o.deflate = true
+		if _, err := bench.ParseDeflateOffer(o.zOffer); err != nil {
+			return o, fmt.Errorf("--deflate-offer: %w", err)
+		}
+	}
+	if o.deflate && o.scenario == bench.SocketIO {
+		return o, errors.New("--deflate: not in socketio")
+	}
+	if o.zThreshold < 0 {
+		return o, errors.New("--deflate-threshold: not negative")
+	}
+	if o.payload != bench.PayloadJSON && o.payload != bench.PayloadText {
+		return o, fmt.Errorf("--payload %q: json or text", o.payload)
 	}
 	if o.conns <= 0 || o.procs <= 0 || o.size < 0 || o.inflight <= 0 || o.concurrency <= 0 || o.rate < 0 || o.msgRate < 0 || o.churnRate < 0 {
 		return o, errors.New("--conns, --procs, --inflight and --concurrency must be positive; --size, --rate, --msg-rate and --churn-rate not negative")
@@ -327,6 +362,7 @@ func runOne(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.W
 		Loops: o.loops, SourceIPs: o.sourceIPs, ServerPIDs: o.serverPIDs, Params: params(o),
 		Topic: o.topic, Pubs: o.pubs, PubsTotal: o.pubs,
 		Transport: o.transport, Namespace: o.namespace, Auth: o.auth, Event: o.event,
+		Deflate: o.deflate, DeflateOffer: o.zOffer, DeflateThreshold: o.zThreshold, Payload: o.payload,
 	}
 	if o.shard >= 0 {
 		cfg.Conns = share(o.conns, o.shard, o.procs)
@@ -669,6 +705,18 @@ func params(o options) map[string]string {
 		p["event"] = o.event
 		if o.auth != "" {
 			p["auth"] = "given" // not the token itself
+		}
+	}
+	if o.scenario == bench.Echo || o.scenario == bench.PubSub {
+		p["payload"] = o.payload
+	}
+	if o.deflate {
+		p["deflate"] = "true"
+		if o.zOffer != "" {
+			p["deflate_offer"] = o.zOffer
+		}
+		if o.zThreshold > 0 {
+			p["deflate_threshold"] = strconv.Itoa(o.zThreshold)
 		}
 	}
 	if o.resume {
