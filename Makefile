@@ -92,7 +92,8 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 # Independent clients against the binary over wss://: Node's ws, Python's
-# websockets, headless Chromium (via playwright-core) and sslscan; and the
+# websockets, headless Chromium (via playwright-core) and sslscan, the first
+# three also with permessage-deflate as each offers it by default; and the
 # Socket.IO clients (npm socket.io-client, in Node and in Chromium) against
 # npm's socket.io server, and against wssd; then the load generator's socketio
 # scenario against npm's socket.io. Installs the Debian packages that are
