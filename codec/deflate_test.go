@@ -125,9 +125,13 @@ func TestReaderCompressedLimit(t *testing.T) {
 	if err := r.Check(h); err != nil {
 		t.Fatalf("compressed frame of limit+8: %v", err)
 	}
-	h.Length = 2 * limit
+	h.Length = limit + limit/8 + 64 // the most DEFLATE makes of what does not compress
+	if err := r.Check(h); err != nil {
+		t.Fatalf("compressed frame of limit×9/8: %v", err)
+	}
+	h.Length++
 	if err := r.Check(h); !errors.Is(err, ErrMessageTooBig) {
-		t.Fatalf("compressed frame of 2×limit: %v", err)
+		t.Fatalf("compressed frame over limit×9/8: %v", err)
 	}
 	h.Rsv, h.Length = 0, limit+8
 	if err := r.Check(h); !errors.Is(err, ErrMessageTooBig) {
@@ -373,6 +377,9 @@ func TestWindow(t *testing.T) {
 	w = Window(w, []byte("defg"), 8)
 	if string(w) != "abcdefg" {
 		t.Fatalf("%q", w)
+	}
+	if cap(w) > 8 {
+		t.Fatalf("cap %d over the window", cap(w))
 	}
 	w = Window(w, []byte("hij"), 8)
 	if string(w) != "cdefghij" || cap(w) != 8 {

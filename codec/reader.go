@@ -42,7 +42,7 @@ type Reader struct {
 	// message is then returned as it came, compressed (Message.Compressed),
 	// for the caller to inflate and to check for UTF-8. Its size on the
 	// wire is bounded by MaxMessage too, with room for DEFLATE's overhead
-	// on data that does not compress.
+	// on data that does not compress (an eighth more).
 	Deflate bool
 
 	// (A Reader lives in every connection: its small fields are kept
@@ -118,9 +118,11 @@ func (r *Reader) Check(h Header) error {
 	}
 	limit := r.maxMessage()
 	if compressed {
-		// Stored blocks cost 5 bytes in 65535, and a block header and
-		// the flush a few more.
-		limit += limit>>13 + 64
+		// Data that does not compress comes out larger: by 5 bytes a
+		// stored block, and zlib with a small memLevel makes blocks of
+		// a few kilobytes; in fixed-Huffman blocks, by up to an eighth.
+		// The inflated size has a limit of its own (Decompressor).
+		limit += limit>>3 + 64
 	}
 	if h.Length > limit-r.size {
 		return ErrMessageTooBig

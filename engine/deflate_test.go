@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -517,5 +518,39 @@ func TestDeflateAccept(t *testing.T) {
 	}
 	if got := enginetest.Scrape(t, admin)[`wssd_deflate_messages_total{direction="sent"}`]; got != 2 {
 		t.Fatalf("%v messages sent compressed, want 2", got)
+	}
+}
+
+// TestDeflateIncompressibleAtLimit: a message of exactly MaxMessageSize
+// that does not compress comes larger than that on the wire (zlib with a
+// small memLevel adds a stored block header every few kilobytes), and is
+// taken, as it would be uncompressed.
+func TestDeflateIncompressibleAtLimit(t *testing.T) {
+	const limit = 1 << 20
+	_, addr, _ := zserve(t, Config{MaxMessageSize: limit, Deflate: &Deflate{}}, false)
+	z := zdial(t, addr, "permessage-deflate")
+	msg := make([]byte, limit)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range msg {
+		msg[i] = byte(rnd.Uint32())
+	}
+	var c bytes.Buffer
+	w, _ := flate.NewWriter(&c, flate.BestSpeed)
+	for p := msg; len(p) > 0; p = p[min(len(p), 2048):] {
+		_, _ = w.Write(p[:min(len(p), 2048)])
+		_ = w.Flush()
+	}
+	payload := c.Bytes()[:c.Len()-4]
+	if len(payload) <= limit {
+		t.Fatalf("the message compressed to %d bytes: not over the limit", len(payload))
+	}
+	z.send(t, true, codec.OpBinary, true, payload)
+	_ = z.conn.SetReadDeadline(time.Now().Add(confWait))
+	var hb [10]byte
+	if _, err := ioReadFull(z.br, hb[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if op := codec.OpCode(hb[0] & 0x0f); op != codec.OpBinary {
+		t.Fatalf("answered with opcode %d, not the echo (%d bytes on the wire)", op, len(payload))
 	}
 }
