@@ -187,8 +187,9 @@ func (d *Decompressor) Append(dst, p []byte, limit int64, dict []byte) ([]byte, 
 
 // Window keeps the last bytes of a direction's compressed messages, as a
 // window that survives them (context takeover): it returns w with p's
-// bytes added and only the last size of them kept. It allocates size bytes
-// once, on the first message.
+// bytes added and only the last size of them kept. Its buffer grows, by
+// doubling, to what it holds, and never past size: a connection that sends
+// a few short messages keeps a short window.
 func Window(w, p []byte, size int) []byte {
 	if len(p) >= size {
 		if cap(w) < size {
@@ -196,8 +197,8 @@ func Window(w, p []byte, size int) []byte {
 		}
 		return append(w[:0], p[len(p)-size:]...)
 	}
-	if cap(w) < size {
-		grown := make([]byte, len(w), size)
+	if need := min(len(w)+len(p), size); cap(w) < need {
+		grown := make([]byte, len(w), min(max(need, 2*cap(w)), size))
 		copy(grown, w)
 		w = grown
 	}

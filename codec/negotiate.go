@@ -65,7 +65,9 @@ type DeflatePolicy struct {
 	// both directions, and costs no memory between messages.
 	ContextTakeover bool
 	// WindowBits bounds the window kept per direction with
-	// ContextTakeover (8 to 15); 0 means MaxWindowBits.
+	// ContextTakeover (9 to 15; 8 is taken as 9, since zlib, which many
+	// clients compress with, cannot compress within 2^8); 0 means
+	// MaxWindowBits.
 	WindowBits uint8
 }
 
@@ -91,7 +93,7 @@ func (p DeflatePolicy) Accept(offer DeflateOffer) DeflateParams {
 	if bits == 0 {
 		bits = MaxWindowBits
 	}
-	bits = max(MinWindowBits, min(bits, MaxWindowBits))
+	bits = max(MinWindowBits+1, min(bits, MaxWindowBits))
 	if !offer.ServerNoContextTakeover && (offer.ServerMaxWindowBits == 0 || offer.ServerMaxWindowBits == MaxWindowBits) {
 		a.ServerNoContextTakeover = false
 	}

@@ -62,7 +62,8 @@ type Deflate struct {
 	// or not, and of priming the loop's compressor with that window for
 	// each message.
 	ContextTakeover bool
-	// WindowBits bounds each window kept with ContextTakeover, 8 to 15. 0
+	// WindowBits bounds each window kept with ContextTakeover, 9 to 15
+	// (zlib, which many clients compress with, cannot keep to 2^8). 0
 	// means DefaultTakeoverWindowBits.
 	WindowBits int
 }
@@ -93,8 +94,8 @@ func (d *Deflate) withDefaults(routes map[string]Handler) (*Deflate, error) {
 	if c.WindowBits == 0 {
 		c.WindowBits = DefaultTakeoverWindowBits
 	}
-	if c.WindowBits < codec.MinWindowBits || c.WindowBits > codec.MaxWindowBits {
-		return nil, fmt.Errorf("engine: deflate window bits %d: not 8 to 15", c.WindowBits)
+	if c.WindowBits <= codec.MinWindowBits || c.WindowBits > codec.MaxWindowBits {
+		return nil, fmt.Errorf("engine: deflate window bits %d: not 9 to 15", c.WindowBits)
 	}
 	return &c, nil
 }

@@ -170,7 +170,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.deflateThreshold, "deflate-threshold", engine.DefaultDeflateThreshold, "with --deflate, messages shorter than this many `bytes` are sent uncompressed")
 	fs.IntVar(&o.deflateLevel, "deflate-level", codec.DefaultDeflateLevel, "with --deflate, the compression `level`, 1 (fastest) to 9 (smallest)")
 	fs.BoolVar(&o.deflateTakeover, "deflate-context-takeover", false, "with --deflate, let connections keep their compression windows between messages where clients allow it: smaller messages, for up to 2 × 2^--deflate-window-bits bytes per connection, idle or not")
-	fs.IntVar(&o.deflateWindowBits, "deflate-window-bits", engine.DefaultTakeoverWindowBits, "with --deflate-context-takeover, each window kept is at most 2^`bits` bytes, 8 to 15")
+	fs.IntVar(&o.deflateWindowBits, "deflate-window-bits", engine.DefaultTakeoverWindowBits, "with --deflate-context-takeover, each window kept is at most 2^`bits` bytes, 9 to 15")
 	fs.StringVar(&o.sioPath, "socketio-path", socketio.DefaultPath, "`path` of the Socket.IO (Engine.IO v4, Socket.IO v5) server; empty for none")
 	fs.StringVar(&o.sioApp, "socketio-app", "pubsub", "what the Socket.IO server does: pubsub (the /ws protocol in events: subscribe, unsubscribe, publish) or conformance (the reference echo behaviour of the protocol's test suite)")
 	fs.DurationVar(&o.sioPingInterval, "socketio-ping-interval", socketio.DefaultPingInterval, "how often a Socket.IO session is pinged")
@@ -211,8 +211,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if deflateRoutes != "" {
 		o.deflateRoutes = strings.Split(deflateRoutes, ",")
 	}
-	if o.deflateThreshold < 0 || o.deflateLevel < 1 || o.deflateLevel > 9 || o.deflateWindowBits < 8 || o.deflateWindowBits > 15 {
-		return o, errors.New("--deflate-threshold must not be negative, --deflate-level be 1 to 9 and --deflate-window-bits 8 to 15")
+	if o.deflateThreshold < 0 || o.deflateLevel < 1 || o.deflateLevel > 9 || o.deflateWindowBits < 9 || o.deflateWindowBits > 15 {
+		return o, errors.New("--deflate-threshold must not be negative, --deflate-level be 1 to 9 and --deflate-window-bits 9 to 15")
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("--log-format: %q is not text or json", o.logFormat)
