@@ -705,8 +705,11 @@ func TestInteropSocketIO(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		// A thousand clients from one address, each poll on a TLS
 		// connection of its own: more TLS handshakes at once than
-		// one address may hold by default.
-		w := startSIOWSSD(t, bin, dataDir, "--socketio-app", "conformance", "--tls-slots-per-ip", "4096")
+		// one address may hold by default, and more than one Node
+		// process finishes within the default handshake timeout on a
+		// slow machine (its side of each handshake waits its turn on
+		// one thread, while the server's deadline runs from accept).
+		w := startSIOWSSD(t, bin, dataDir, "--socketio-app", "conformance", "--tls-slots-per-ip", "4096", "--handshake-timeout", "60s")
 		runSocketIOClients(t, w.target(),
 			sioMany(1000),
 			sioReconnect(w.restart, "--transport", "polling"),
