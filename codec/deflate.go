@@ -187,9 +187,11 @@ func (d *Decompressor) Append(dst, p []byte, limit int64, dict []byte) ([]byte, 
 
 // Window keeps the last bytes of a direction's compressed messages, as a
 // window that survives them (context takeover): it returns w with p's
-// bytes added and only the last size of them kept. Its buffer grows, by
-// doubling, to what it holds, and never past size: a connection that sends
-// a few short messages keeps a short window.
+// bytes added and only the last size of them kept. Its buffer is made for
+// the first message alone when that is short (a quarter of size or less),
+// and at size when more is needed: a connection that sends one short
+// message keeps a short window, and one that fills its window makes it
+// once more at most.
 func Window(w, p []byte, size int) []byte {
 	if len(p) >= size {
 		if cap(w) < size {
@@ -197,8 +199,12 @@ func Window(w, p []byte, size int) []byte {
 		}
 		return append(w[:0], p[len(p)-size:]...)
 	}
-	if need := min(len(w)+len(p), size); cap(w) < need {
-		grown := make([]byte, len(w), min(max(need, 2*cap(w)), size))
+	if need := len(w) + len(p); cap(w) < need {
+		n := size
+		if cap(w) == 0 && need <= size/4 {
+			n = need
+		}
+		grown := make([]byte, len(w), n)
 		copy(grown, w)
 		w = grown
 	}

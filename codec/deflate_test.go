@@ -389,6 +389,15 @@ func TestWindow(t *testing.T) {
 	if string(w) != "23456789" || cap(w) != 8 {
 		t.Fatalf("%q cap %d", w, cap(w))
 	}
+	// A short first message gets a short window; more makes it whole.
+	w = Window(nil, []byte("subscribe"), 1<<13)
+	if string(w) != "subscribe" || cap(w) != 9 {
+		t.Fatalf("%q cap %d", w, cap(w))
+	}
+	w = Window(w, []byte("!"), 1<<13)
+	if string(w) != "subscribe!" || cap(w) != 1<<13 {
+		t.Fatalf("%q cap %d", w, cap(w))
+	}
 }
 
 func TestCompressedHeader(t *testing.T) {
