@@ -73,6 +73,7 @@ bench: build
 	run echo-ws echo --url ws://127.0.0.1:18080/echo --conns 100 --size 32 --duration 10s --quiet && \
 	run echo-wss echo --url wss://localhost:18443/echo --ca $$ca --conns 100 --size 32 --duration 10s --quiet && \
 	run echo-wss-1k echo --url wss://localhost:18443/echo --ca $$ca --conns 100 --size 1024 --duration 10s --quiet && \
+	run echo-wss-1k-deflate echo --url wss://localhost:18443/echo --ca $$ca --conns 100 --size 1024 --duration 10s --deflate --quiet && \
 	run echo-wss-open echo --url wss://localhost:18443/echo --ca $$ca --conns 1000 --size 32 --msg-rate 20000 --duration 10s --quiet && \
 	run handshake-wss handshake --url wss://localhost:18443/echo --ca $$ca --duration 10s --concurrency 16 --quiet && \
 	run handshake-wss-resume handshake --url wss://localhost:18443/echo --ca $$ca --duration 10s --concurrency 16 --resume --quiet && \

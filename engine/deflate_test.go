@@ -7,7 +7,9 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -552,5 +554,25 @@ func TestDeflateIncompressibleAtLimit(t *testing.T) {
 	}
 	if op := codec.OpCode(hb[0] & 0x0f); op != codec.OpBinary {
 		t.Fatalf("answered with opcode %d, not the echo (%d bytes on the wire)", op, len(payload))
+	}
+}
+
+// TestDeflateLogged: the connection lines of a connection that negotiated
+// permessage-deflate say so.
+func TestDeflateLogged(t *testing.T) {
+	var out lockedBuffer
+	_, addr, _ := zserve(t, Config{Loops: 1, Deflate: &Deflate{}, Logger: slog.New(slog.NewJSONHandler(&out, nil))}, false)
+	d := gws.Dialer{EnableCompression: true, HandshakeTimeout: enginetest.Wait}
+	c, _, err := d.Dial(addr.url("/echo"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	enginetest.WaitFor(t, "the opened line", func() bool { return strings.Contains(out.String(), "connection opened") })
+	for _, l := range strings.Split(out.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "connection opened" && m["deflate"] != true {
+			t.Fatalf("opened line without deflate: %s", l)
+		}
 	}
 }

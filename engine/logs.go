@@ -74,5 +74,8 @@ func (c *Conn) logAttrs() []slog.Attr {
 	if sub := c.Subject(); sub != "" {
 		attrs = append(attrs, slog.String("subject", sub))
 	}
+	if c.pmd != 0 {
+		attrs = append(attrs, slog.Bool("deflate", true))
+	}
 	return attrs
 }

@@ -71,6 +71,9 @@ func TestConnectionLogs(t *testing.T) {
 					t.Errorf("%s line %d: %s = %v, want %v", msg, i, k, m[k], want)
 				}
 			}
+			if _, ok := m["deflate"]; ok {
+				t.Errorf("%s line %d: deflate without the extension", msg, i)
+			}
 			if r, _ := m["remote"].(string); !strings.HasPrefix(r, "127.0.0.1:") {
 				t.Errorf("%s line %d: remote %v", msg, i, m["remote"])
 			}
