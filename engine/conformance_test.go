@@ -212,6 +212,9 @@ type confClient struct {
 	t    testing.TB
 	conn net.Conn
 	br   *bufio.Reader
+	// deflate: permessage-deflate was agreed, so a data message's first
+	// frame may have RSV1.
+	deflate bool
 }
 
 // confAddr is where a conformance client connects: a host:port, and the
@@ -371,8 +374,9 @@ func (c *confClient) mustSend(b []byte, chop int) {
 }
 
 // readFrame reads one server frame, which RFC 6455 requires to be unmasked,
-// with no RSV bit (no extension was negotiated), and a control frame to be
-// whole and at most 125 bytes.
+// with no RSV bit but RSV1 on the first frame of a data message with
+// permessage-deflate (RFC 7692 section 6), and a control frame to be whole
+// and at most 125 bytes.
 func (c *confClient) readFrame() (ws.Header, []byte, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(confWait))
 	h, err := ws.ReadHeader(c.br)
@@ -382,8 +386,10 @@ func (c *confClient) readFrame() (ws.Header, []byte, error) {
 	switch {
 	case h.Masked:
 		return h, nil, errors.New("server frame is masked")
-	case h.Rsv != 0:
+	case h.Rsv2() || h.Rsv3() || h.Rsv1() && !c.deflate:
 		return h, nil, fmt.Errorf("server frame has RSV bits %03b", h.Rsv)
+	case h.Rsv1() && (h.OpCode.IsControl() || h.OpCode == ws.OpContinuation):
+		return h, nil, fmt.Errorf("server frame with opcode %d has RSV1 (RFC 7692 section 6)", h.OpCode)
 	case h.OpCode.IsReserved():
 		return h, nil, fmt.Errorf("server frame has reserved opcode %d", h.OpCode)
 	case h.OpCode.IsControl() && (!h.Fin || h.Length > 125):

@@ -463,36 +463,11 @@ func (c *dconfConn) frames(op byte, p []byte, deflate bool, frag int) []byte {
 	return dconfFrames(op, p, frag)
 }
 
-// readFrame reads one server frame: unmasked, with no RSV2 or RSV3, RSV1
-// only on the first frame of a data message and only when the extension
-// is in use, and a control frame whole and at most 125 bytes.
+// readFrame reads one server frame (confClient.readFrame), RSV1 allowed
+// on the first frame of a data message when the extension is in use.
 func (c *dconfConn) readFrame() (ws.Header, []byte, error) {
-	_ = c.cc.conn.SetReadDeadline(time.Now().Add(confWait))
-	h, err := ws.ReadHeader(c.cc.br)
-	if err != nil {
-		return h, nil, err
-	}
-	switch {
-	case h.Masked:
-		return h, nil, errors.New("server frame is masked")
-	case h.Rsv2() || h.Rsv3():
-		return h, nil, fmt.Errorf("server frame has RSV bits %03b", h.Rsv)
-	case h.Rsv1() && !c.ag.on:
-		return h, nil, errors.New("server frame has RSV1 with no extension agreed")
-	case h.Rsv1() && (h.OpCode.IsControl() || h.OpCode == ws.OpContinuation):
-		return h, nil, fmt.Errorf("server frame with opcode %d has RSV1 (RFC 7692 section 6)", h.OpCode)
-	case h.OpCode.IsReserved():
-		return h, nil, fmt.Errorf("server frame has reserved opcode %d", h.OpCode)
-	case h.OpCode.IsControl() && (!h.Fin || h.Length > 125):
-		return h, nil, fmt.Errorf("server control frame not whole or over 125 bytes (%d)", h.Length)
-	case h.Length > 2*confBigLimit:
-		return h, nil, fmt.Errorf("server frame declares %d bytes", h.Length)
-	}
-	p := make([]byte, h.Length)
-	if n, err := io.ReadFull(c.cc.br, p); err != nil {
-		return h, nil, fmt.Errorf("got %d of the %d payload bytes of an opcode %d frame: %w", n, h.Length, h.OpCode, err)
-	}
-	return h, p, nil
+	c.cc.deflate = c.ag.on
+	return c.cc.readFrame()
 }
 
 // dconfMessage is a message or control frame from the server.
