@@ -256,6 +256,18 @@ func confDial(t testing.TB, addr confAddr) *confClient {
 // the window TCP advertises fits it.
 func confDialBuffer(t testing.TB, addr confAddr, rcvbuf int) *confClient {
 	t.Helper()
+	c, resp := confUpgrade(t, addr, rcvbuf)
+	if ext := resp.Get("Sec-WebSocket-Extensions"); ext != "" {
+		t.Fatalf("server negotiated extensions %q that the client did not offer", ext)
+	}
+	return c
+}
+
+// confUpgrade opens a connection to addr as confDialBuffer does, with a
+// Sec-WebSocket-Extensions line for each of offers, and returns the 101's
+// header beside the client.
+func confUpgrade(t testing.TB, addr confAddr, rcvbuf int, offers ...string) (*confClient, http.Header) {
+	t.Helper()
 	conn := confConnect(t, addr, rcvbuf)
 	c := &confClient{t: t, conn: conn, br: bufio.NewReaderSize(conn, 64<<10)}
 
@@ -268,8 +280,11 @@ func confDialBuffer(t testing.TB, addr confAddr, rcvbuf int) *confClient {
 		"Upgrade: websocket\r\n" +
 		"Connection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + key + "\r\n" +
-		"Sec-WebSocket-Version: 13\r\n\r\n"
-	if err := c.send([]byte(req), 0); err != nil {
+		"Sec-WebSocket-Version: 13\r\n"
+	for _, o := range offers {
+		req += "Sec-WebSocket-Extensions: " + o + "\r\n"
+	}
+	if err := c.send([]byte(req+"\r\n"), 0); err != nil {
 		t.Fatalf("write upgrade request: %v", err)
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(confWait))
@@ -279,7 +294,7 @@ func confDialBuffer(t testing.TB, addr confAddr, rcvbuf int) *confClient {
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade response status %d, want 101", resp.StatusCode)
+		t.Fatalf("upgrade response status %d to offers %q, want 101", resp.StatusCode, offers)
 	}
 	if got := resp.Header.Get("Upgrade"); !strings.EqualFold(got, "websocket") {
 		t.Fatalf("Upgrade header %q, want websocket", got)
@@ -290,10 +305,7 @@ func confDialBuffer(t testing.TB, addr confAddr, rcvbuf int) *confClient {
 	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), confAccept(key); got != want {
 		t.Fatalf("Sec-WebSocket-Accept %q, want %q", got, want)
 	}
-	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
-		t.Fatalf("server negotiated extensions %q that the client did not offer", ext)
-	}
-	return c
+	return c, resp.Header
 }
 
 // confConnect opens a TCP connection to addr, with the TLS handshake done

@@ -13,21 +13,17 @@ package engine
 // the window the server agreed to.
 
 import (
-	"bufio"
 	"bytes"
 	"compress/flate"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -298,39 +294,8 @@ func dconfCheckResponse(t testing.TB, take string, mayDecline bool, resp []strin
 // Sec-WebSocket-Extensions values.
 func dconfDial(t testing.TB, addr confAddr, offers ...string) (*confClient, []string) {
 	t.Helper()
-	conn := confConnect(t, addr, 0)
-	c := &confClient{t: t, conn: conn, br: bufio.NewReaderSize(conn, 64<<10)}
-	var nonce [16]byte
-	binary.LittleEndian.PutUint64(nonce[:], rand.Uint64())
-	binary.LittleEndian.PutUint64(nonce[8:], rand.Uint64())
-	key := base64.StdEncoding.EncodeToString(nonce[:])
-	var req strings.Builder
-	fmt.Fprintf(&req, "GET /echo HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", addr.hostport)
-	fmt.Fprintf(&req, "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", key)
-	for _, o := range offers {
-		fmt.Fprintf(&req, "Sec-WebSocket-Extensions: %s\r\n", o)
-	}
-	req.WriteString("\r\n")
-	c.mustSend([]byte(req.String()), 0)
-	_ = conn.SetReadDeadline(time.Now().Add(confWait))
-	resp, err := http.ReadResponse(c.br, nil)
-	if err != nil {
-		t.Fatalf("read upgrade response: %v", err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade response status %d to offers %q, want 101", resp.StatusCode, offers)
-	}
-	if got := resp.Header.Get("Upgrade"); !strings.EqualFold(got, "websocket") {
-		t.Fatalf("Upgrade header %q, want websocket", got)
-	}
-	if !confHasToken(resp.Header, "Connection", "upgrade") {
-		t.Fatalf("Connection header %q lacks the upgrade token", resp.Header.Values("Connection"))
-	}
-	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), confAccept(key); got != want {
-		t.Fatalf("Sec-WebSocket-Accept %q, want %q", got, want)
-	}
-	return c, resp.Header.Values("Sec-WebSocket-Extensions")
+	c, h := confUpgrade(t, addr, 0, offers...)
+	return c, h.Values("Sec-WebSocket-Extensions")
 }
 
 // --- the client half of permessage-deflate ---------------------------------

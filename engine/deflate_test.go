@@ -6,13 +6,11 @@ import (
 	"compress/flate"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
@@ -177,20 +175,8 @@ type zclient struct {
 // zdial opens a connection to /echo offering ext.
 func zdial(t *testing.T, addr confAddr, ext string) *zclient {
 	t.Helper()
-	conn := confConnect(t, addr, 0)
-	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
-	req := "GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: " + ext + "\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	_ = conn.SetReadDeadline(time.Now().Add(confWait))
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", resp, err)
-	}
-	return &zclient{conn: conn, br: br, ext: resp.Header.Get("Sec-WebSocket-Extensions")}
+	c, h := confUpgrade(t, addr, 0, ext)
+	return &zclient{conn: c.conn, br: c.br, ext: h.Get("Sec-WebSocket-Extensions")}
 }
 
 // send writes a masked frame with RSV1 as given.
