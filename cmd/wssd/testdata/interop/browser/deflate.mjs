@@ -17,16 +17,8 @@
 // of them. CHROMIUM defaults to $WSSD_CHROMIUM or /usr/bin/chromium. Exits
 // 0 when every check passes, 1 with the failed check and the browser's
 // console otherwise, and 1 after 45 s at the latest: it never hangs.
-import fs from "node:fs";
-import { createRequire } from "node:module";
-import os from "node:os";
-import path from "node:path";
-
 import { json } from "../node/jsonmsg.mjs";
-import { nssHome } from "./nsshome.mjs";
-
-const require = createRequire(new URL("../node/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
+import { Driver } from "./launch.mjs";
 
 const TIMEOUT_MS = 45_000;
 const STEP_MS = 10_000;
@@ -46,37 +38,9 @@ const pageURL = new URL("/", echoURL.replace(/^wss:/, "https:")).href;
 // The test's socket, told apart from the page's own by its query.
 const socketURL = new URL("/echo?client=deflate-interop", echoURL).href;
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "wssd-interop-deflate-"));
-let current = "start";
-let passed = 0;
 let context;
-const consoleLines = [];
 
-function cleanup() {
-  fs.rmSync(tmp, { recursive: true, force: true });
-}
-
-function fail(msg) {
-  const lines = [`FAIL chromium deflate: ${current}: ${msg}`];
-  if (consoleLines.length > 0) lines.push("  console:", ...consoleLines.map((l) => `    ${l}`));
-  console.error(lines.join("\n"));
-  // Playwright kills the browser it launched when this process exits.
-  cleanup();
-  process.exit(1);
-}
-
-const overall = setTimeout(() => fail(`timed out after ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
-
-async function check(name, fn) {
-  current = name;
-  try {
-    await fn();
-  } catch (err) {
-    fail(err.message.replace(/\x1b\[[0-9;]*m/g, ""));
-  }
-  passed++;
-  console.log(`ok   ${name}`);
-}
+const d = new Driver({ name: "chromium deflate", tmpPrefix: "wssd-interop-deflate-", caFile, executable, timeoutMs: TIMEOUT_MS, stepMs: STEP_MS });
 
 // header returns the value of the header name (any case) in headers.
 function header(headers, name) {
@@ -87,24 +51,14 @@ function header(headers, name) {
 }
 
 let page;
-await check("launch Chromium trusting the CA", async () => {
-  const home = nssHome(path.join(tmp, "home"), caFile, true, STEP_MS);
-  context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
-    executablePath: executable,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-    env: { ...process.env, HOME: home },
-    timeout: STEP_MS * 2,
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
+await d.check("launch Chromium trusting the CA", async () => {
+  context = await d.launch("trusted", true);
+  page = d.watch(context.pages()[0] ?? (await context.newPage()));
 });
 
 // The handshakes, by the DevTools protocol's request id.
 const handshakes = new Map();
-await check(`load ${pageURL}`, async () => {
+await d.check(`load ${pageURL}`, async () => {
   const cdp = await context.newCDPSession(page);
   const hs = (id) => handshakes.get(id) ?? handshakes.set(id, {}).get(id);
   cdp.on("Network.webSocketCreated", (e) => (hs(e.requestId).url = e.url));
@@ -122,7 +76,7 @@ for (let seed = 1; seed <= 4; seed++) msgs.push({ text: json(4096, 4096 + seed),
 msgs.push({ text: json(4096, 77), binary: true });
 
 let result;
-await check(`the page's WebSocket to ${socketURL}: ${msgs.length} JSON echoes`, async () => {
+await d.check(`the page's WebSocket to ${socketURL}: ${msgs.length} JSON echoes`, async () => {
   result = await page.evaluate(
     async ({ url, msgs, stepMs }) => {
       const ws = new WebSocket(url);
@@ -177,7 +131,7 @@ const ours = [...handshakes.values()].find((h) => h.url === socketURL) ?? {};
 console.log(`offer: ${ours.offer ?? ""}`);
 console.log(`extensions: ${ours.answer ?? ""}`);
 
-await check("ws.extensions names permessage-deflate", async () => {
+await d.check("ws.extensions names permessage-deflate", async () => {
   console.log(`     ws.extensions: ${JSON.stringify(result.extensions)}`);
   if (!/^permessage-deflate\b/.test(result.extensions)) throw new Error(`ws.extensions is ${JSON.stringify(result.extensions)}`);
   if (ours.answer !== undefined && ours.answer !== result.extensions) {
@@ -185,15 +139,15 @@ await check("ws.extensions names permessage-deflate", async () => {
   }
 });
 
-clearTimeout(overall);
+d.stop();
 const version = context.browser()?.version() ?? executable;
 await context.close();
-cleanup();
+d.cleanup();
 const sizes = msgs.map((m) => Buffer.byteLength(m.text));
 const counts = {
   clientCompressed: sizes.length,
   serverCompressible: sizes.filter((n) => n >= SERVER_THRESHOLD).length,
   messages: sizes.length,
 };
-console.log(`chromium deflate (${version}): all ${passed} checks passed`);
+console.log(`chromium deflate (${version}): all ${d.passed} checks passed`);
 console.log(`deflate: ${JSON.stringify(counts)}`);

@@ -23,9 +23,10 @@
 // latest: it never hangs.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import WebSocket from "ws";
 
 import { json } from "./jsonmsg.mjs";
+import { Checks } from "./checks.mjs";
+import { wsOpen } from "./wsopen.mjs";
 
 const TIMEOUT_MS = 20_000;
 const WS_THRESHOLD = 1024; // ws's default perMessageDeflate.threshold
@@ -41,54 +42,15 @@ const similar = args.includes("--similar") ? Number(args[args.indexOf("--similar
 const declined = args.includes("--declined");
 const ca = fs.readFileSync(caFile);
 
-let current = "start";
-let passed = 0;
+const checks = new Checks("node deflate", TIMEOUT_MS);
+const { fail, check } = checks;
 let closing = false;
-
-function fail(msg) {
-  console.error(`FAIL node deflate: ${current}: ${msg}`);
-  process.exit(1);
-}
-
-const overall = setTimeout(() => fail(`timed out after ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
-
-async function check(name, fn) {
-  current = name;
-  await fn();
-  passed++;
-  console.log(`ok   ${name}`);
-}
 
 // connect opens a client with ws's defaults (but the CA) and returns it,
 // the answer's Sec-WebSocket-Extensions and a queue of the messages it
-// receives.
+// receives (see wsopen.mjs).
 function connect() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { ca, handshakeTimeout: 10_000 });
-    const messages = [];
-    const waiters = [];
-    let answer = "";
-    ws.on("upgrade", (res) => {
-      answer = res.headers["sec-websocket-extensions"] ?? "";
-    });
-    ws.on("message", (data, isBinary) => {
-      const m = { data, isBinary };
-      const w = waiters.shift();
-      if (w) w(m);
-      else messages.push(m);
-    });
-    ws.once("open", () => {
-      ws.off("error", reject);
-      ws.on("error", (err) => fail(`socket error: ${err.message}`));
-      ws.on("close", (code, reason) => {
-        if (!closing) fail(`the connection closed: code ${code}, reason ${JSON.stringify(reason.toString())}`);
-      });
-      const next = () =>
-        messages.length > 0 ? Promise.resolve(messages.shift()) : new Promise((r) => waiters.push(r));
-      resolve({ ws, next, answer });
-    });
-    ws.once("error", reject);
-  });
+  return wsOpen(url, { ca }, fail, () => closing);
 }
 
 function describe(m) {
@@ -212,6 +174,6 @@ try {
   fail(err.stack ?? String(err));
 }
 
-clearTimeout(overall);
-console.log(`node deflate: all ${passed} checks passed`);
+checks.stop();
+console.log(`node deflate: all ${checks.passed} checks passed`);
 console.log(`deflate: ${JSON.stringify(counts)}`);

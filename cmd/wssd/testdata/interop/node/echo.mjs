@@ -7,7 +7,9 @@
 // otherwise, and 1 after 20 s at the latest: it never hangs.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import WebSocket from "ws";
+
+import { Checks } from "./checks.mjs";
+import { wsOpen } from "./wsopen.mjs";
 
 const TIMEOUT_MS = 20_000;
 
@@ -20,49 +22,14 @@ if (!url || !caFile) {
 // is trusted only through this CA.
 const ca = fs.readFileSync(caFile);
 
-let current = "start";
-let passed = 0;
+const checks = new Checks("node echo", TIMEOUT_MS);
+const { fail, check } = checks;
 let closing = false; // the close handshake is the test's own
 
-function fail(msg) {
-  console.error(`FAIL node echo: ${current}: ${msg}`);
-  process.exit(1);
-}
-
-const overall = setTimeout(() => fail(`timed out after ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
-
-async function check(name, fn) {
-  current = name;
-  await fn();
-  passed++;
-  console.log(`ok   ${name}`);
-}
-
 // connect opens a client on url with opts and returns it with a queue of
-// the messages it receives, in order.
+// the messages it receives, in order (see wsopen.mjs).
 function connect(opts) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { handshakeTimeout: 10_000, ...opts });
-    const messages = [];
-    const waiters = [];
-    ws.on("message", (data, isBinary) => {
-      const m = { data, isBinary };
-      const w = waiters.shift();
-      if (w) w(m);
-      else messages.push(m);
-    });
-    ws.once("open", () => {
-      ws.off("error", reject);
-      ws.on("error", (err) => fail(`socket error: ${err.message}`));
-      ws.on("close", (code, reason) => {
-        if (!closing) fail(`the connection closed: code ${code}, reason ${JSON.stringify(reason.toString())}`);
-      });
-      const next = () =>
-        messages.length > 0 ? Promise.resolve(messages.shift()) : new Promise((r) => waiters.push(r));
-      resolve({ ws, next });
-    });
-    ws.once("error", reject);
-  });
+  return wsOpen(url, opts, fail, () => closing);
 }
 
 // text returns a string of exactly n UTF-8 bytes, mostly ASCII with a few
@@ -122,14 +89,14 @@ try {
   });
 
   const { ws, next } = await (async () => {
-    current = "connect trusting the CA";
+    checks.current = "connect trusting the CA";
     try {
       return await connect({ ca });
     } catch (err) {
       fail(`${err.code ?? ""} ${err.message}`);
     }
   })();
-  passed++;
+  checks.passed++;
   console.log(`ok   connect trusting the CA (${url})`);
 
   for (const n of SIZES) {
@@ -196,5 +163,5 @@ try {
   fail(err.stack ?? String(err));
 }
 
-clearTimeout(overall);
-console.log(`node echo: all ${passed} checks passed`);
+checks.stop();
+console.log(`node echo: all ${checks.passed} checks passed`);

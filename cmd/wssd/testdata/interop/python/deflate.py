@@ -24,7 +24,6 @@ check's name and reason otherwise, and 1 after 20 s at the latest: it
 never hangs.
 """
 
-import asyncio
 import json
 import os
 import random
@@ -35,14 +34,9 @@ import zlib
 import websockets
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
 
-TIMEOUT = 20.0
-STEP = 10.0
+from wsecho import Failed, connect, describe, expect, recv, run
+
 SERVER_THRESHOLD = 256  # wssd's default --deflate-threshold
-
-
-class Failed(Exception):
-    pass
-
 
 current = "start"
 passed = 0
@@ -111,19 +105,6 @@ def big(seed):
     return json_text(65536, seed, note_size=1200)
 
 
-def describe(m):
-    kind = "binary" if isinstance(m, bytes) else "text"
-    size = len(m) if isinstance(m, bytes) else len(m.encode())
-    return f"{kind} message of {size} bytes"
-
-
-async def recv(ws):
-    try:
-        return await asyncio.wait_for(ws.recv(), STEP)
-    except asyncio.TimeoutError:
-        raise Failed(f"no message within {STEP:.0f} s") from None
-
-
 async def echo(ws, msg, compressible):
     """Sends msg and checks its echo."""
     await ws.send(msg)
@@ -132,11 +113,7 @@ async def echo(ws, msg, compressible):
     size = len(msg) if isinstance(msg, bytes) else len(msg.encode())
     if compressible and size >= SERVER_THRESHOLD:
         counts["serverCompressible"] += 1
-    got = await recv(ws)
-    if type(got) is not type(msg):
-        raise Failed(f"got a {describe(got)}; want a {describe(msg)}")
-    if got != msg:
-        raise Failed(f"echo differs: got a {describe(got)}; want a {describe(msg)}")
+    await expect(ws, msg)
 
 
 def handshake(ws):
@@ -181,9 +158,7 @@ async def checks(url, ca_file, server_bits):
         kwargs["extensions"] = [
             ClientPerMessageDeflateFactory(server_max_window_bits=server_bits, compress_settings={"memLevel": 5})
         ]
-    async with websockets.connect(
-        url, ssl=ctx, open_timeout=STEP, close_timeout=STEP, ping_interval=None, max_size=None, **kwargs
-    ) as ws:
+    async with connect(url, ctx, **kwargs) as ws:
         ok(f"{current} ({url})")
         request, response, extensions = handshake(ws)
         print(f"offer: {request.get('Sec-WebSocket-Extensions', '')}", flush=True)
@@ -248,21 +223,9 @@ def main():
         )
         return 2
     url, ca_file = args
-    try:
-        asyncio.run(asyncio.wait_for(checks(url, ca_file, server_bits), TIMEOUT))
-    except asyncio.TimeoutError:
-        print(f"FAIL python deflate: {current}: timed out after {TIMEOUT:.0f} s", file=sys.stderr)
-        return 1
-    except Failed as e:
-        print(f"FAIL python deflate: {current}: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # a refused handshake, a failed inflate, a dropped connection...
-        # The chain, down to zlib's error if inflating failed.
-        chain = []
-        while e is not None and len(chain) < 5:
-            chain.append(f"{type(e).__name__}: {e}")
-            e = e.__cause__ or e.__context__
-        print(f"FAIL python deflate: {current}: {' <- '.join(chain)}", file=sys.stderr)
+    # An unexpected exception's causes, down to zlib's error if inflating
+    # failed.
+    if run("python deflate", checks(url, ca_file, server_bits), lambda: current, causes=5):
         return 1
     print(f"python deflate ({websockets.__name__} {websockets.__version__}): all {passed} checks passed")
     print(f"deflate: {json.dumps(counts, separators=(',', ':'))}")

@@ -16,14 +16,9 @@ import sys
 
 import websockets
 
-TIMEOUT = 20.0
-STEP = 10.0
+from wsecho import STEP, Failed, connect, expect, run
+
 SIZES = [0, 125, 126, 65536, 1 << 20]
-
-
-class Failed(Exception):
-    pass
-
 
 current = "start"
 passed = 0
@@ -45,45 +40,11 @@ def text(n):
     return s
 
 
-def describe(m):
-    kind = "binary" if isinstance(m, bytes) else "text"
-    size = len(m) if isinstance(m, bytes) else len(m.encode())
-    return f"{kind} message of {size} bytes"
-
-
-async def recv(ws):
-    try:
-        return await asyncio.wait_for(ws.recv(), STEP)
-    except asyncio.TimeoutError:
-        raise Failed(f"no message within {STEP:.0f} s") from None
-
-
-async def expect(ws, want):
-    got = await recv(ws)
-    if type(got) is not type(want):
-        raise Failed(f"got a {describe(got)}; want a {describe(want)}")
-    if got != want:
-        raise Failed(f"echo differs: got a {describe(got)}; want a {describe(want)}")
-
-
 async def pong(waiter, payload):
     try:
         await asyncio.wait_for(waiter, STEP)
     except asyncio.TimeoutError:
         raise Failed(f"no pong with the payload {payload!r} within {STEP:.0f} s") from None
-
-
-def connect(url, ctx):
-    # No keepalive pings of its own, so that every ping is the test's; no
-    # limit below the server's 1 MiB messages.
-    return websockets.connect(
-        url,
-        ssl=ctx,
-        open_timeout=STEP,
-        close_timeout=STEP,
-        ping_interval=None,
-        max_size=None,
-    )
 
 
 async def checks(url, ca_file):
@@ -168,16 +129,7 @@ def main():
         print("usage: /usr/bin/python3 echo.py wss://HOST:PORT/echo CA_FILE", file=sys.stderr)
         return 2
     url, ca_file = sys.argv[1], sys.argv[2]
-    try:
-        asyncio.run(asyncio.wait_for(checks(url, ca_file), TIMEOUT))
-    except asyncio.TimeoutError:
-        print(f"FAIL python echo: {current}: timed out after {TIMEOUT:.0f} s", file=sys.stderr)
-        return 1
-    except Failed as e:
-        print(f"FAIL python echo: {current}: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # a refused handshake, a dropped connection...
-        print(f"FAIL python echo: {current}: {type(e).__name__}: {e}", file=sys.stderr)
+    if run("python echo", checks(url, ca_file), lambda: current):
         return 1
     print(f"python echo ({websockets.__name__} {websockets.__version__}): all {passed} checks passed")
     return 0

@@ -12,15 +12,10 @@
 // (Debian's libnss3-tools). Exits 0 when the page says ok and used both
 // transports, 1 with the page's log, its console and a screenshot's path
 // otherwise, and 1 after 60 s at the latest: it never hangs.
-import fs from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 
-import { nssHome } from "../browser/nsshome.mjs";
-
-const require = createRequire(new URL("../node/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
+import { Driver } from "../browser/launch.mjs";
 
 const TIMEOUT_MS = 60_000;
 const STEP_MS = 20_000; // for one step: a launch, a load, the page's run
@@ -36,81 +31,19 @@ if (!serverURL) {
   process.exit(2);
 }
 
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "wssd-interop-socketio-"));
-const screenshot = path.join(os.tmpdir(), `wssd-interop-socketio-${process.pid}.png`);
-let current = "start";
-let passed = 0;
 let page;
-const consoleLines = [];
 
-let failing = false;
+const d = new Driver({ name: "socket.io browser", tmpPrefix: "wssd-interop-socketio-", caFile, executable, timeoutMs: TIMEOUT_MS, stepMs: STEP_MS });
+d.report(() => page, path.join(os.tmpdir(), `wssd-interop-socketio-${process.pid}.png`), async (p) => {
+  const state = await p.evaluate(() => ({ title: document.title, log: document.getElementById("log")?.textContent }));
+  return [`  title: ${JSON.stringify(state.title)}`, "  log:", ...(state.log ?? "").trimEnd().split("\n").map((l) => `    ${l}`)];
+});
 
-async function fail(msg) {
-  if (failing) return;
-  failing = true;
-  const lines = [`FAIL socket.io browser: ${current}: ${msg}`];
-  if (page) {
-    try {
-      const state = await page.evaluate(() => ({ title: document.title, log: document.getElementById("log")?.textContent }));
-      lines.push(`  title: ${JSON.stringify(state.title)}`, "  log:", ...(state.log ?? "").trimEnd().split("\n").map((l) => `    ${l}`));
-    } catch (err) {
-      lines.push(`  page state unavailable: ${err.message.split("\n")[0]}`);
-    }
-    try {
-      await page.screenshot({ path: screenshot, timeout: 5_000 });
-      lines.push(`  screenshot: ${screenshot}`);
-    } catch (err) {
-      lines.push(`  no screenshot: ${err.message.split("\n")[0]}`);
-    }
-  }
-  if (consoleLines.length > 0) lines.push("  console:", ...consoleLines.map((l) => `    ${l}`));
-  console.error(lines.join("\n"));
-  fs.rmSync(tmp, { recursive: true, force: true });
-  // Playwright kills the browser it launched when this process exits.
-  process.exit(1);
-}
-
-const overall = setTimeout(() => fail(`timed out after ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
-
-async function check(name, fn) {
-  current = name;
-  try {
-    await fn();
-  } catch (err) {
-    await fail(err.message.replace(/\x1b\[[0-9;]*m/g, ""));
-  }
-  passed++;
-  console.log(`ok   ${name}`);
-}
-
-// home makes a HOME, under the run's temporary directory, whose NSS
-// database trusts the CA if trust is set (see nsshome.mjs).
-function home(name, trust) {
-  return nssHome(path.join(tmp, name), caFile, trust, STEP_MS);
-}
-
+// open launches Chromium, trusting the CA if trust is set, and opens the
+// page, whose console it watches.
 async function open(name, trust) {
-  const context = await chromium.launchPersistentContext(path.join(tmp, `${name}-profile`), {
-    executablePath: executable,
-    headless: true,
-    args: ARGS,
-    env: { ...process.env, HOME: home(`${name}-home`, trust) },
-    timeout: STEP_MS,
-  });
-  page = await context.newPage();
-  consoleLines.length = 0;
-  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
+  const context = await d.launch(name, trust);
+  page = d.watch(await context.newPage());
   return context;
 }
 
@@ -126,11 +59,11 @@ async function load() {
   return page.title();
 }
 
-await check("without the CA the page cannot connect", async () => {
+await d.check("without the CA the page cannot connect", async () => {
   const context = await open("untrusted", false);
   const title = await load();
   if (title === "ok") throw new Error(`the page connected to ${serverURL} without the CA: is Chromium validating certificates?`);
-  if (!consoleLines.some((l) => /ERR_CERT_AUTHORITY_INVALID/.test(l))) {
+  if (!d.consoleLines.some((l) => /ERR_CERT_AUTHORITY_INVALID/.test(l))) {
     throw new Error(`want net::ERR_CERT_AUTHORITY_INVALID in the console; title ${JSON.stringify(title)}`);
   }
   await context.close();
@@ -140,7 +73,7 @@ await check("without the CA the page cannot connect", async () => {
 const sockets = [];
 const polls = [];
 let context;
-await check("launch Chromium trusting the CA", async () => {
+await d.check("launch Chromium trusting the CA", async () => {
   context = await open("trusted", true);
   page.on("websocket", (ws) => sockets.push(ws.url()));
   page.on("request", (r) => {
@@ -148,14 +81,14 @@ await check("launch Chromium trusting the CA", async () => {
   });
 });
 
-await check(`page.html against ${serverURL}: title "ok"`, async () => {
+await d.check(`page.html against ${serverURL}: title "ok"`, async () => {
   const title = await load();
   if (title !== "ok") throw new Error(`title ${JSON.stringify(title)}`);
   const lines = await page.evaluate(() => document.getElementById("log").textContent);
   console.log(lines.trimEnd().replace(/^/gm, "     "));
 });
 
-await check("the page used wss:// and https:// polling", async () => {
+await d.check("the page used wss:// and https:// polling", async () => {
   const origin = new URL(serverURL);
   const wss = sockets.filter((u) => u.startsWith(`wss://${origin.host}/socket.io/`));
   const https = polls.filter((u) => u.startsWith(`https://${origin.host}/socket.io/`));
@@ -164,8 +97,8 @@ await check("the page used wss:// and https:// polling", async () => {
   console.log(`     ${wss.length} websockets, ${https.length} polling requests`);
 });
 
-clearTimeout(overall);
+d.stop();
 const version = context.browser()?.version() ?? executable;
 await context.close();
-fs.rmSync(tmp, { recursive: true, force: true });
-console.log(`socket.io browser (Chromium ${version}): all ${passed} checks passed`);
+d.cleanup();
+console.log(`socket.io browser (Chromium ${version}): all ${d.passed} checks passed`);
