@@ -384,19 +384,7 @@ func dconfFrames(b0 byte, p []byte, frag int) []byte {
 	if frag <= 0 || len(p) <= frag {
 		return confFrame(cfFin|b0, p)
 	}
-	var out []byte
-	for i := 0; i < len(p); i += frag {
-		h := cfCont
-		if i == 0 {
-			h = b0
-		}
-		end := min(i+frag, len(p))
-		if end == len(p) {
-			h |= cfFin
-		}
-		out = append(out, confFrame(h, p[i:end])...)
-	}
-	return out
+	return confFragments(b0, p, frag)
 }
 
 // dconfConn is a client connection with permessage-deflate as agreed.
