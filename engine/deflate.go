@@ -208,7 +208,7 @@ type deflateCounts struct {
 	msgsIn, msgsOut   uint64 // compressed messages
 	wireIn, wireOut   uint64 // their compressed payload bytes
 	plainIn, plainOut uint64 // their plaintext bytes
-	compressions      uint64 // times a message was compressed
+	compressions      uint64 // times a message was compressed, sent so or not
 	conns             uint64 // connections that negotiated the extension
 }
 
