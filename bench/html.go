@@ -50,6 +50,8 @@ type (
 		Scenario string
 		URL      string
 		Params   []htmlPair
+		Env      string // where the run ran
+		Command  string // the load generator's command line
 		Started  string
 		Elapsed  string
 		Figures  []htmlFigure
@@ -109,6 +111,10 @@ func (r *Report) htmlPage() *htmlPage {
 	}
 	for _, k := range sortedKeys(r.Params) {
 		p.Params = append(p.Params, htmlPair{k, r.Params[k]})
+	}
+	if r.Env != nil {
+		p.Env = r.Env.text()
+		p.Command = strings.Join(r.Env.Command, " ")
 	}
 
 	p.Figures = []htmlFigure{
@@ -801,6 +807,9 @@ summary { cursor: pointer; }
 {{if .URL}}<p class="url"><code>{{.URL}}</code></p>
 {{end}}{{if .Params}}<ul class="params">{{range .Params}}<li><code>{{.Key}}={{.Value}}</code></li>{{end}}</ul>
 {{end}}<p class="when">{{if .Started}}Started {{.Started}}, measured{{else}}Measured{{end}} for {{.Elapsed}}.</p>
+{{if .Env}}<p class="env">{{.Env}}</p>
+<p class="command"><code>{{.Command}}</code></p>
+{{end}}
 </header>
 <section class="figures">
 {{range .Figures}}<div class="figure"><div class="value">{{.Value}}</div><div class="label">{{.Label}}</div>{{if .Note}}<div class="note">{{.Note}}</div>{{end}}</div>

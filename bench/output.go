@@ -49,6 +49,9 @@ func (r *Report) Merge(o *Report) {
 	if r.URL == "" {
 		r.URL = o.URL
 	}
+	if r.Env == nil {
+		r.Env = o.Env
+	}
 	for k, v := range o.Params {
 		if _, ok := r.Params[k]; !ok {
 			if r.Params == nil {
@@ -520,6 +523,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if !r.Started.IsZero() {
 		row("started", r.Started.Format(time.RFC3339))
+	}
+	if r.Env != nil {
+		row("env", r.Env.text())
+		row("command", strings.Join(r.Env.Command, " "))
 	}
 	row("elapsed", strconv.FormatFloat(r.Elapsed.Seconds(), 'f', 2, 64)+"s")
 	blank()

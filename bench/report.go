@@ -14,7 +14,8 @@ type Report struct {
 	URL      string            `json:"url"`
 	Params   map[string]string `json:"params"` // the flags that shaped the run
 	Started  time.Time         `json:"started"`
-	Elapsed  time.Duration     `json:"elapsed_ns"` // measured part of the run
+	Env      *Environment      `json:"env,omitempty"` // where it ran
+	Elapsed  time.Duration     `json:"elapsed_ns"`    // measured part of the run
 
 	Attempted   uint64            `json:"attempted"`   // connections tried
 	Established uint64            `json:"established"` // connections upgraded (pubsub subscribers: subscribed; socketio: sessions that joined their namespace)

@@ -781,7 +781,7 @@ func (r *run) windDown(ctx context.Context) (loopStats, FanoutTable) {
 // and the server's figures, sampled a last time.
 func (r *run) report(snap loopStats, fanout FanoutTable, elapsed time.Duration, timeline []Second, srv *serverWatch) *Report {
 	cfg := &r.cfg
-	rep := &Report{Scenario: cfg.Scenario.String(), URL: cfg.Target.URL.String(), Params: cfg.Params, Started: r.epoch}
+	rep := &Report{Scenario: cfg.Scenario.String(), URL: cfg.Target.URL.String(), Params: cfg.Params, Started: r.epoch, Env: ReadEnvironment()}
 	r.mu.Lock()
 	rep.Attempted = r.attempted
 	rep.Failed = r.failedN
