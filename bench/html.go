@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ type (
 		Params   []htmlPair
 		Env      string // where the run ran
 		Command  string // the load generator's command line
+		Warning  string // a saturated load generator
 		Started  string
 		Elapsed  string
 		Figures  []htmlFigure
@@ -77,7 +79,7 @@ type (
 		Bars     *svgChart
 	}
 
-	htmlSecond struct{ At, Established, Opened, Sent, Received, Errors, P99 string }
+	htmlSecond struct{ At, Established, Opened, Sent, Received, Errors, P50, P99, Max, WireSent, WireRecv, CPU string }
 
 	htmlError struct{ Reason, Count, Share string }
 )
@@ -137,7 +139,7 @@ func (r *Report) htmlPage() *htmlPage {
 				htmlFigure{"fan-out max", durationText(r.Fanout.Max()), "until the last subscriber had it"},
 				htmlFigure{"reached every subscriber", u(r.FanoutComplete), "of " + u(n) + " publications tracked"})
 		}
-	} else {
+	} else if r.messaging() {
 		p.Figures = append(p.Figures,
 			htmlFigure{"messages received", u(r.Received), "of " + u(r.Sent) + " sent"},
 			htmlFigure{"messages per second", strconv.FormatFloat(r.messageRate(), 'f', 1, 64), "received"})
@@ -192,9 +194,15 @@ func (r *Report) htmlPage() *htmlPage {
 	}
 	if s := r.Server; s != nil {
 		p.Figures = append(p.Figures,
-			htmlFigure{"server memory per connection", bytesText(s.RSSPerConn), "RSS growth at " + u(s.PeakConns) + " connections"},
-			htmlFigure{"server CPU per million messages", strconv.FormatFloat(s.CPUPerMillion, 'f', 3, 64) + " s", "user + system"},
-			htmlFigure{"server CPU per connection", strconv.FormatFloat(s.CPUPerConn, 'f', 3, 64) + " ms", "per connection opened"})
+			htmlFigure{"server memory per connection", bytesText(s.RSSPerConn), "RSS growth at " + u(s.PeakConns) + " connections"})
+		if r.Received > 0 {
+			p.Figures = append(p.Figures,
+				htmlFigure{"server CPU per million messages", strconv.FormatFloat(s.CPUPerMillion, 'f', 3, 64) + " s", "user + system"})
+		}
+		if !r.messaging() {
+			p.Figures = append(p.Figures,
+				htmlFigure{"server CPU per connection", strconv.FormatFloat(s.CPUPerConn, 'f', 3, 64) + " ms", "per connection opened"})
+		}
 		p.Server = []htmlPair{
 			{"processes", pidsText(s.PIDs)},
 			{"RSS at start", bytesText(float64(s.RSSStart))},
@@ -223,15 +231,28 @@ func (r *Report) htmlPage() *htmlPage {
 		})
 	}
 
-	p.Timeline = r.timelineCharts()
-	for _, s := range r.Timeline {
-		p99 := "-"
-		if s.P99 > 0 {
-			p99 = durationText(time.Duration(s.P99 * float64(time.Microsecond)))
+	if mean, peak, ok := r.clientCPU(); ok {
+		cores := strconv.Itoa(runtime.NumCPU())
+		p.Figures = append(p.Figures, htmlFigure{"load generator CPU", strconv.FormatFloat(peak, 'f', 2, 64) + " of " + cores,
+			"cores at its busiest second; " + strconv.FormatFloat(mean, 'f', 2, 64) + " on average"})
+		if r.saturatedSeconds() > 0 {
+			p.Warning = r.saturationWarning()
 		}
+	}
+
+	p.Timeline = r.timelineCharts()
+	lat := func(us float64) string {
+		if us <= 0 {
+			return "-"
+		}
+		return durationText(time.Duration(us * float64(time.Microsecond)))
+	}
+	for _, s := range r.Timeline {
 		p.Seconds = append(p.Seconds, htmlSecond{
 			At: strconv.Itoa(s.At), Established: u(s.Established), Opened: u(s.Opened), Sent: u(s.Sent),
-			Received: u(s.Received), Errors: u(s.Errors), P99: p99,
+			Received: u(s.Received), Errors: u(s.Errors), P50: lat(s.P50), P99: lat(s.P99), Max: lat(s.Max),
+			WireSent: bytesText(float64(s.WireSent)), WireRecv: bytesText(float64(s.WireRecv)),
+			CPU: strconv.FormatFloat(s.ClientCPU, 'f', 2, 64),
 		})
 	}
 
@@ -682,6 +703,9 @@ func (r *Report) timelineCharts() []*svgChart {
 	msgs := newChart("Messages per second", "seconds", "messages / s", len(tl) == 0)
 	conns := newChart("Connections", "seconds", "connections", len(tl) == 0)
 	if len(tl) == 0 {
+		if !r.messaging() {
+			return []*svgChart{conns}
+		}
 		return []*svgChart{msgs, conns}
 	}
 	at := make([]float64, len(tl))
@@ -728,13 +752,38 @@ func (r *Report) timelineCharts() []*svgChart {
 	if topOpened > 0 {
 		conns.addSeries("s1", "opened during the second", at, opened)
 	}
-	charts := []*svgChart{msgs, conns}
+	charts := []*svgChart{conns}
+	if r.messaging() {
+		charts = []*svgChart{msgs, conns}
+	}
 
-	if p99, top := series(func(s Second) float64 { return s.P99 * 1e3 }); top > 0 {
-		c := newChart("Latency p99 per second", "seconds", "latency", false)
+	if top := r.timelineTop(func(s Second) float64 { return max(s.P50, s.P99, s.Max) * 1e3 }); top > 0 {
+		p50, _ := series(func(s Second) float64 { return s.P50 * 1e3 })
+		p99, _ := series(func(s Second) float64 { return s.P99 * 1e3 })
+		maxes, _ := series(func(s Second) float64 { return s.Max * 1e3 })
+		c := newChart("Latency per second", "seconds", "latency", false)
 		y, yTicks := latencyTicks(top)
 		c.setAxes(x, xTicks, y, yTicks)
+		c.addSeries("s1", "p50 of the second", at, p50)
 		c.addSeries("s0", "p99 of the second", at, p99)
+		c.addSeries("s3", "max of the second", at, maxes)
+		charts = append(charts, c)
+	}
+	out, topOut := series(func(s Second) float64 { return float64(s.WireSent) })
+	in, topIn := series(func(s Second) float64 { return float64(s.WireRecv) })
+	if top := math.Max(topOut, topIn); top > 0 {
+		c := newChart("Bytes on the wire per second", "seconds", "bytes / s", false)
+		y, yTicks := countTicks(top)
+		c.setAxes(x, xTicks, y, yTicks)
+		c.addSeries("s1", "sent", at, out)
+		c.addSeries("s0", "received", at, in)
+		charts = append(charts, c)
+	}
+	if cpu, top := series(func(s Second) float64 { return s.ClientCPU }); top > 0 {
+		c := newChart("Load generator CPU", "seconds", "cores", false)
+		y, yTicks := countTicks(math.Max(top, float64(runtime.NumCPU())))
+		c.setAxes(x, xTicks, y, yTicks)
+		c.addSeries("s2", "cores used", at, cpu)
 		charts = append(charts, c)
 	}
 	if errs, top := series(func(s Second) float64 { return float64(s.Errors) }); top > 0 {
@@ -745,6 +794,15 @@ func (r *Report) timelineCharts() []*svgChart {
 		charts = append(charts, c)
 	}
 	return charts
+}
+
+// timelineTop is the highest f of the timeline's seconds.
+func (r *Report) timelineTop(f func(Second) float64) float64 {
+	top := 0.0
+	for _, s := range r.Timeline {
+		top = math.Max(top, f(s))
+	}
+	return top
 }
 
 // reportPage is the page's template. Keep it well-formed XML (void
@@ -807,7 +865,8 @@ summary { cursor: pointer; }
 {{if .URL}}<p class="url"><code>{{.URL}}</code></p>
 {{end}}{{if .Params}}<ul class="params">{{range .Params}}<li><code>{{.Key}}={{.Value}}</code></li>{{end}}</ul>
 {{end}}<p class="when">{{if .Started}}Started {{.Started}}, measured{{else}}Measured{{end}} for {{.Elapsed}}.</p>
-{{if .Env}}<p class="env">{{.Env}}</p>
+{{if .Warning}}<p class="warning"><strong>Warning:</strong> {{.Warning}}</p>
+{{end}}{{if .Env}}<p class="env">{{.Env}}</p>
 <p class="command"><code>{{.Command}}</code></p>
 {{end}}
 </header>
@@ -836,9 +895,9 @@ summary { cursor: pointer; }
 {{if .Seconds}}<details>
 <summary>Each second</summary>
 <table>
-<thead><tr><th>second</th><th>connections open</th><th>opened</th><th>sent</th><th>received</th><th>errors</th><th>p99</th></tr></thead>
+<thead><tr><th>second</th><th>connections open</th><th>opened</th><th>sent</th><th>received</th><th>errors</th><th>p50</th><th>p99</th><th>max</th><th>bytes out</th><th>bytes in</th><th>client CPU</th></tr></thead>
 <tbody>
-{{range .Seconds}}<tr><td>{{.At}}</td><td>{{.Established}}</td><td>{{.Opened}}</td><td>{{.Sent}}</td><td>{{.Received}}</td><td>{{.Errors}}</td><td>{{.P99}}</td></tr>
+{{range .Seconds}}<tr><td>{{.At}}</td><td>{{.Established}}</td><td>{{.Opened}}</td><td>{{.Sent}}</td><td>{{.Received}}</td><td>{{.Errors}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.Max}}</td><td>{{.WireSent}}</td><td>{{.WireRecv}}</td><td>{{.CPU}}</td></tr>
 {{end}}</tbody>
 </table>
 </details>

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,7 +137,12 @@ func (s *Second) Add(o Second) {
 	s.Sent += o.Sent
 	s.Received += o.Received
 	s.Errors += o.Errors
+	s.P50 = math.Max(s.P50, o.P50)
 	s.P99 = math.Max(s.P99, o.P99)
+	s.Max = math.Max(s.Max, o.Max)
+	s.WireSent += o.WireSent
+	s.WireRecv += o.WireRecv
+	s.ClientCPU += o.ClientCPU
 }
 
 // mergeHistogram merges src into dst, making dst when it is nil and src
@@ -338,12 +344,66 @@ func summaryToken(s string) string {
 // rates are exact whatever the tick's jitter) and p99 its round-trip p99,
 // shown as "-" when no message came back.
 func ProgressLine(s Second, errors uint64) string {
-	p := "-"
-	if s.P99 > 0 {
-		p = durationText(time.Duration(s.P99 * float64(time.Microsecond)))
+	lat := func(us float64) string {
+		if us <= 0 {
+			return "-"
+		}
+		return durationText(time.Duration(us * float64(time.Microsecond)))
 	}
-	return fmt.Sprintf("[%4ds] conns=%d opened/s=%d sent/s=%d recv/s=%d errors=%d p99=%s",
-		s.At, s.Established, s.Opened, s.Sent, s.Received, errors, p)
+	line := fmt.Sprintf("[%4ds] conns=%d opened/s=%d sent/s=%d recv/s=%d errors=%d p50=%s p99=%s max=%s out=%s/s in=%s/s cpu=%.2f/%d",
+		s.At, s.Established, s.Opened, s.Sent, s.Received, errors, lat(s.P50), lat(s.P99), lat(s.Max),
+		bytesText(float64(s.WireSent)), bytesText(float64(s.WireRecv)), s.ClientCPU, runtime.NumCPU())
+	if saturated(s.ClientCPU) {
+		line += " (load generator saturated: these figures may be its limits, not the server's)"
+	}
+	return line
+}
+
+// saturated reports whether the load generator, using cpu cores, used
+// nine tenths or more of the machine's.
+func saturated(cpu float64) bool { return cpu >= 0.9*float64(runtime.NumCPU()) }
+
+// clientCPU is the load generator's CPU over the timeline, in cores: its
+// mean and its highest second; ok is false when it was not sampled.
+func (r *Report) clientCPU() (mean, peak float64, ok bool) {
+	for _, s := range r.Timeline {
+		mean += s.ClientCPU
+		peak = math.Max(peak, s.ClientCPU)
+	}
+	if peak == 0 {
+		return 0, 0, false
+	}
+	return mean / float64(len(r.Timeline)), peak, true
+}
+
+// saturationWarning says what a saturated load generator means.
+func (r *Report) saturationWarning() string {
+	return "the load generator used 90% or more of the machine's " + strconv.Itoa(runtime.NumCPU()) + " CPUs in " +
+		strconv.Itoa(r.saturatedSeconds()) + " of " + strconv.Itoa(len(r.Timeline)) +
+		" seconds: the figures may be its limits, not the server's (use --procs, or another machine)"
+}
+
+// messaging reports whether the run's scenario exchanges messages: echo,
+// pubsub and socketio do (and a scenario this version does not know may);
+// connect, handshake and churn only open connections.
+func (r *Report) messaging() bool {
+	switch r.scenario() {
+	case Connect, Handshake, Churn:
+		return r.Sent > 0 || r.Received > 0
+	}
+	return true
+}
+
+// saturatedSeconds counts the seconds of the timeline in which the load
+// generator was saturated.
+func (r *Report) saturatedSeconds() int {
+	n := 0
+	for _, s := range r.Timeline {
+		if saturated(s.ClientCPU) {
+			n++
+		}
+	}
+	return n
 }
 
 // durationText is d for people, with three significant digits: 850ns,
@@ -558,14 +618,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 			row("", u(n), u(r.FanoutComplete)+" ("+percentText(r.FanoutComplete, n)+")",
 				durationText(r.Fanout.Quantile(0.5)), durationText(r.Fanout.Quantile(0.99)), durationText(r.Fanout.Max()))
 		}
+		blank()
 	} else if r.scenario() == SocketIO {
 		row("events", "sent", "acked", "acked/s")
 		row("", u(r.Sent), u(r.Received), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))
-	} else {
+		blank()
+	} else if r.messaging() {
 		row("messages", "sent", "received", "received/s")
 		row("", u(r.Sent), u(r.Received), strconv.FormatFloat(r.messageRate(), 'f', 1, 64))
+		blank()
 	}
-	blank()
 
 	if w := r.Wire; w.SentBytes > 0 || w.ReceivedBytes > 0 {
 		f1 := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
@@ -612,6 +674,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 			strconv.FormatFloat(s.CPUSeconds, 'f', 2, 64)+"s",
 			strconv.FormatFloat(s.CPUPerMillion, 'f', 3, 64)+"s",
 			strconv.FormatFloat(s.CPUPerConn, 'f', 3, 64)+"ms")
+	}
+	if mean, peak, ok := r.clientCPU(); ok {
+		blank()
+		cores := strconv.Itoa(runtime.NumCPU())
+		row("client", "cpu mean", "cpu peak", "saturated")
+		row("", strconv.FormatFloat(mean, 'f', 2, 64)+"/"+cores, strconv.FormatFloat(peak, 'f', 2, 64)+"/"+cores,
+			strconv.Itoa(r.saturatedSeconds())+" of "+strconv.Itoa(len(r.Timeline))+" s")
+		if n := r.saturatedSeconds(); n > 0 {
+			row("warning", r.saturationWarning())
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err

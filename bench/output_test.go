@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -352,14 +354,23 @@ func TestSummaryLine(t *testing.T) {
 }
 
 func TestProgressLine(t *testing.T) {
-	got := ProgressLine(Second{At: 12, Established: 40000, Opened: 17, Sent: 19987, Received: 19990, Errors: 1, P99: 1234}, 3)
-	want := "[  12s] conns=40000 opened/s=17 sent/s=19987 recv/s=19990 errors=3 p99=1.23ms"
+	cores := runtime.NumCPU()
+	got := ProgressLine(Second{At: 12, Established: 40000, Opened: 17, Sent: 19987, Received: 19990, Errors: 1,
+		P50: 456, P99: 1234, Max: 20000, WireSent: 3 << 20, WireRecv: 1500, ClientCPU: 0.5}, 3)
+	want := fmt.Sprintf("[  12s] conns=40000 opened/s=17 sent/s=19987 recv/s=19990 errors=3 p50=456µs p99=1.23ms max=20.0ms out=3.0 MiB/s in=1.5 KiB/s cpu=0.50/%d", cores)
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 	got = ProgressLine(Second{}, 0)
-	if want := "[   0s] conns=0 opened/s=0 sent/s=0 recv/s=0 errors=0 p99=-"; got != want {
+	if want := fmt.Sprintf("[   0s] conns=0 opened/s=0 sent/s=0 recv/s=0 errors=0 p50=- p99=- max=- out=0 B/s in=0 B/s cpu=0.00/%d", cores); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	// A load generator that uses the machine says so.
+	if got := ProgressLine(Second{ClientCPU: float64(cores)}, 0); !strings.Contains(got, "load generator saturated") {
+		t.Errorf("saturated: %q", got)
+	}
+	if got := ProgressLine(Second{ClientCPU: 0.5 * float64(cores)}, 0); strings.Contains(got, "saturated") {
+		t.Errorf("not saturated: %q", got)
 	}
 }
 

@@ -78,7 +78,16 @@ type Second struct {
 	Sent        uint64  `json:"sent"`        // messages sent during the second
 	Received    uint64  `json:"received"`    // messages received during the second
 	Errors      uint64  `json:"errors"`      // errors during the second
-	P99         float64 `json:"p99_us"`      // latency p99 of the second, in microseconds
+	P50         float64 `json:"p50_us"`      // latency p50 of the second, in microseconds (shards: the highest)
+	P99         float64 `json:"p99_us"`      // latency p99 of the second, in microseconds (shards: the highest)
+	Max         float64 `json:"max_us"`      // latency max of the second, in microseconds
+	WireSent    uint64  `json:"wire_sent_bytes"`
+	WireRecv    uint64  `json:"wire_received_bytes"`
+	// ClientCPU is the CPU the load generator used during the second, in
+	// cores (user + system; shards add up): near the machine's CPU
+	// count, the figures may be the load generator's limits, not the
+	// server's.
+	ClientCPU float64 `json:"client_cpu"`
 }
 
 // ServerStats is the server sampled from /proc during the run: one

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -284,6 +285,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}()
 
 	tl := &timeline{r: r, srv: srv, ticker: time.NewTicker(time.Second)}
+	if self, err := NewProcSampler(os.Getpid()); err == nil {
+		if first, err := self.Sample(); err == nil {
+			tl.self, tl.lastCPU = self, first
+		}
+	}
 	defer tl.ticker.Stop()
 	r.openConns(ctx, tl)
 	r.passBarrier(ctx, tl)
@@ -450,17 +456,32 @@ type timeline struct {
 
 	// The counts at the end of the second before.
 	lastSent, lastRecv, lastErr, lastOpened uint64
+	lastWireOut, lastWireIn                 uint64
+
+	self    *ProcSampler // the load generator's own process; nil off Linux
+	lastCPU ProcSample
 }
 
 // tick ends a second.
 func (t *timeline) tick() {
 	r := t.r
 	snap := r.snapshot(true)
+	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
 	sec := Second{At: len(t.seconds) + 1, Established: uint64(max(r.openNow.Load(), 0)),
 		Opened: snap.established - t.lastOpened,
 		Sent:   snap.sent - t.lastSent, Received: snap.received - t.lastRecv, Errors: snap.errors - t.lastErr,
-		P99: float64(snap.second.Quantile(0.99)) / 1e3}
+		P50: us(snap.second.Quantile(0.5)), P99: us(snap.second.Quantile(0.99)), Max: us(snap.second.Max()),
+		WireSent: snap.wireOut - t.lastWireOut, WireRecv: snap.wireIn - t.lastWireIn}
 	t.lastSent, t.lastRecv, t.lastErr, t.lastOpened = snap.sent, snap.received, snap.errors, snap.established
+	t.lastWireOut, t.lastWireIn = snap.wireOut, snap.wireIn
+	if t.self != nil {
+		if s, err := t.self.Sample(); err == nil {
+			if d := s.At.Sub(t.lastCPU.At).Seconds(); d > 0 {
+				sec.ClientCPU = (s.CPUSeconds - t.lastCPU.CPUSeconds) / d
+			}
+			t.lastCPU = s
+		}
+	}
 	t.seconds = append(t.seconds, sec)
 	t.srv.second(sec.Established)
 	if r.cfg.Progress != nil {
