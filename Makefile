@@ -7,8 +7,9 @@ BENCHTIME     ?= 1s
 RUNFLAGS      ?=
 INTEROP_DIR   := cmd/wssd/testdata/interop
 INTEROP_DEBS  := python3-websockets chromium libnss3-tools sslscan openssl curl
+UNIT_DEBS     := systemd
 
-.PHONY: all build run test race fuzz bench microbench lint interop clean
+.PHONY: all build run test race fuzz bench microbench lint interop verify-unit clean
 
 all: lint test
 
@@ -92,6 +93,23 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# $(call debs,TARGET,PACKAGES) installs the Debian packages that are
+# missing, as root or with sudo.
+define debs
+	@missing=""; \
+	for p in $(2); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=; \
+		elif command -v sudo >/dev/null; then sudo=sudo; \
+		else echo "make $(1): root or sudo is needed to install:$$missing" >&2; exit 1; fi; \
+		echo "make $(1): installing$$missing"; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$$missing; \
+	fi
+endef
+
 # Independent clients against the binary over wss://: Node's ws, Python's
 # websockets, headless Chromium (via playwright-core) and sslscan, the first
 # three also with permessage-deflate as each offers it by default; and the
@@ -101,21 +119,18 @@ lint:
 # missing (as root, or with sudo) and the pinned npm packages, then runs every
 # TestInterop* test and TestSocketIONode.
 interop:
-	@missing=""; \
-	for p in $(INTEROP_DEBS); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ]; then sudo=; \
-		elif command -v sudo >/dev/null; then sudo=sudo; \
-		else echo "make interop: root or sudo is needed to install:$$missing" >&2; exit 1; fi; \
-		echo "make interop: installing$$missing"; \
-		$$sudo apt-get update && \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$$missing; \
-	fi
+	$(call debs,interop,$(INTEROP_DEBS))
 	cd $(INTEROP_DIR)/node && npm ci --no-audit --no-fund
 	WSSD_INTEROP=1 $(GO) test -count=1 -run '^TestInterop' -v ./cmd/wssd
 	WSSD_SOCKETIO_NODE=$(CURDIR)/$(INTEROP_DIR)/node/node_modules $(GO) test -count=1 -run '^TestSocketIONode$$' -v ./bench
+
+# systemd-analyze verify on cmd/wssd/wssd.service (pointed at a fresh
+# build), and the unit's flags against wssd's. Installs the Debian package
+# systemd if missing (systemd-analyze; it is not started). make test runs
+# the same tests but skips the verify without systemd-analyze.
+verify-unit:
+	$(call debs,verify-unit,$(UNIT_DEBS))
+	WSSD_SYSTEMD_VERIFY=1 $(GO) test -count=1 -run '^TestUnit' -v ./cmd/wssd
 
 clean:
 	rm -rf bin
