@@ -25,6 +25,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"golang.org/x/sys/unix"
 
+	"github.com/wssd/wssd/cmd/internal/buildinfo"
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
 	"github.com/wssd/wssd/engine/pubsub"
@@ -37,7 +38,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "certs" {
 		os.Exit(runCerts(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // options are the command line's settings.
@@ -105,10 +106,20 @@ type options struct {
 	sioPingTimeout    time.Duration
 	sioMaxPayload     int
 	sioConnectTimeout time.Duration
+
+	version bool
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
-	var o options
+// rawFlags are the flags' values that parseFlags checks and converts
+// into options.
+type rawFlags struct {
+	curves, origins, handshakeRate string
+	ratePolicy, invalid, slow      string
+	deflateRoutes                  string
+}
+
+// newFlagSet registers wssd's flags: their values go to o and raw.
+func newFlagSet(o *options, raw *rawFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("wssd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", ":8443", "`addr`ess (host:port) of the wss:// listener; empty for none")
@@ -116,8 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.certFile, "cert", "", "certificate chain `file` (PEM, leaf first) for wss://; without it, a development certificate is made in --data-dir")
 	fs.StringVar(&o.keyFile, "key", "", "private key `file` (PEM) of --cert")
 	fs.StringVar(&o.dataDir, "data-dir", "wssd-data", "`dir`ectory for the development CA and certificate")
-	curves := "default"
-	fs.StringVar(&curves, "tls-curves", curves, "TLS key exchanges, by preference: e.g. X25519MLKEM768,X25519,P256, or default")
+	fs.StringVar(&raw.curves, "tls-curves", "default", "TLS key exchanges, by preference: e.g. X25519MLKEM768,X25519,P256, or default")
 	fs.DurationVar(&o.handshake, "handshake-timeout", engine.DefaultHandshakeTime, "how long a new connection has to finish its TLS handshake and HTTP upgrade")
 	fs.IntVar(&o.tlsWorkers, "tls-workers", engine.DefaultTLSWorkers, "TLS handshakes that may run at once")
 	fs.IntVar(&o.tlsQueue, "tls-queue", engine.DefaultTLSQueue, "accepted connections that may wait for a TLS handshake; more are refused")
@@ -131,8 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.pingInterval, "ping-interval", engine.DefaultPingInterval, "ping a connection that has been silent this long; 0 for no pings")
 	fs.DurationVar(&o.pongTimeout, "pong-timeout", engine.DefaultPongTimeout, "close a connection that sends nothing this long after a ping")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", 0, "close (1001) a connection with no data message either way for this long; 0 for never")
-	var origins string
-	fs.StringVar(&origins, "allowed-origins", "", "comma-separated web origins whose pages may connect, e.g. https://app.example.com,https://*.example.com; others get 403. Empty: any")
+	fs.StringVar(&raw.origins, "allowed-origins", "", "comma-separated web origins whose pages may connect, e.g. https://app.example.com,https://*.example.com; others get 403. Empty: any")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&o.admin, "admin", "127.0.0.1:9090", "`addr`ess (host:port) of the admin listener: /metrics, /healthz, /readyz; empty for none")
@@ -145,28 +154,23 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.authLeeway, "auth-leeway", security.DefaultLeeway, "with auth, clock skew allowed on the token's exp, nbf and iat")
 	fs.Int64Var(&o.maxConns, "max-connections", 0, "connections held at once, TLS handshakes included; more are closed at accept. 0: no limit")
 	fs.IntVar(&o.maxConnsPerIP, "max-conns-per-ip", 0, "connections held at once from one IPv4 address or IPv6 /64; more are closed at accept. 0: no limit")
-	handshakeRate := ""
-	fs.StringVar(&handshakeRate, "handshake-rate-per-ip", "", "new connections a second from one IPv4 address or IPv6 /64, as `rate[:burst]` (burst defaults to the rate); more are closed at accept. Empty: no limit")
+	fs.StringVar(&raw.handshakeRate, "handshake-rate-per-ip", "", "new connections a second from one IPv4 address or IPv6 /64, as `rate[:burst]` (burst defaults to the rate); more are closed at accept. Empty: no limit")
 	fs.Int64Var(&o.rateMessages, "rate-messages", 0, "messages (and pings and pongs) a second each connection may send; 0: no limit")
 	fs.Int64Var(&o.rateBytes, "rate-bytes", 0, "bytes a second each connection may send, frame headers included, counted as each frame arrives; 0: no limit")
 	fs.DurationVar(&o.rateBurst, "rate-burst", time.Second, "how much of --rate-messages and --rate-bytes a connection may save up and spend at once, as a `duration` of each rate")
-	ratePolicy := "close"
-	fs.StringVar(&ratePolicy, "rate-policy", ratePolicy, "past a rate limit: close (1008 \"rate limit exceeded\") or drop (the message, counted)")
+	fs.StringVar(&raw.ratePolicy, "rate-policy", "close", "past a rate limit: close (1008 \"rate limit exceeded\") or drop (the message, counted)")
 	fs.StringVar(&o.schemaFile, "schema", "", "JSON Schema `file` (the subset in the README) every text message on /echo must meet; /echo then accepts only JSON text")
-	invalid := "close"
-	fs.StringVar(&invalid, "invalid-message", invalid, "a message that fails --schema: close (1007/1008 with the reason) or reply (an error message; the connection stays)")
+	fs.StringVar(&raw.invalid, "invalid-message", "close", "a message that fails --schema: close (1007/1008 with the reason) or reply (an error message; the connection stays)")
 	fs.IntVar(&o.maxJSONDepth, "max-json-depth", security.DefaultMaxDepth, "with --schema, deepest nesting of a JSON message, checked before parsing")
 	fs.Int64Var(&o.maxJSONSize, "max-json-size", engine.DefaultMaxJSONSize, "with --schema, largest JSON message in `bytes` (at most --max-message-size); larger ones are refused with 1009")
 	fs.BoolVar(&o.anonPublish, "anonymous-publish", false, "without auth, let clients publish on /ws (they may always subscribe); with auth, the token's topics claim decides")
 	fs.IntVar(&o.maxSubscriptions, "max-subscriptions", pubsub.DefaultMaxSubscriptions, "topics one connection may subscribe to on /ws")
 	fs.IntVar(&o.maxOutbound, "max-outbound", 0, "`bytes` that may wait to be written to a client that reads slower than it is sent to; past them --slow-consumer applies. 0: twice --max-message-size plus 1 MiB")
-	slow := "close"
-	fs.StringVar(&slow, "slow-consumer", slow, "a message to a client past --max-outbound: close (1008 \"slow consumer\") or drop (the message, counted)")
+	fs.StringVar(&raw.slow, "slow-consumer", "close", "a message to a client past --max-outbound: close (1008 \"slow consumer\") or drop (the message, counted)")
 	fs.StringVar(&o.broker, "broker", "", "NATS `URL` (nats://host:4222, or a comma list of a cluster's) through which wssd processes and hosts share topics; empty: topics stay in this process")
 	fs.StringVar(&o.brokerPrefix, "broker-prefix", natsbroker.DefaultPrefix, "subject `prefix` of topics on the broker; processes that share topics share it")
 	fs.BoolVar(&o.deflate, "deflate", true, "accept clients' permessage-deflate offers (RFC 7692): messages compressed both ways, by default with no window kept between messages, so an idle connection costs no more; --deflate=false declines them")
-	deflateRoutes := ""
-	fs.StringVar(&deflateRoutes, "deflate-routes", "", "comma-separated `paths` (/echo, /ws, the Socket.IO path) on which --deflate applies; empty: all")
+	fs.StringVar(&raw.deflateRoutes, "deflate-routes", "", "comma-separated `paths` (/echo, /ws, the Socket.IO path) on which --deflate applies; empty: all")
 	fs.IntVar(&o.deflateThreshold, "deflate-threshold", engine.DefaultDeflateThreshold, "with --deflate, messages shorter than this many `bytes` are sent uncompressed")
 	fs.IntVar(&o.deflateLevel, "deflate-level", codec.DefaultDeflateLevel, "with --deflate, the compression `level`, 1 (fastest) to 9 (smallest)")
 	fs.BoolVar(&o.deflateTakeover, "deflate-context-takeover", false, "with --deflate, let connections keep their compression windows between messages where clients allow it: smaller messages, for up to 2 × 2^--deflate-window-bits bytes per connection, idle or not")
@@ -177,13 +181,23 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.sioPingTimeout, "socketio-ping-timeout", socketio.DefaultPingTimeout, "how long after a ping a Socket.IO session without a pong ends")
 	fs.IntVar(&o.sioMaxPayload, "socketio-max-payload", socketio.DefaultMaxPayload, "largest Socket.IO packet, and polling body, in `bytes`")
 	fs.DurationVar(&o.sioConnectTimeout, "socketio-connect-timeout", socketio.DefaultConnectTimeout, "how long a Socket.IO session has to connect to a namespace")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: wssd [flags]\n\nwssd serves WebSocket connections: /ws is a pub/sub server (see the README), /echo echoes every message, /socket.io/ serves Socket.IO clients.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.Usage = func() { printUsage(fs) }
+	return fs
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	var raw rawFlags
+	fs := newFlagSet(&o, &raw, stderr)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	if o.version {
+		return o, nil
+	}
+	curves, origins, handshakeRate := raw.curves, raw.origins, raw.handshakeRate
+	ratePolicy, invalid, slow, deflateRoutes := raw.ratePolicy, raw.invalid, raw.slow, raw.deflateRoutes
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
@@ -346,7 +360,7 @@ func pingInterval(d time.Duration) time.Duration {
 	return d
 }
 
-func run(args []string, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -354,6 +368,10 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "wssd:", err)
 		return 2
+	}
+	if o.version {
+		fmt.Fprintln(stdout, buildinfo.Line("wssd"))
+		return 0
 	}
 	log := newLogger(o, stderr)
 

@@ -364,7 +364,7 @@ func TestRunFlagErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			if code := run(tc.args, &out); code != tc.wantCode {
+			if code := run(tc.args, &out, &out); code != tc.wantCode {
 				t.Errorf("run(%q) = %d; want %d\n%s", tc.args, code, tc.wantCode, out.String())
 			}
 			if !strings.Contains(out.String(), tc.wantOut) {
