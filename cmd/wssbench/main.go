@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/wssd/wssd/bench"
+	"github.com/wssd/wssd/cmd/internal/buildinfo"
+	"github.com/wssd/wssd/cmd/internal/flagdoc"
 	"github.com/wssd/wssd/security"
 )
 
@@ -48,11 +50,11 @@ Scenarios:
   pubsub    on a server of wssd's pub/sub protocol (--url wss://HOST/ws): open
             --conns subscribers to --topic (each ready once its subscription
             is acknowledged) and --pubs publishers, then publish --msg-rate
-            publications a second in all (default 1), open loop, for
-            --duration, each request about --size bytes (default 128); report
-            each delivery's latency from the publication's intended send time,
-            deliveries a second, missing and duplicate deliveries, and each
-            publication's fan-out: the time until its last subscriber had it.
+            publications a second in all, open loop, for --duration, each
+            request about --size bytes; report each delivery's latency from
+            the publication's intended send time, deliveries a second,
+            missing and duplicate deliveries, and each publication's
+            fan-out: the time until its last subscriber had it.
             "sent" counts publications, "received" deliveries.
   socketio  on a Socket.IO server (--url https://HOST/socket.io/, or wss://;
             the path defaults to /socket.io/): open --conns sessions on
@@ -76,8 +78,9 @@ text like an application's (--payload json, the default), which compresses
 as such messages do; --payload text is a to z over and over.
 
 The last line printed is a summary of key=value pairs for scripts.
+"wssbench --version" says which build this is.
 
-Flags:
+Flags (one that names scenarios is for those; the others are for all):
 `
 
 // options are the command line's settings.
@@ -117,6 +120,7 @@ type options struct {
 	zThreshold  int
 	payload     string
 	args        []string
+	version     bool // --version: say which build this is, run nothing
 }
 
 type headerList []string
@@ -124,32 +128,34 @@ type headerList []string
 func (h *headerList) String() string     { return strings.Join(*h, ", ") }
 func (h *headerList) Set(v string) error { *h = append(*h, v); return nil }
 
-func parseArgs(args []string, stderr io.Writer) (options, error) {
-	var o options
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprint(stderr, usage)
-		return o, errors.New("give a scenario: connect, echo, handshake, churn, pubsub or socketio")
-	}
-	var err error
-	if o.scenario, err = bench.ParseScenario(args[0]); err != nil {
-		return o, err
-	}
-	o.args = args[1:]
-	fs := flag.NewFlagSet("wssbench "+o.scenario.String(), flag.ContinueOnError)
+// rawArgs are the flags' values that parseArgs checks and converts into
+// options.
+type rawArgs struct {
+	headers   headerList
+	ips, pids string
+}
+
+// hiddenFlags work but are not in --help: the parent's way of talking to
+// its shards.
+var hiddenFlags = map[string]bool{"shard": true}
+
+// newFlagSet registers wssbench's flags, the same for every scenario:
+// their values go to o and raw.
+func newFlagSet(name string, o *options, raw *rawArgs, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.url, "url", "wss://localhost:8443/echo", "the server's `URL`, ws:// or wss:// (pubsub: default wss://localhost:8443/ws; socketio: also http:// or https://, default wss://localhost:8443/socket.io/)")
+	fs.StringVar(&o.url, "url", "wss://localhost:8443/echo", "the server's `URL`: ws:// or wss://, and for socketio also http:// or https:// (default wss://localhost:8443/echo; pubsub wss://localhost:8443/ws; socketio wss://localhost:8443/socket.io/)")
 	fs.StringVar(&o.ca, "ca", "", "PEM `file` of a CA to trust (wssd's dev-ca.pem, say)")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server's certificate")
-	var headers headerList
-	fs.Var(&headers, "header", "extra request header `Name: value` (repeatable), e.g. \"Authorization: Bearer ...\"")
+	fs.Var(&raw.headers, "header", "extra request header `Name: value` (repeatable), e.g. \"Authorization: Bearer ...\"")
 	fs.StringVar(&o.origin, "origin", "", "the Origin header")
 	fs.IntVar(&o.conns, "conns", 100, "connections")
 	fs.Float64Var(&o.rate, "rate", 0, "connections opened a second (0: as fast as --concurrency allows)")
 	fs.DurationVar(&o.hold, "hold", 10*time.Second, "connect: how long to hold the connections")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "echo, handshake, churn, pubsub, socketio: how long the measured part lasts")
-	fs.IntVar(&o.size, "size", 32, "echo: message size in bytes; pubsub: publish request size (default 128); socketio: the event's string argument")
+	fs.IntVar(&o.size, "size", 32, "echo: message size in bytes; pubsub: publish request size; socketio: the event's string argument (default 32; pubsub 128)")
 	fs.IntVar(&o.inflight, "inflight", 1, "echo, socketio, closed loop: messages (events) in flight per connection (session)")
-	fs.Float64Var(&o.msgRate, "msg-rate", 0, "echo, socketio: total messages (events) a second, open loop (0: closed loop); pubsub: publications a second in all (default 1)")
+	fs.Float64Var(&o.msgRate, "msg-rate", 0, "echo, socketio: total messages (events) a second, open loop (0: closed loop); pubsub: publications a second in all (default 0; pubsub 1)")
 	fs.IntVar(&o.pubs, "pubs", 1, "pubsub: publisher connections, besides the --conns subscribers")
 	fs.StringVar(&o.topic, "topic", "bench", "pubsub: the `topic` to subscribe and publish to")
 	fs.StringVar(&o.transport, "transport", "websocket", "socketio: the sessions' transport, websocket or polling")
@@ -160,10 +166,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 64, "dials and TLS handshakes at once")
 	fs.BoolVar(&o.resume, "resume", false, "resume TLS sessions (reconnects skip the full handshake)")
 	fs.IntVar(&o.procs, "procs", 1, "processes to shard the connections over (each may open ~19,000 files here)")
-	ips := ""
-	fs.StringVar(&ips, "source-ips", "", "local `addresses` to dial from, e.g. 127.0.0.2-127.0.0.40 or a comma list (loopback has 2^24)")
-	pids := ""
-	fs.StringVar(&pids, "server-pid", "", "sample the server's RSS and CPU from /proc: a `pid`, or a comma list of the processes sharing a port")
+	fs.StringVar(&raw.ips, "source-ips", "", "local `addresses` to dial from, e.g. 127.0.0.2-127.0.0.40 or a comma list (loopback has 2^24)")
+	fs.StringVar(&raw.pids, "server-pid", "", "sample the server's RSS and CPU from /proc: a `pid`, or a comma list of the processes sharing a port")
 	fs.StringVar(&o.jsonFile, "json", "", "write the report as JSON to `file` (- for stdout)")
 	fs.StringVar(&o.htmlFile, "html", "", "write the report as a self-contained HTML page to `file`")
 	fs.IntVar(&o.loops, "loops", 0, "event loops (0: one per CPU)")
@@ -173,10 +177,52 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.zThreshold, "deflate-threshold", 0, "with --deflate, send messages shorter than this many `bytes` uncompressed (0: compress all)")
 	fs.StringVar(&o.payload, "payload", bench.PayloadJSON, "echo, pubsub: what messages (pubsub: the pad) are made of: json (JSON records, as applications send) or text (a to z repeated)")
 	fs.IntVar(&o.shard, "shard", -1, "internal: run as shard N of --procs, writing JSON to stdout")
+	fs.Usage = func() { printUsage(fs) }
+	return fs
+}
+
+// printUsage is wssbench's --help: the scenarios, then the flags of fs
+// but the hidden ones.
+func printUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprint(w, usage)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !hiddenFlags[f.Name] {
+			flagdoc.Print(w, f)
+		}
+	})
+}
+
+// errNoScenario is parseArgs's error for a command line without one.
+var errNoScenario = errors.New("give a scenario: connect, echo, handshake, churn, pubsub or socketio")
+
+func parseArgs(args []string, stderr io.Writer) (options, error) {
+	var o options
+	var raw rawArgs
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fs := newFlagSet("wssbench", &o, &raw, stderr)
+		switch {
+		case len(args) > 0 && isHelp(args[0]):
+			fs.Usage()
+			return o, flag.ErrHelp
+		case len(args) > 0 && (args[0] == "-version" || args[0] == "--version"):
+			o.version = true
+			return o, nil
+		}
+		fs.Usage()
+		return o, errNoScenario
+	}
+	var err error
+	if o.scenario, err = bench.ParseScenario(args[0]); err != nil {
+		return o, err
+	}
+	o.args = args[1:]
+	fs := newFlagSet("wssbench "+o.scenario.String(), &o, &raw, stderr)
 	if err := fs.Parse(o.args); err != nil {
 		return o, err
 	}
-	o.headers = headers
+	o.headers = raw.headers
+	ips, pids := raw.ips, raw.pids
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
@@ -305,6 +351,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "wssbench:", err)
 		return 2
+	}
+	if o.version {
+		fmt.Fprintln(stdout, buildinfo.Line("wssbench"))
+		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -761,4 +811,14 @@ func writeFile(name string, stdout io.Writer, write func(io.Writer) error) error
 		return err
 	}
 	return f.Close()
+}
+
+// isHelp reports whether arg asks for help, as the flag package
+// understands it.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "--h", "-help", "--help":
+		return true
+	}
+	return false
 }
