@@ -41,6 +41,11 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// defaultAdmin is --admin's default: loopback, on a port that neither
+// Prometheus (9090) nor its Pushgateway or Alertmanager take. (Prometheus's
+// list of exporter ports gives 9469 to script_exporter.)
+const defaultAdmin = "127.0.0.1:9469"
+
 // options are the command line's settings.
 type options struct {
 	listen         string
@@ -144,7 +149,7 @@ func newFlagSet(o *options, raw *rawFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&raw.origins, "allowed-origins", "", "comma-separated web origins whose pages may connect, e.g. https://app.example.com,https://*.example.com; others get 403. Empty: any")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
-	fs.StringVar(&o.admin, "admin", "127.0.0.1:9090", "`addr`ess (host:port) of the admin listener: /metrics, /healthz, /readyz; empty for none")
+	fs.StringVar(&o.admin, "admin", defaultAdmin, "`addr`ess (host:port) of the admin listener: /metrics, /healthz, /readyz; empty for none")
 	fs.BoolVar(&o.reusePort, "reuseport", false, "listen with SO_REUSEPORT, so that several wssd processes share the ports (the kernel spreads connections)")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve the Go profiler under /debug/pprof/ on the admin listener")
 	fs.StringVar(&o.authSecretFile, "auth-secret-file", "", "require a JWT signed with the HMAC secret in this `file` (HS256/384/512)")

@@ -60,7 +60,7 @@ func TestParseFlags(t *testing.T) {
 		rateBurst:      time.Second,
 		maxJSONDepth:   security.DefaultMaxDepth,
 		maxJSONSize:    engine.DefaultMaxJSONSize,
-		admin:          "127.0.0.1:9090",
+		admin:          "127.0.0.1:9469",
 		logFormat:      "text",
 
 		maxSubscriptions: pubsub.DefaultMaxSubscriptions,
