@@ -383,6 +383,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Metric types and help in the exposition: Prometheus and expfmt
 	// read them.
 	metrics.ExposeMetadata(true)
+	// Subscribe before listening, so a signal sent as soon as the port is
+	// open is a drain and not the default exit.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+
+	// Every port is had, or known to be free, before the development
+	// certificate is made: a server that cannot listen leaves no new CA
+	// behind in --data-dir.
+	var adminLn net.Listener
+	if o.admin != "" {
+		if adminLn, err = net.Listen("tcp", o.admin); err != nil {
+			logBindError(log, err, "--admin", o.admin)
+			return 1
+		}
+		defer adminLn.Close()
+	}
+	for _, l := range []struct{ flag, addr string }{{"--listen", o.listen}, {"--listen-plain", o.listenPlain}} {
+		if l.addr == "" {
+			continue
+		}
+		if err := listenCheck(l.addr, o.reusePort); err != nil {
+			logBindError(log, err, l.flag, l.addr)
+			return 1
+		}
+	}
+
 	srv, cert, code, err := newServer(o, log, metrics.NewSet())
 	if err != nil {
 		msg := "bad configuration"
@@ -392,26 +419,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error(msg, "err", err)
 		return code
 	}
-	// Subscribe before listening, so a signal sent as soon as the port is
-	// open is a drain and not the default exit.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sig)
-
-	var admin *http.Server
-	if o.admin != "" {
-		ln, err := net.Listen("tcp", o.admin)
-		if err != nil {
-			log.Error("cannot listen for the admin endpoints", "err", err)
-			return 1
-		}
-		admin = newAdminServer(srv.AdminHandler(engine.AdminOptions{Pprof: o.pprof}), log)
-		go func() { _ = admin.Serve(ln) }()
-		log.Info("admin listening", "url", "http://"+ln.Addr().String()+"/metrics", "pprof", o.pprof)
+	if adminLn != nil {
+		admin := newAdminServer(srv.AdminHandler(engine.AdminOptions{Pprof: o.pprof}), log)
+		go func() { _ = admin.Serve(adminLn) }()
+		log.Info("admin listening", "url", "http://"+adminLn.Addr().String()+"/metrics", "pprof", o.pprof)
 		defer admin.Close()
 	}
 	if err := srv.Start(); err != nil {
-		log.Error("cannot start", "err", err)
+		// Taken since the check, or --listen and --listen-plain the same.
+		var addr string
+		if oe := (*net.OpError)(nil); errors.As(err, &oe) && oe.Addr != nil {
+			addr = oe.Addr.String()
+		}
+		logBindError(log, err, "--listen or --listen-plain", addr)
 		return 1
 	}
 	var urls []any
@@ -445,6 +465,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// logBindError logs that addr, set by flag, cannot be listened on, with a
+// hint where there is one.
+func logBindError(log *slog.Logger, err error, flag, addr string) {
+	args := []any{"flag", flag, "addr", addr, "err", err}
+	if hint := bindHint(err, flag, addr); hint != "" {
+		args = append(args, "hint", hint)
+	}
+	log.Error("cannot listen", args...)
 }
 
 // newLogger returns the logger --log-format and --log-level ask for.

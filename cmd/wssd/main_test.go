@@ -730,20 +730,34 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
-	t.Run("port in use exits 1", func(t *testing.T) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		p := start(t, bin, "--listen", "", "--listen-plain", l.Addr().String())
-		if code := p.waitExit(t, wait); code != 1 {
-			t.Errorf("exit code %d; want 1\n%s", code, p.stderr())
-		}
-		if !strings.Contains(p.stderr(), "cannot start") {
-			t.Errorf("log lacks the reason:\n%s", p.stderr())
-		}
-	})
+	// A port another process listens on: exit 1, with the flag to change,
+	// and no development CA made.
+	for _, flagName := range []string{"--listen", "--listen-plain", "--admin"} {
+		t.Run("port in use for "+flagName+" exits 1", func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			taken := l.Addr().String()
+			dataDir := filepath.Join(t.TempDir(), "data")
+			args := map[string]string{"--listen": "127.0.0.1:0", "--listen-plain": "", "--admin": "127.0.0.1:0"}
+			args[flagName] = taken
+			p := startProcess(t, bin, "--listen", args["--listen"], "--listen-plain", args["--listen-plain"],
+				"--admin", args["--admin"], "--data-dir", dataDir)
+			if code := p.waitExit(t, wait); code != 1 {
+				t.Errorf("exit code %d; want 1\n%s", code, p.stderr())
+			}
+			want := "hint=\"another process listens on " + taken + " (ss -ltnp shows which); stop it, or give " + flagName + " another address\""
+			if log := p.stderr(); !strings.Contains(log, "msg=\"cannot listen\" flag="+flagName) || !strings.Contains(log, want) {
+				t.Errorf("log lacks the reason and the hint %s:\n%s", want, log)
+			}
+			if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+				entries, _ := os.ReadDir(dataDir)
+				t.Errorf("--data-dir was made (%v, %d entries); want nothing written before the ports are had", err, len(entries))
+			}
+		})
+	}
 
 	t.Run("bad flag exits 2", func(t *testing.T) {
 		p := start(t, bin, "--loops", "-1")
