@@ -48,6 +48,8 @@ const defaultAdmin = "127.0.0.1:9469"
 
 // options are the command line's settings.
 type options struct {
+	configFile string
+
 	listen         string
 	listenPlain    string
 	certFile       string
@@ -127,6 +129,7 @@ type rawFlags struct {
 func newFlagSet(o *options, raw *rawFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("wssd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.StringVar(&o.configFile, configFlag, "", "TOML `file` whose keys are these flags' names (listen = \":443\"); flags given here win over it")
 	fs.StringVar(&o.listen, "listen", ":8443", "`addr`ess (host:port) of the wss:// listener; empty for none")
 	fs.StringVar(&o.listenPlain, "listen-plain", "", "`addr`ess (host:port) of a plain ws:// listener, for use behind a TLS-terminating load balancer; empty for none")
 	fs.StringVar(&o.certFile, "cert", "", "certificate chain `file` (PEM, leaf first) for wss://; without it, a development certificate is made in --data-dir")
@@ -201,11 +204,18 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.version {
 		return o, nil
 	}
-	curves, origins, handshakeRate := raw.curves, raw.origins, raw.handshakeRate
-	ratePolicy, invalid, slow, deflateRoutes := raw.ratePolicy, raw.invalid, raw.slow, raw.deflateRoutes
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if o.configFile != "" {
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		if err := applyConfigFile(fs, o.configFile, given); err != nil {
+			return o, err
+		}
+	}
+	curves, origins, handshakeRate := raw.curves, raw.origins, raw.handshakeRate
+	ratePolicy, invalid, slow, deflateRoutes := raw.ratePolicy, raw.invalid, raw.slow, raw.deflateRoutes
 	if o.maxMessageSize <= 0 || o.loops < 0 || o.drainTimeout < 0 || o.closeTimeout <= 0 ||
 		o.handshake <= 0 || o.tlsWorkers <= 0 || o.tlsQueue <= 0 || o.pongTimeout <= 0 ||
 		o.pingInterval < 0 || o.idleTimeout < 0 {

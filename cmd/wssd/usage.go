@@ -14,6 +14,7 @@ var flagGroups = []struct {
 	title string
 	flags []string
 }{
+	{"Configuration", []string{"config"}},
 	{"Listeners and TLS", []string{"listen", "listen-plain", "reuseport", "loops", "cert", "key", "data-dir",
 		"tls-curves", "tls-workers", "tls-queue", "tls-slots-per-ip"}},
 	{"Limits", []string{"max-message-size", "max-fragments", "reassembly-budget", "max-connections", "max-conns-per-ip",
