@@ -69,6 +69,7 @@ var configValues = []struct{ flag, toml, arg string }{
 	{"deflate-context-takeover", `true`, "true"},
 	{"deflate-window-bits", `10`, "10"},
 	{"admin", `"127.0.0.1:9191"`, "127.0.0.1:9191"},
+	{"admin-key-file", `"api.key"`, "api.key"},
 	{"pprof", `true`, "true"},
 	{"log-level", `"debug"`, "debug"},
 	{"log-format", `"json"`, "json"},

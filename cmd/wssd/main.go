@@ -89,6 +89,7 @@ type options struct {
 	maxJSONDepth   int
 	maxJSONSize    int64
 	admin          string
+	adminKeyFile   string
 	pprof          bool
 	logFormat      string
 	reusePort      bool
@@ -153,6 +154,7 @@ func newFlagSet(o *options, raw *rawFlags, stderr io.Writer) *flag.FlagSet {
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&o.admin, "admin", defaultAdmin, "`addr`ess (host:port) of the admin listener: /metrics, /healthz, /readyz; empty for none")
+	fs.StringVar(&o.adminKeyFile, "admin-key-file", "", "`file` holding the bearer key (at least 32 bytes, e.g. openssl rand -base64 48) of the server API under /api/v1/ on the admin listener; empty: no API")
 	fs.BoolVar(&o.reusePort, "reuseport", false, "listen with SO_REUSEPORT, so that several wssd processes share the ports (the kernel spreads connections)")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve the Go profiler under /debug/pprof/ on the admin listener")
 	fs.StringVar(&o.authSecretFile, "auth-secret-file", "", "require a JWT signed with the HMAC secret in this `file` (HS256/384/512)")
@@ -248,6 +250,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.pprof && o.admin == "" {
 		return o, errors.New("--pprof needs --admin")
+	}
+	if o.adminKeyFile != "" && o.admin == "" {
+		return o, errors.New("--admin-key-file needs --admin")
 	}
 	if o.authSecretFile != "" && o.authPublicKey != "" {
 		return o, errors.New("--auth-secret-file and --auth-public-key: give one")
@@ -430,9 +435,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if adminLn != nil {
-		admin := newAdminServer(srv.AdminHandler(engine.AdminOptions{Pprof: o.pprof}), log)
+		h, err := adminHandler(srv, o, log)
+		if err != nil {
+			log.Error("bad configuration", "err", err)
+			return 2
+		}
+		admin := newAdminServer(h, log)
 		go func() { _ = admin.Serve(adminLn) }()
-		log.Info("admin listening", "url", "http://"+adminLn.Addr().String()+"/metrics", "pprof", o.pprof)
+		log.Info("admin listening", "url", "http://"+adminLn.Addr().String()+"/metrics", "pprof", o.pprof, "api", o.adminKeyFile != "")
 		defer admin.Close()
 	}
 	if err := srv.Start(); err != nil {

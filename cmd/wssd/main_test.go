@@ -206,6 +206,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "unknown log format", args: []string{"--log-format", "xml"}, wantErr: true},
 		{name: "pprof without admin", args: []string{"--admin", "", "--pprof"}, wantErr: true},
 		{name: "no admin", args: []string{"--admin", ""}, want: with(func(o *options) { o.admin = "" })},
+		{name: "admin key without admin", args: []string{"--admin", "", "--admin-key-file", "k"}, wantErr: true},
+		{name: "admin key", args: []string{"--admin-key-file", "k"}, want: with(func(o *options) { o.adminKeyFile = "k" })},
 		{
 			name: "single dash and = forms",
 			args: []string{"-loops=2", "-log-level=WARN"},

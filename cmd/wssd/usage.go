@@ -27,7 +27,7 @@ var flagGroups = []struct {
 		"socketio-max-payload", "socketio-connect-timeout"}},
 	{"Compression (permessage-deflate)", []string{"deflate", "deflate-routes", "deflate-threshold", "deflate-level",
 		"deflate-context-takeover", "deflate-window-bits"}},
-	{"Admin and logs", []string{"admin", "pprof", "log-level", "log-format", "version"}},
+	{"Admin and logs", []string{"admin", "admin-key-file", "pprof", "log-level", "log-format", "version"}},
 }
 
 // printUsage is wssd's --help: the flags of fs by topic.
