@@ -50,6 +50,9 @@
 //     sessions outlive their requests, each on a home loop its id names;
 //     rooms are the hub's topics (hub Members with a Sink of their own).
 //     engine/socketio/packet is the wire formats, shared with bench.
+//   - engine/adminapi: the server API for backends, on the admin listener
+//     (not on the loops): Hub.Publish and Server.CloseSubject behind a
+//     bearer key.
 //   - bench: the load generator (cmd/wssbench); cmd/wssd: flags in, Config
 //     out, signals, logs; no protocol logic.
 //

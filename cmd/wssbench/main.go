@@ -85,6 +85,8 @@ Flags (one that names scenarios is for those; the others are for all):
 
 // options are the command line's settings.
 type options struct {
+	failIf      string            // --fail-if as given
+	thresholds  []bench.Threshold // and parsed
 	scenario    bench.Scenario
 	url         string
 	ca          string
@@ -169,6 +171,7 @@ func newFlagSet(name string, o *options, raw *rawArgs, stderr io.Writer) *flag.F
 	fs.StringVar(&raw.ips, "source-ips", "", "local `addresses` to dial from, e.g. 127.0.0.2-127.0.0.40 or a comma list (loopback has 2^24)")
 	fs.StringVar(&raw.pids, "server-pid", "", "sample the server's RSS and CPU from /proc: a `pid`, or a comma list of the processes sharing a port")
 	fs.StringVar(&o.jsonFile, "json", "", "write the report as JSON to `file` (- for stdout)")
+	fs.StringVar(&o.failIf, "fail-if", "", "`conditions` the run must meet, on the summary line's figures, comma-separated (e.g. 'p99<5ms,errors==0,msgs_per_s>=10000'); the exit status is 1 when one is missed")
 	fs.StringVar(&o.htmlFile, "html", "", "write the report as a self-contained HTML page to `file`")
 	fs.IntVar(&o.loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
@@ -279,6 +282,11 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if o.sourceIPs, err = parseIPs(ips); err != nil {
 		return o, fmt.Errorf("--source-ips: %w", err)
 	}
+	if o.failIf != "" {
+		if o.thresholds, err = bench.ParseThresholds(o.failIf); err != nil {
+			return o, err
+		}
+	}
 	return o, nil
 }
 
@@ -379,6 +387,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := writeReports(o, rep, stdout); err != nil {
 		fmt.Fprintln(stderr, "wssbench:", err)
+		return 1
+	}
+	if missed := rep.Missed(o.thresholds); len(missed) > 0 {
+		for _, m := range missed {
+			fmt.Fprintln(stderr, "wssbench: --fail-if: missed", m)
+		}
 		return 1
 	}
 	if rep.Established == 0 {

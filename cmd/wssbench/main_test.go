@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -285,5 +286,38 @@ func TestShardedPubSub(t *testing.T) {
 	}
 	if rep.Params["topic"] != "room.7" || rep.Params["pubs"] != "2" || rep.Params["msg_rate"] != "100" || rep.Params["procs"] != "3" {
 		t.Errorf("params %v", rep.Params)
+	}
+}
+
+// TestFailIf: the built wssbench exits 1 and names the condition when a
+// run misses one of --fail-if's, and 0 when it meets them all; a
+// condition on a figure the summary line does not have is a flag error.
+func TestFailIf(t *testing.T) {
+	bin := buildWssbench(t)
+	url := countingServer(t, &counting{})
+	for _, tc := range []struct {
+		cond string
+		code int
+		says string
+	}{
+		{"errors==0,established==3,msgs_per_s>0", 0, ""},
+		{"established==4", 1, "--fail-if: missed established==4 (was 3)"},
+		{"p99<1ns", 1, "--fail-if: missed p99<1ns"},
+		{"p98<5ms", 2, "not a figure of the summary line"},
+	} {
+		cmd := exec.Command(bin, "echo", "--url", url, "--conns", "3", "--duration", "500ms", "--quiet", "--fail-if", tc.cond)
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code || !strings.Contains(errOut.String(), tc.says) {
+			t.Errorf("--fail-if %q: exit %d, want %d; stderr:\n%s", tc.cond, code, tc.code, errOut.String())
+		}
 	}
 }
