@@ -6,7 +6,7 @@ STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 BENCHTIME     ?= 1s
 RUNFLAGS      ?=
 INTEROP_DIR   := cmd/wssd/testdata/interop
-INTEROP_DEBS  := python3-websockets chromium libnss3-tools sslscan openssl curl
+INTEROP_DEBS  := python3-websockets chromium libnss3-tools sslscan openssl curl prometheus
 UNIT_DEBS     := systemd
 
 .PHONY: all build run test race fuzz bench microbench lint interop verify-unit clean
@@ -118,8 +118,10 @@ endef
 # websockets, headless Chromium (via playwright-core) and sslscan, the first
 # three also with permessage-deflate as each offers it by default; and the
 # Socket.IO clients (npm socket.io-client, in Node and in Chromium) against
-# npm's socket.io server, and against wssd; then the load generator's socketio
-# scenario against npm's socket.io. Installs the Debian packages that are
+# npm's socket.io server, and against wssd; a Prometheus server that scrapes
+# the binary and answers every query of cmd/wssd/dashboard.json after
+# scripted traffic; then the load generator's socketio scenario against
+# npm's socket.io. Installs the Debian packages that are
 # missing (as root, or with sudo) and the pinned npm packages, then runs every
 # TestInterop* test and TestSocketIONode.
 interop:
