@@ -1,6 +1,12 @@
 package security
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/publicsuffix"
+)
 
 func TestOrigins(t *testing.T) {
 	o, err := ParseOrigins([]string{
@@ -68,6 +74,39 @@ func TestParseOriginsRefuses(t *testing.T) {
 	}
 }
 
+// TestParseOriginsSays: the refusals an operator is likely to meet each
+// say what is wrong.
+func TestParseOriginsSays(t *testing.T) {
+	for _, c := range []struct{ entry, says string }{
+		{"ftp://host", "the scheme must be http or https"},
+		{"ws://app.example.com", "the scheme must be http or https"},
+		{"FTP://host:21", "the scheme must be http or https"},
+		{"https://a.com:99999", "the port must be a number from 1 to 65535"},
+		{"http://localhost:0", "the port must be a number from 1 to 65535"},
+		{"http://localhost:", "the port must be a number from 1 to 65535"},
+		{"http://[::1]:70000", "the port must be a number from 1 to 65535"},
+		{"https://*.com", "com is a public suffix"},
+		{"https://*.co.uk", "co.uk is a public suffix"},
+		{"https://*.github.io", "github.io is a public suffix"},
+		{"https://*.COM.", "com is a public suffix"},
+		{"https://*.s3.amazonaws.com:8443", "s3.amazonaws.com is a public suffix"},
+		{"https://*.localhost", "a wildcard over a top-level name"},
+		{"http://*.127.0.0.1:3000", "not an IP address"},
+		{"app.example.com", "is not scheme://host[:port]"},
+	} {
+		_, err := ParseOrigins([]string{c.entry})
+		if err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("ParseOrigins(%q): %v; want an error that says %q", c.entry, err, c.says)
+		}
+	}
+	// Patterns over a registrable domain, under a public suffix or not.
+	for _, e := range []string{"https://*.example.com", "https://*.example.co.uk", "https://*.wssd.github.io", "http://*.corp.internal:8080"} {
+		if _, err := ParseOrigins([]string{e}); err != nil {
+			t.Errorf("ParseOrigins(%q): %v", e, err)
+		}
+	}
+}
+
 func TestOriginsAllowAllocs(t *testing.T) {
 	o, err := ParseOrigins([]string{"https://app.example.com"})
 	if err != nil {
@@ -87,7 +126,11 @@ func FuzzOrigins(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	for _, s := range []string{"https://*.com", "https://*.co.uk", "ftp://host", "http://host:99999", "https://*.example.co.uk:8443"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, origin string) {
+		checkAccepted(t, origin)
 		if !o.Allow([]byte(origin)) {
 			return
 		}
@@ -103,4 +146,34 @@ func FuzzOrigins(f *testing.F) {
 			t.Fatalf("allowed %q (canonical %q)", origin, c)
 		}
 	})
+}
+
+// checkAccepted checks that an entry ParseOrigins accepts is null, or an
+// http or https origin with a port from 1 to 65535 whose wildcard, if it
+// has one, is over a domain with a registrable name (the Public Suffix
+// List's eTLD+1 or longer).
+func checkAccepted(t *testing.T, entry string) {
+	if _, err := ParseOrigins([]string{entry}); err != nil {
+		return
+	}
+	e := strings.TrimSpace(entry)
+	if e == "null" {
+		return
+	}
+	scheme, host, port, ok := splitOrigin(e)
+	if !ok {
+		t.Fatalf("accepted %q, which does not parse", entry)
+	}
+	if scheme != "http" && scheme != "https" {
+		t.Fatalf("accepted %q, scheme %q", entry, scheme)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		t.Fatalf("accepted %q, port %q", entry, port)
+	}
+	if domain, wild := strings.CutPrefix(host, "*."); wild {
+		domain = strings.TrimRight(domain, ".")
+		if _, err := publicsuffix.EffectiveTLDPlusOne(domain); err != nil {
+			t.Fatalf("accepted %q, a wildcard over %q, which is no registrable domain (%v)", entry, domain, err)
+		}
+	}
 }
