@@ -91,7 +91,7 @@ func (h *Hub) OnMessage(c *engine.Conn, _ codec.OpCode, _ []byte) {
 	switch string(v.GetStringBytes("op")) {
 	case "subscribe":
 		if !h.maySubscribe(c, string(topic)) {
-			h.forbidden(c, id, "not allowed to subscribe to this topic")
+			h.forbidden(c, id, h.WhyForbidden(c.Identity(), false))
 			return
 		}
 		var ackID []byte
@@ -121,7 +121,7 @@ func (h *Hub) OnMessage(c *engine.Conn, _ codec.OpCode, _ []byte) {
 			return
 		}
 		if !h.mayPublish(c, string(topic)) {
-			h.forbidden(c, id, "not allowed to publish to this topic")
+			h.forbidden(c, id, h.WhyForbidden(c.Identity(), true))
 			return
 		}
 		l.pubData = data.MarshalTo(l.pubData[:0])
@@ -160,6 +160,26 @@ func (h *Hub) MayPublish(id *security.Identity, topic string) bool {
 		return h.cfg.AnonymousPublish
 	}
 	return id.Topics != nil && id.Topics.Publish.Allow(topic)
+}
+
+// WhyForbidden returns the message of the error forbidden for a
+// publication (publish) or a subscription that MayPublish or MaySubscribe
+// refused id (nil without auth): what would have allowed it, so that a
+// client's developer need not guess. Safe for concurrent use.
+func (h *Hub) WhyForbidden(id *security.Identity, publish bool) string {
+	verb := "subscribing"
+	if publish {
+		verb = "publishing"
+	}
+	switch {
+	case id == nil && publish:
+		return "publishing needs --anonymous-publish on the server"
+	case id == nil:
+		return "not allowed to subscribe to this topic" // anyone may, without auth
+	case id.Topics == nil:
+		return "the token has no topics claim, which " + verb + " needs"
+	}
+	return "the token's topics claim does not allow " + verb + " to this topic"
 }
 
 // forbidden answers a request the permissions refuse, and counts it.

@@ -187,7 +187,8 @@ func TestPubSubAnonymous(t *testing.T) {
 	psSend(t, c, `{"op":"subscribe","topic":"t","id":1}`)
 	psExpect(t, c, `{"op":"ack","id":1}`)
 	psSend(t, c, `{"op":"publish","topic":"t","data":1,"id":2}`)
-	if m := psRead(t, c); m["code"] != "forbidden" || m["id"] != 2.0 {
+	if m := psRead(t, c); m["code"] != "forbidden" || m["id"] != 2.0 ||
+		m["message"] != "publishing needs --anonymous-publish on the server" {
 		t.Fatalf("anonymous publish: %v", m)
 	}
 	waitRefusals(t, srv, map[string]uint64{"topic_forbidden": 1})
@@ -206,26 +207,34 @@ func TestPubSubTokenTopics(t *testing.T) {
 	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 
 	c := psDial(t, addr, bearer(enginetest.Sign(t, claims(map[string]any{"subscribe": []string{"news.*"}, "publish": []string{"chat.>"}}))))
-	for _, tc := range []struct{ req, want string }{
-		{`{"op":"subscribe","topic":"news.a","id":1}`, "ack"},
-		{`{"op":"subscribe","topic":"chat.a","id":2}`, "forbidden"},
-		{`{"op":"subscribe","topic":"news.a.b","id":3}`, "forbidden"},
-		{`{"op":"publish","topic":"chat.a.b","data":1,"id":4}`, "ack"},
-		{`{"op":"publish","topic":"news.a","data":1,"id":5}`, "forbidden"},
+	const (
+		noSubscribe = "the token's topics claim does not allow subscribing to this topic"
+		noPublish   = "the token's topics claim does not allow publishing to this topic"
+	)
+	for _, tc := range []struct{ req, want, message string }{
+		{`{"op":"subscribe","topic":"news.a","id":1}`, "ack", ""},
+		{`{"op":"subscribe","topic":"chat.a","id":2}`, "forbidden", noSubscribe},
+		{`{"op":"subscribe","topic":"news.a.b","id":3}`, "forbidden", noSubscribe},
+		{`{"op":"publish","topic":"chat.a.b","data":1,"id":4}`, "ack", ""},
+		{`{"op":"publish","topic":"news.a","data":1,"id":5}`, "forbidden", noPublish},
 	} {
 		psSend(t, c, tc.req)
 		m := psRead(t, c)
-		if got := m["op"]; tc.want == "ack" && got != "ack" || tc.want != "ack" && m["code"] != tc.want {
-			t.Errorf("%s: %v; want %s", tc.req, m, tc.want)
+		if got := m["op"]; tc.want == "ack" && got != "ack" || tc.want != "ack" && (m["code"] != tc.want || m["message"] != tc.message) {
+			t.Errorf("%s: %v; want %s %q", tc.req, m, tc.want, tc.message)
 		}
 	}
 	// No claim: nothing allowed, AnonymousPublish notwithstanding.
 	d := psDial(t, addr, bearer(enginetest.Sign(t, claims(nil))))
 	psSend(t, d, `{"op":"subscribe","topic":"news.a","id":1}`)
-	if m := psRead(t, d); m["code"] != "forbidden" {
+	if m := psRead(t, d); m["code"] != "forbidden" || m["message"] != "the token has no topics claim, which subscribing needs" {
 		t.Errorf("no claim: %v", m)
 	}
-	waitRefusals(t, srv, map[string]uint64{"topic_forbidden": 4})
+	psSend(t, d, `{"op":"publish","topic":"news.a","data":1,"id":2}`)
+	if m := psRead(t, d); m["code"] != "forbidden" || m["message"] != "the token has no topics claim, which publishing needs" {
+		t.Errorf("no claim: %v", m)
+	}
+	waitRefusals(t, srv, map[string]uint64{"topic_forbidden": 5})
 }
 
 // TestPubSubFanOut: subscribers spread over the loops each get every

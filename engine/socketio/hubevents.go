@@ -65,17 +65,21 @@ func (s *Server) hubTopic(args Args, ack Ack) (string, bool) {
 }
 
 // mayUse returns the hub if the socket's token (or the anonymous rules)
-// lets it do what may checks to topic, and answers the refusal, counted,
-// and returns nil if not. what names the request in the refusal.
-func (s *Server) mayUse(so *Socket, may func(*pubsub.Hub, *security.Identity, string) bool, topic string, ack Ack, what string) *pubsub.Hub {
+// lets it publish (publish) or subscribe to topic, and answers the
+// refusal, counted, and returns nil if not.
+func (s *Server) mayUse(so *Socket, publish bool, topic string, ack Ack) *pubsub.Hub {
 	h := s.cfg.Hub
 	if h == nil {
 		hubError(ack, "broker_unavailable", "the server has no hub")
 		return nil
 	}
+	may := (*pubsub.Hub).MaySubscribe
+	if publish {
+		may = (*pubsub.Hub).MayPublish
+	}
 	if !may(h, so.Identity(), topic) {
 		so.ss.ls.refused(refForbidden, so.ss.remote)
-		hubError(ack, "forbidden", "not allowed to "+what+" this topic")
+		hubError(ack, "forbidden", h.WhyForbidden(so.Identity(), publish))
 		return nil
 	}
 	return h
@@ -86,7 +90,7 @@ func (s *Server) onSubscribe(so *Socket, _ string, args Args, ack Ack) {
 	if !ok {
 		return
 	}
-	if s.mayUse(so, (*pubsub.Hub).MaySubscribe, topic, ack, "subscribe to") == nil {
+	if s.mayUse(so, false, topic, ack) == nil {
 		return
 	}
 	err := so.Join(topic, func(err error) {
@@ -123,7 +127,7 @@ func (s *Server) onPublish(so *Socket, _ string, args Args, ack Ack) {
 		hubError(ack, "invalid_request", "a publish needs data")
 		return
 	}
-	h := s.mayUse(so, (*pubsub.Hub).MayPublish, topic, ack, "publish to")
+	h := s.mayUse(so, true, topic, ack)
 	if h == nil {
 		return
 	}
