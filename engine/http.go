@@ -130,6 +130,7 @@ func (c *Conn) handleRequest(r *request, path []byte, h Handler) {
 			c.respondPage()
 			return
 		}
+		c.logNotFound(path)
 		c.respond(http.StatusNotFound, "", "not found\n")
 		return
 	}

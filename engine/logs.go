@@ -79,3 +79,24 @@ func (c *Conn) logAttrs() []slog.Attr {
 	}
 	return attrs
 }
+
+// maxLoggedPath bounds the path a 404 line shows.
+const maxLoggedPath = 256
+
+// logNotFound writes the line of a request for a path no route serves (a
+// Socket.IO client pointed at the wrong path, a typo in a URL), sampled as
+// the refusals' are: at most one line a second on each loop, and the next
+// says how many were left out. The path is the request's without its
+// query, which may hold a token. Called on the loop.
+func (c *Conn) logNotFound(path []byte) {
+	l := c.loop
+	log := l.srv.cfg.Logger
+	if !log.Enabled(context.Background(), slog.LevelInfo) || !l.notFound.due(l.now()) {
+		return
+	}
+	if len(path) > maxLoggedPath {
+		path = path[:maxLoggedPath]
+	}
+	attrs := []any{"remote", c.remote.String(), "path", string(path)}
+	log.Info("not found", l.notFound.appendSuppressed(attrs)...)
+}

@@ -93,3 +93,55 @@ func TestConnectionLogs(t *testing.T) {
 		t.Errorf("the log holds the token:\n%s", out.String())
 	}
 }
+
+// TestNotFoundLog: a request for a path no route serves is logged with
+// the remote address and the path, never the query; a burst writes one
+// line, and the first line a second later says how many were left out.
+func TestNotFoundLog(t *testing.T) {
+	t.Parallel()
+	var out lockedBuffer
+	cfg, clk := clocked(Config{Loops: 1, Logger: slog.New(slog.NewJSONHandler(&out, nil))})
+	srv, addr := startServer(t, cfg)
+	miss := func() {
+		t.Helper()
+		d := gws.Dialer{HandshakeTimeout: gateWait}
+		c, resp, err := d.Dial("ws://"+addr+"/sockets/?EIO=4&transport=websocket&token=query-secret", nil)
+		if c != nil {
+			c.Close()
+		}
+		if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("dial: %v, %v; want 404", resp, err)
+		}
+	}
+	lines := func() []map[string]any {
+		var found []map[string]any
+		for _, l := range strings.Split(out.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "not found" {
+				found = append(found, m)
+			}
+		}
+		return found
+	}
+	for range 5 {
+		miss() // its line, if any, is written before the answer
+	}
+	got := lines()
+	if len(got) != 1 {
+		t.Fatalf("%d lines for 5 requests in a second, want 1:\n%s", len(got), out.String())
+	}
+	if r, _ := got[0]["remote"].(string); got[0]["path"] != "/sockets/" || !strings.HasPrefix(r, "127.0.0.1:") || got[0]["suppressed"] != nil {
+		t.Errorf("first line %v", got[0])
+	}
+
+	clk.Advance(time.Second)
+	settle(srv)
+	miss()
+	got = lines()
+	if len(got) != 2 || got[1]["path"] != "/sockets/" || got[1]["suppressed"] != 4.0 {
+		t.Fatalf("after a second: %v; want a second line with suppressed 4", got)
+	}
+	if s := out.String(); strings.Contains(s, "query-secret") || strings.Contains(s, "EIO") {
+		t.Errorf("the log holds the query:\n%s", s)
+	}
+}

@@ -63,6 +63,7 @@ type Loop struct {
 	reply      []byte                         // error replies to invalid messages
 	refused    refusalCounts                  // added to the server's each tick
 	rlog       refusalLog
+	notFound   sampler // the 404 lines (logs.go)
 
 	// Metrics (metrics.go).
 	index              int          // in the order loops were created

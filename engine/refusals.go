@@ -146,9 +146,8 @@ func (c *refusalCounts) flush(to *[maxRefusals]atomic.Uint64) {
 // it left out since the last, so that a flood does not flood the log. Each
 // goroutine that refuses (an event loop, an acceptor) has its own.
 type refusalLog struct {
-	l          *slog.Logger
-	last       [maxRefusals]int64 // tick of the last line, by reason
-	suppressed [maxRefusals]int
+	l  *slog.Logger
+	by [maxRefusals]sampler
 }
 
 // ticksPerSecond is the wheels' clock rate.
@@ -158,22 +157,39 @@ const ticksPerSecond = int64(1e9 / tick)
 // clock, in ticks): none was in the last second. When not, the refusal
 // is counted as left out. Callers check due before building the line's
 // attributes, so a refusal that is not logged costs no allocation.
-func (g *refusalLog) due(now int64, r Refusal) bool {
-	if g.last[r] != 0 && now-g.last[r] < ticksPerSecond {
-		g.suppressed[r]++
-		return false
-	}
-	g.last[r] = now
-	return true
-}
+func (g *refusalLog) due(now int64, r Refusal) bool { return g.by[r].due(now) }
 
 // write writes the line of a refusal that was due, with attrs, which never
 // hold a token or a payload.
 func (g *refusalLog) write(r Refusal, attrs ...any) {
 	attrs = append(attrs, "reason", r.String())
-	if n := g.suppressed[r]; n > 0 {
-		attrs = append(attrs, "suppressed", n)
-		g.suppressed[r] = 0
+	g.l.Warn("refused", g.by[r].appendSuppressed(attrs)...)
+}
+
+// sampler lets through at most one log line a second of one kind, and
+// counts the ones it holds back. It belongs to one goroutine.
+type sampler struct {
+	last       int64 // tick of the last line; 0: none yet
+	suppressed int
+}
+
+// due reports whether a line may be written at now (in ticks), and
+// counts it as left out when not.
+func (s *sampler) due(now int64) bool {
+	if s.last != 0 && now-s.last < ticksPerSecond {
+		s.suppressed++
+		return false
 	}
-	g.l.Warn("refused", attrs...)
+	s.last = now
+	return true
+}
+
+// appendSuppressed appends to the attributes of a line that was due how
+// many were left out before it, if any.
+func (s *sampler) appendSuppressed(attrs []any) []any {
+	if s.suppressed > 0 {
+		attrs = append(attrs, "suppressed", s.suppressed)
+		s.suppressed = 0
+	}
+	return attrs
 }
