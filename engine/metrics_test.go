@@ -359,3 +359,40 @@ func TestQuietLoopNotWoken(t *testing.T) {
 	}
 	gateEcho(t, c, "still here")
 }
+
+// TestAdminHelp: with AdminOptions.Help, each family the exposition types
+// has its HELP text, escaped as the text format wants, and Prometheus's
+// parser reads it; a family Help has no text for gets no HELP line.
+func TestAdminHelp(t *testing.T) {
+	t.Parallel()
+	srv, addr := startServer(t, Config{Loops: 1, Metrics: metrics.NewSet()})
+	c, _, err := gateDial(t, addr, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateEcho(t, c, "x") // a loop with a connection writes its lag
+	help := map[string]string{
+		"wssd_upgrade_duration_seconds": `from a socket on its loop to its 101 \ and a second line` + "\n" + "here",
+		"wssd_loop_lag_seconds":         "how late the tick runs",
+	}
+	admin := httptest.NewServer(srv.AdminHandler(AdminOptions{Help: func(f string) string { return help[f] }}))
+	defer admin.Close()
+	resp, err := http.Get(admin.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	for name, want := range help {
+		if f := fams[name]; f == nil || f.GetHelp() != want {
+			t.Errorf("%s: HELP %q; want %q", name, f.GetHelp(), want)
+		}
+	}
+	if f := fams["wssd_tls_handshake_duration_seconds"]; f == nil || f.Help != nil {
+		t.Errorf("wssd_tls_handshake_duration_seconds: %v; want no HELP", f)
+	}
+}

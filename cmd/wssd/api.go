@@ -16,7 +16,7 @@ import (
 // and, with --admin-key-file, the server API under /api/v1/. Without the
 // key the API's paths are 404, as any other unknown path.
 func adminHandler(srv *engine.Server, o options, log *slog.Logger) (http.Handler, error) {
-	h := srv.AdminHandler(engine.AdminOptions{Pprof: o.pprof})
+	h := srv.AdminHandler(engine.AdminOptions{Pprof: o.pprof, Help: metricHelpText})
 	if o.adminKeyFile == "" {
 		return h, nil
 	}

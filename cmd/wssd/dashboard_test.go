@@ -348,9 +348,9 @@ func readmeMetrics(t *testing.T) map[string]bool {
 	return documented
 }
 
-// TestMetricsDocumented: the README's metrics table and the metrics wssd
-// registers (the engine's, the hub's and the broker's, in one set) are
-// the same list.
+// TestMetricsDocumented: the README's metrics table, the metrics wssd
+// registers (the engine's, the hub's and the broker's, in one set) and
+// the HELP texts of metricHelp are the same list.
 func TestMetricsDocumented(t *testing.T) {
 	o, err := parseFlags([]string{"--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--listen-plain", "127.0.0.1:0",
 		"--broker", "nats://127.0.0.1:1"}, io.Discard)
@@ -381,6 +381,16 @@ func TestMetricsDocumented(t *testing.T) {
 	for name := range documented {
 		if !registered[name] {
 			t.Errorf("the README documents %s, which the server does not have", name)
+		}
+	}
+	for name := range registered {
+		if metricHelp[name] == "" {
+			t.Errorf("%s has no HELP text in metricHelp", name)
+		}
+	}
+	for name := range metricHelp {
+		if !documented[name] {
+			t.Errorf("metricHelp has %s, which the README's metrics table does not", name)
 		}
 	}
 }

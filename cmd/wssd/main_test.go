@@ -655,8 +655,21 @@ func TestBinary(t *testing.T) {
 			}
 			if path == "/metrics" {
 				var parser expfmt.TextParser
-				if _, err := parser.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
+				fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+				if err != nil {
 					t.Errorf("/metrics does not parse: %v", err)
+				}
+				n := 0
+				for name, f := range fams {
+					if strings.HasPrefix(name, "wssd_") {
+						n++
+						if f.GetHelp() == "" {
+							t.Errorf("/metrics: %s has no HELP text", name)
+						}
+					}
+				}
+				if fams["wssd_loop_lag_seconds"] == nil || n < 30 {
+					t.Errorf("/metrics: %d wssd_ families, loop lag among them: %v", n, fams["wssd_loop_lag_seconds"] != nil)
 				}
 			}
 			if path == "/metrics" && (!strings.Contains(string(body), "# TYPE wssd_connections_opened_total counter") ||
