@@ -472,7 +472,7 @@ func (c *Conn) onClosed() {
 	if c.tls != nil && c.tls.rec != nil {
 		c.tls.rec.Wipe() // nothing is sealed or opened any more
 	}
-	if lim := l.srv.limits; lim != nil {
+	if lim := l.srv.limits.Load(); lim != nil {
 		lim.Release(c.adm, l.now())
 		c.adm = security.Admission{}
 	}

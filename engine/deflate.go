@@ -368,7 +368,7 @@ func (c *Conn) inflated(m *codec.Message) bool {
 		return false
 	}
 	s := c.loop.srv
-	if extra := int64(len(p) - wire); s.byteLimit != nil && extra > 0 && !s.byteLimit.Take(&c.byteBucket, c.loop.now(), extra) {
+	if extra, bl := int64(len(p)-wire), s.byteLimit.Load(); bl != nil && extra > 0 && !bl.Take(&c.byteBucket, c.loop.now(), extra) {
 		c.refused(refRateBytes)
 		if s.cfg.RatePolicy == RateClose {
 			c.fail(codec.StatusPolicyViolation, "rate limit exceeded")

@@ -57,7 +57,7 @@ func (r *request) token() (tok []byte, protocol string) {
 // to a refused one. A request without Origin is not a browser's and passes
 // (see Config.Origins). Called on the loop.
 func (c *Conn) allowOrigin(r *request) bool {
-	o := c.loop.srv.cfg.Origins
+	o := c.loop.srv.origins.Load()
 	if o == nil || r.Origin == nil || o.Allow(r.Origin) {
 		return true
 	}
@@ -177,7 +177,7 @@ func (c *Conn) admitFrame(h codec.Header, wire int, whole bool) (ok, drop bool) 
 		return true, false // the close handshake is never rate limited
 	}
 	s := c.loop.srv
-	if (s.msgLimit != nil || s.byteLimit != nil) && !c.withinRate(h, int64(wire)) {
+	if (s.msgLimit.Load() != nil || s.byteLimit.Load() != nil) && !c.withinRate(h, int64(wire)) {
 		if s.cfg.RatePolicy == RateClose {
 			c.fail(codec.StatusPolicyViolation, "rate limit exceeded")
 			return false, false
@@ -203,12 +203,13 @@ func (c *Conn) admitFrame(h codec.Header, wire int, whole bool) (ok, drop bool) 
 // many of its frames are refused. Called on the loop.
 func (c *Conn) withinRate(h codec.Header, wire int64) bool {
 	s := c.loop.srv
+	msgLimit, byteLimit := s.msgLimit.Load(), s.byteLimit.Load()
 	now := c.loop.now()
 	r := Refusal(maxRefusals)
 	switch {
-	case s.msgLimit != nil && h.OpCode != codec.OpContinuation && !s.msgLimit.Take(&c.msgBucket, now, 1):
+	case msgLimit != nil && h.OpCode != codec.OpContinuation && !msgLimit.Take(&c.msgBucket, now, 1):
 		r = refRateMessages
-	case s.byteLimit != nil && !s.byteLimit.Take(&c.byteBucket, now, wire):
+	case byteLimit != nil && !byteLimit.Take(&c.byteBucket, now, wire):
 		r = refRateBytes
 	default:
 		return true

@@ -186,11 +186,11 @@ func (c *Conn) open(h Handler, key []byte, protocol string, origin []byte, ext p
 		c.rd.MaxMessage = min(c.rd.MaxMessage, srv.cfg.MaxJSONSize)
 	}
 	now := l.now()
-	if srv.msgLimit != nil {
-		srv.msgLimit.Fill(&c.msgBucket, now)
+	if l := srv.msgLimit.Load(); l != nil {
+		l.Fill(&c.msgBucket, now)
 	}
-	if srv.byteLimit != nil {
-		srv.byteLimit.Fill(&c.byteBucket, now)
+	if l := srv.byteLimit.Load(); l != nil {
+		l.Fill(&c.byteBucket, now)
 	}
 	c.observeUpgrade(http.StatusSwitchingProtocols)
 	c.born = srv.nanos()

@@ -33,8 +33,13 @@ type Server struct {
 
 	// The gates' limits, compiled by New (nil: none), and the refusals
 	// counted so far.
-	limits              *security.ConnLimits
-	msgLimit, byteLimit *security.BucketLimit
+	// They may be changed while the server runs (Reload): read once per
+	// decision.
+	limits              atomic.Pointer[security.ConnLimits]
+	msgLimit, byteLimit atomic.Pointer[security.BucketLimit]
+	origins             atomic.Pointer[security.Origins]
+	reloadMu            sync.Mutex // one Reload at a time
+	live                Live       // what is in force, under reloadMu
 	refused             [maxRefusals]atomic.Uint64
 	metrics             *serverMetrics // nil without Config.Metrics
 	deflate             *deflate       // nil without Config.Deflate
@@ -161,9 +166,8 @@ func (s *Server) Loops() int { return s.cfg.Loops }
 // initGates compiles the gates' limits. Called by New.
 func (s *Server) initGates() error {
 	cfg := &s.cfg
-	var err error
 	if cfg.MaxConnections > 0 || cfg.MaxConnsPerIP > 0 || cfg.HandshakeRatePerIP.Limited() {
-		s.limits, err = security.NewConnLimits(security.ConnLimitsConfig{
+		l, err := security.NewConnLimits(security.ConnLimitsConfig{
 			MaxConns:       cfg.MaxConnections,
 			PerIP:          cfg.MaxConnsPerIP,
 			HandshakeRate:  cfg.HandshakeRatePerIP,
@@ -173,17 +177,25 @@ func (s *Server) initGates() error {
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
+		s.limits.Store(l)
 	}
 	if cfg.MessageRate.Limited() {
-		if s.msgLimit, err = security.NewBucketLimit(cfg.MessageRate, ticksPerSecond); err != nil {
+		l, err := security.NewBucketLimit(cfg.MessageRate, ticksPerSecond)
+		if err != nil {
 			return fmt.Errorf("engine: message rate: %w", err)
 		}
+		s.msgLimit.Store(l)
 	}
 	if cfg.ByteRate.Limited() {
-		if s.byteLimit, err = security.NewBucketLimit(cfg.ByteRate, ticksPerSecond); err != nil {
+		l, err := security.NewBucketLimit(cfg.ByteRate, ticksPerSecond)
+		if err != nil {
 			return fmt.Errorf("engine: byte rate: %w", err)
 		}
+		s.byteLimit.Store(l)
 	}
+	s.origins.Store(cfg.Origins)
+	s.live = Live{Origins: cfg.Origins, MaxConnections: cfg.MaxConnections, MaxConnsPerIP: cfg.MaxConnsPerIP,
+		HandshakeRatePerIP: cfg.HandshakeRatePerIP, MessageRate: cfg.MessageRate, ByteRate: cfg.ByteRate}
 	return nil
 }
 
@@ -449,12 +461,13 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 // read from it, no TLS handshake is spent on it, and the server keeps no
 // TIME_WAIT for it. Called by an acceptor.
 func (s *Server) admit(nc net.Conn, rlog *refusalLog) (security.Admission, bool) {
-	if s.limits == nil {
+	limits := s.limits.Load()
+	if limits == nil {
 		return security.Admission{}, true
 	}
 	addr := nc.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
 	now := s.clock()
-	adm, why := s.limits.Admit(addr, now)
+	adm, why := limits.Admit(addr, now)
 	if why == security.Admitted {
 		return adm, true
 	}
@@ -485,8 +498,8 @@ func (s *Server) refuseAtAccept(nc net.Conn, r Refusal, now int64, rlog *refusal
 // release gives back what the accept gate counted for a socket that ends
 // before it reaches a loop. Safe for concurrent use.
 func (s *Server) release(adm security.Admission) {
-	if s.limits != nil {
-		s.limits.Release(adm, s.clock())
+	if l := s.limits.Load(); l != nil {
+		l.Release(adm, s.clock())
 	}
 }
 

@@ -66,11 +66,15 @@ func (r Refusal) String() string {
 // address table is sharded, each shard under its own mutex; it is touched
 // once per accept and once per close, never per message.
 type ConnLimits struct {
-	maxConns int64
-	perIP    int32
-	rate     *BucketLimit // nil: no handshake rate
+	// The limits, which SetLimits may change while connections come:
+	// each decision reads them once.
+	maxConns atomic.Int64
+	perIP    atomic.Int32
+	rate     atomic.Pointer[BucketLimit] // nil: no handshake rate
 	conns    atomic.Int64
-	shards   [connShards]ipShard
+
+	unitsPerSecond int64 // of the clock, for a new handshake rate
+	shards         [connShards]ipShard
 }
 
 const connShards = 32
@@ -108,13 +112,9 @@ func NewConnLimits(cfg ConnLimitsConfig) (*ConnLimits, error) {
 	if cfg.MaxConns < 0 || cfg.PerIP < 0 || cfg.MaxIdle < 0 || cfg.PerIP > 1<<30 {
 		return nil, errors.New("security: negative connection limit")
 	}
-	l := &ConnLimits{maxConns: cfg.MaxConns, perIP: int32(cfg.PerIP)}
-	if cfg.HandshakeRate.Limited() {
-		r, err := NewBucketLimit(cfg.HandshakeRate, cfg.UnitsPerSecond)
-		if err != nil {
-			return nil, err
-		}
-		l.rate = r
+	l := &ConnLimits{unitsPerSecond: cfg.UnitsPerSecond}
+	if err := l.SetLimits(cfg.MaxConns, cfg.PerIP, cfg.HandshakeRate); err != nil {
+		return nil, err
 	}
 	maxIdle := cfg.MaxIdle
 	if maxIdle == 0 {
@@ -127,6 +127,27 @@ func NewConnLimits(cfg ConnLimitsConfig) (*ConnLimits, error) {
 		s.maxIdle = max(maxIdle/connShards, 1)
 	}
 	return l, nil
+}
+
+// SetLimits sets the limits: connections at once (0: none), per address
+// (0: none) and the handshake rate per address. Safe for concurrent use,
+// while connections come and go: the connections held stay counted, and
+// a lower limit refuses new ones until enough have gone.
+func (l *ConnLimits) SetLimits(maxConns int64, perIP int, handshakeRate Rate) error {
+	if maxConns < 0 || perIP < 0 || perIP > 1<<30 {
+		return errors.New("security: negative connection limit")
+	}
+	var rate *BucketLimit
+	if handshakeRate.Limited() {
+		var err error
+		if rate, err = NewBucketLimit(handshakeRate, l.unitsPerSecond); err != nil {
+			return err
+		}
+	}
+	l.maxConns.Store(maxConns)
+	l.perIP.Store(int32(perIP))
+	l.rate.Store(rate)
+	return nil
 }
 
 // Conns returns the connections admitted and not yet released.
@@ -149,7 +170,8 @@ func ClientKey(a netip.Addr) netip.Addr {
 // Release the Admission when the connection ends. A refused connection is
 // not counted and takes no handshake token.
 func (l *ConnLimits) Admit(addr netip.Addr, now int64) (Admission, Refusal) {
-	if l.perIP == 0 && l.rate == nil {
+	perIP, rate := l.perIP.Load(), l.rate.Load()
+	if perIP == 0 && rate == nil {
 		if !l.take() {
 			return Admission{}, RefuseMaxConns
 		}
@@ -164,16 +186,16 @@ func (l *ConnLimits) Admit(addr netip.Addr, now int64) (Admission, Refusal) {
 	fresh := e == nil
 	if fresh {
 		e = &ipEntry{addr: key}
-		if l.rate != nil {
-			l.rate.Fill(&e.bucket, now)
+		if rate != nil {
+			rate.Fill(&e.bucket, now)
 		}
 	}
-	if l.perIP > 0 && e.conns >= l.perIP {
+	if perIP > 0 && e.conns >= perIP {
 		return Admission{}, RefusePerIP
 	}
 	// A refusal below leaves an entry's bucket refilled to now, which
 	// the next Take would do anyway; a fresh entry is not kept.
-	if l.rate != nil && !l.rate.Take(&e.bucket, now, 1) {
+	if rate != nil && !rate.Take(&e.bucket, now, 1) {
 		return Admission{}, RefuseHandshakeRate
 	}
 	if !l.take() {
@@ -192,7 +214,7 @@ func (l *ConnLimits) Admit(addr netip.Addr, now int64) (Admission, Refusal) {
 // take counts one connection against MaxConns, if there is room.
 func (l *ConnLimits) take() bool {
 	n := l.conns.Add(1)
-	if l.maxConns > 0 && n > l.maxConns {
+	if m := l.maxConns.Load(); m > 0 && n > m {
 		l.conns.Add(-1)
 		return false
 	}
@@ -218,7 +240,7 @@ func (l *ConnLimits) Release(a Admission, now int64) {
 	if e.conns > 0 {
 		return
 	}
-	if l.rate == nil {
+	if l.rate.Load() == nil {
 		delete(s.addrs, e.addr)
 		return
 	}
@@ -242,8 +264,9 @@ func (l *ConnLimits) Addrs() int {
 // forget drops, oldest first, the idle addresses whose handshake bucket is
 // full again, and any beyond maxIdle. Called under s.mu.
 func (s *ipShard) forget(l *ConnLimits, now int64) {
+	rate := l.rate.Load()
 	for e := s.idle.next; e != &s.idle; e = s.idle.next {
-		if s.nIdle <= s.maxIdle && now-e.idleSince < l.rate.spill {
+		if s.nIdle <= s.maxIdle && rate != nil && now-e.idleSince < rate.spill {
 			return
 		}
 		s.unlink(e)
