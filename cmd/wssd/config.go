@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"sort"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/wssd/wssd/engine"
 )
 
 // A configuration file (--config FILE) is TOML whose keys are the flags'
@@ -133,4 +137,75 @@ func isDuration(f *flag.Flag) bool {
 	}
 	_, ok = g.Get().(time.Duration)
 	return ok
+}
+
+// liveFlags are the flags SIGHUP puts in force on a running server; a
+// change to any other needs a restart. (The certificate files are read
+// again on SIGHUP whatever the flags say; a new path needs a restart.)
+var liveFlags = map[string]bool{
+	"allowed-origins": true, "max-connections": true, "max-conns-per-ip": true,
+	"handshake-rate-per-ip": true, "rate-messages": true, "rate-bytes": true, "rate-burst": true,
+	"log-level": true,
+}
+
+// flagValues is every flag's value, as text, by name.
+func flagValues(fs *flag.FlagSet) map[string]string {
+	v := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { v[f.Name] = f.Value.String() })
+	return v
+}
+
+// reloadConfig reads the command line and its configuration file again,
+// on SIGHUP: what can change on a running server (liveFlags) is put in
+// force, and the log says which settings changed, and which of them need
+// a restart. A file that does not read, or values the server refuses,
+// keep the configuration in force, and the log says why. running is what
+// is in force, updated.
+func reloadConfig(srv *engine.Server, args []string, running map[string]string, level *slog.LevelVar, log *slog.Logger) {
+	n, fs, err := parseFlagSet(args, io.Discard)
+	if err != nil {
+		log.Error("configuration reload refused; keeping the current one", "err", err)
+		return
+	}
+	next := flagValues(fs)
+	var live, restart []string
+	for name, v := range next {
+		if running[name] == v {
+			continue
+		}
+		if liveFlags[name] {
+			live = append(live, name)
+		} else {
+			restart = append(restart, name)
+		}
+	}
+	sort.Strings(live)
+	sort.Strings(restart)
+	if len(live) == 0 && len(restart) == 0 {
+		log.Info("configuration reloaded: nothing changed")
+		return
+	}
+	err = srv.Reload(engine.Live{
+		Origins:            n.origins,
+		MaxConnections:     n.maxConns,
+		MaxConnsPerIP:      n.maxConnsPerIP,
+		HandshakeRatePerIP: n.handshakeRate,
+		MessageRate:        connRate(n.rateMessages, n.rateBurst),
+		ByteRate:           connRate(n.rateBytes, n.rateBurst),
+	})
+	if err != nil {
+		log.Error("configuration reload refused; keeping the current one", "err", err)
+		return
+	}
+	level.Set(n.logLevel)
+	for _, name := range live {
+		running[name] = next[name]
+	}
+	args2 := []any{"changed", strings.Join(live, ",")}
+	if len(restart) > 0 {
+		args2 = append(args2, "need_restart", strings.Join(restart, ","))
+	}
+	// At warn, so that it shows at the levels production runs with, and
+	// whatever the new level is.
+	log.Warn("configuration reloaded", args2...)
 }

@@ -3,11 +3,17 @@ package main
 import (
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // configValues are a value for every flag, other than the command line's
@@ -166,5 +172,91 @@ func TestConfigFileErrors(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--config", filepath.Join(t.TempDir(), "none.toml")}, io.Discard); err == nil {
 		t.Error("a missing file was taken")
+	}
+}
+
+// TestConfigReload: SIGHUP over a running server reads the configuration
+// file again. New origins and caps apply to new connections, an open
+// connection is untouched, the log says what changed and what needs a
+// restart; a file that does not read keeps the configuration in force.
+func TestConfigReload(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wssd.toml")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appA, appB := "https://a.example", "https://b.example"
+	write(`listen = ""
+listen-plain = "127.0.0.1:0"
+allowed-origins = ["` + appA + `"]
+max-conns-per-ip = 10
+`)
+	p := start(t, bin, "--config", path, "--data-dir", dir)
+	url := p.waitListening(t)
+	dial := func(origin string) (*websocket.Conn, int) {
+		d := websocket.Dialer{HandshakeTimeout: wait}
+		c, resp, err := d.Dial(url, http.Header{"Origin": {origin}})
+		if err != nil {
+			if resp != nil {
+				return nil, resp.StatusCode
+			}
+			return nil, -1
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, resp.StatusCode
+	}
+	old, status := dial(appA)
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("origin A at start: %d", status)
+	}
+	if _, status := dial(appB); status != http.StatusForbidden {
+		t.Fatalf("origin B at start: %d", status)
+	}
+
+	write(`listen = ""
+listen-plain = "127.0.0.1:0"
+allowed-origins = ["` + appB + `"]
+max-conns-per-ip = 20
+max-message-size = 4096
+log-level = "warn"
+`)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	line := p.waitLog(t, regexp.MustCompile(`msg="configuration reloaded".*`))
+	for _, want := range []string{"changed=allowed-origins,log-level,max-conns-per-ip", "need_restart=max-message-size"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("reload line %q lacks %q", line, want)
+		}
+	}
+	if _, status := dial(appA); status != http.StatusForbidden {
+		t.Errorf("origin A after the reload: %d, want 403", status)
+	}
+	if _, status := dial(appB); status != http.StatusSwitchingProtocols {
+		t.Errorf("origin B after the reload: %d, want 101", status)
+	}
+	if err := old.WriteMessage(websocket.TextMessage, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	_ = old.SetReadDeadline(time.Now().Add(wait))
+	if _, got, err := old.ReadMessage(); err != nil || string(got) != "still here" {
+		t.Fatalf("the connection open before the reload: %q, %v", got, err)
+	}
+
+	write("loops = \"many\"\n")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// The log level is warn now: the refusal is an error, and shows.
+	p.waitLog(t, regexp.MustCompile(`configuration reload refused; keeping the current one.*line 1: loops`))
+	if _, status := dial(appB); status != http.StatusSwitchingProtocols {
+		t.Errorf("origin B after a bad file: %d, want 101", status)
+	}
+	if _, status := dial(appA); status != http.StatusForbidden {
+		t.Errorf("origin A after a bad file: %d, want 403", status)
 	}
 }

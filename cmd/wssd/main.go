@@ -197,23 +197,37 @@ func newFlagSet(o *options, raw *rawFlags, stderr io.Writer) *flag.FlagSet {
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
+	o, _, err := parseFlagSet(args, stderr)
+	return o, err
+}
+
+// parseFlagSet is parseFlags, and the flag set with every flag's value,
+// the configuration file's included.
+func parseFlagSet(args []string, stderr io.Writer) (options, *flag.FlagSet, error) {
 	var o options
 	var raw rawFlags
 	fs := newFlagSet(&o, &raw, stderr)
+	o, err := finishFlags(fs, &o, &raw, args)
+	return o, fs, err
+}
+
+// finishFlags parses args into o and raw, through fs, which was made for
+// them, reads the configuration file, and checks and converts the values.
+func finishFlags(fs *flag.FlagSet, o *options, raw *rawFlags, args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		return *o, err
 	}
 	if o.version {
-		return o, nil
+		return *o, nil
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return *o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if o.configFile != "" {
 		given := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 		if err := applyConfigFile(fs, o.configFile, given); err != nil {
-			return o, err
+			return *o, err
 		}
 	}
 	curves, origins, handshakeRate := raw.curves, raw.origins, raw.handshakeRate
@@ -221,44 +235,44 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.maxMessageSize <= 0 || o.loops < 0 || o.drainTimeout < 0 || o.closeTimeout <= 0 ||
 		o.handshake <= 0 || o.tlsWorkers <= 0 || o.tlsQueue <= 0 || o.pongTimeout <= 0 ||
 		o.pingInterval < 0 || o.idleTimeout < 0 {
-		return o, errors.New("--max-message-size, --close-timeout, --handshake-timeout, --pong-timeout, --tls-workers and --tls-queue must be positive; --loops, --drain-timeout, --ping-interval and --idle-timeout not negative")
+		return *o, errors.New("--max-message-size, --close-timeout, --handshake-timeout, --pong-timeout, --tls-workers and --tls-queue must be positive; --loops, --drain-timeout, --ping-interval and --idle-timeout not negative")
 	}
 	if o.maxFragments <= 0 || o.reassembly < 0 || o.tlsPerIP < 0 {
-		return o, errors.New("--max-fragments must be positive; --reassembly-budget and --tls-slots-per-ip not negative")
+		return *o, errors.New("--max-fragments must be positive; --reassembly-budget and --tls-slots-per-ip not negative")
 	}
 	if o.authLeeway < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 || o.rateMessages < 0 || o.rateBytes < 0 ||
 		o.rateBurst <= 0 || o.maxJSONDepth <= 0 || o.maxJSONSize <= 0 {
-		return o, errors.New("--rate-burst, --max-json-depth and --max-json-size must be positive; --auth-leeway, --max-connections, --max-conns-per-ip, --rate-messages and --rate-bytes not negative")
+		return *o, errors.New("--rate-burst, --max-json-depth and --max-json-size must be positive; --auth-leeway, --max-connections, --max-conns-per-ip, --rate-messages and --rate-bytes not negative")
 	}
 	if o.sioApp != "pubsub" && o.sioApp != "conformance" {
-		return o, fmt.Errorf("--socketio-app: %q is not pubsub or conformance", o.sioApp)
+		return *o, fmt.Errorf("--socketio-app: %q is not pubsub or conformance", o.sioApp)
 	}
 	if o.sioPingInterval <= 0 || o.sioPingTimeout <= 0 || o.sioMaxPayload <= 0 || o.sioConnectTimeout <= 0 {
-		return o, errors.New("--socketio-ping-interval, --socketio-ping-timeout, --socketio-max-payload and --socketio-connect-timeout must be positive")
+		return *o, errors.New("--socketio-ping-interval, --socketio-ping-timeout, --socketio-max-payload and --socketio-connect-timeout must be positive")
 	}
 	if o.sioPath != "" && (o.sioPath[0] != '/' || o.sioPath == "/echo" || o.sioPath == pubsub.DefaultRoute) {
-		return o, fmt.Errorf("--socketio-path: %q is not a path of its own", o.sioPath)
+		return *o, fmt.Errorf("--socketio-path: %q is not a path of its own", o.sioPath)
 	}
 	if deflateRoutes != "" {
 		o.deflateRoutes = strings.Split(deflateRoutes, ",")
 	}
 	if o.deflateThreshold < 0 || o.deflateLevel < 1 || o.deflateLevel > 9 || o.deflateWindowBits < 9 || o.deflateWindowBits > 15 {
-		return o, errors.New("--deflate-threshold must not be negative, --deflate-level be 1 to 9 and --deflate-window-bits 9 to 15")
+		return *o, errors.New("--deflate-threshold must not be negative, --deflate-level be 1 to 9 and --deflate-window-bits 9 to 15")
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
-		return o, fmt.Errorf("--log-format: %q is not text or json", o.logFormat)
+		return *o, fmt.Errorf("--log-format: %q is not text or json", o.logFormat)
 	}
 	if o.pprof && o.admin == "" {
-		return o, errors.New("--pprof needs --admin")
+		return *o, errors.New("--pprof needs --admin")
 	}
 	if o.adminKeyFile != "" && o.admin == "" {
-		return o, errors.New("--admin-key-file needs --admin")
+		return *o, errors.New("--admin-key-file needs --admin")
 	}
 	if o.authSecretFile != "" && o.authPublicKey != "" {
-		return o, errors.New("--auth-secret-file and --auth-public-key: give one")
+		return *o, errors.New("--auth-secret-file and --auth-public-key: give one")
 	}
 	if (o.authIssuer != "" || o.authAudience != "") && o.authSecretFile == "" && o.authPublicKey == "" {
-		return o, errors.New("--auth-issuer and --auth-audience need --auth-secret-file or --auth-public-key")
+		return *o, errors.New("--auth-issuer and --auth-audience need --auth-secret-file or --auth-public-key")
 	}
 	switch ratePolicy {
 	case "close":
@@ -266,7 +280,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case "drop":
 		o.ratePolicy = engine.RateDrop
 	default:
-		return o, fmt.Errorf("--rate-policy: %q is not close or drop", ratePolicy)
+		return *o, fmt.Errorf("--rate-policy: %q is not close or drop", ratePolicy)
 	}
 	switch slow {
 	case "close":
@@ -274,13 +288,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case "drop":
 		o.slowConsumer = engine.SlowDrop
 	default:
-		return o, fmt.Errorf("--slow-consumer: %q is not close or drop", slow)
+		return *o, fmt.Errorf("--slow-consumer: %q is not close or drop", slow)
 	}
 	if o.maxSubscriptions <= 0 || o.maxOutbound < 0 {
-		return o, errors.New("--max-subscriptions must be positive; --max-outbound not negative")
+		return *o, errors.New("--max-subscriptions must be positive; --max-outbound not negative")
 	}
 	if o.broker != "" && !strings.HasPrefix(o.broker, "nats://") && !strings.HasPrefix(o.broker, "tls://") {
-		return o, fmt.Errorf("--broker: %q is not a nats:// or tls:// URL", o.broker)
+		return *o, fmt.Errorf("--broker: %q is not a nats:// or tls:// URL", o.broker)
 	}
 	switch invalid {
 	case "close":
@@ -288,31 +302,31 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case "reply":
 		o.invalidMessage = engine.InvalidReply
 	default:
-		return o, fmt.Errorf("--invalid-message: %q is not close or reply", invalid)
+		return *o, fmt.Errorf("--invalid-message: %q is not close or reply", invalid)
 	}
 	if handshakeRate != "" {
 		r, err := parseRate(handshakeRate)
 		if err != nil {
-			return o, fmt.Errorf("--handshake-rate-per-ip: %w", err)
+			return *o, fmt.Errorf("--handshake-rate-per-ip: %w", err)
 		}
 		o.handshakeRate = r
 	}
 	if o.listen == "" && o.listenPlain == "" {
-		return o, errors.New("no listener: set --listen or --listen-plain")
+		return *o, errors.New("no listener: set --listen or --listen-plain")
 	}
 	if (o.certFile == "") != (o.keyFile == "") {
-		return o, errors.New("--cert and --key go together")
+		return *o, errors.New("--cert and --key go together")
 	}
 	var err error
 	if o.curves, err = security.ParseCurves(curves); err != nil {
-		return o, fmt.Errorf("--tls-curves: %w", err)
+		return *o, fmt.Errorf("--tls-curves: %w", err)
 	}
 	if origins != "" {
 		if o.origins, err = security.ParseOrigins(strings.Split(origins, ",")); err != nil {
-			return o, fmt.Errorf("--allowed-origins: %w", err)
+			return *o, fmt.Errorf("--allowed-origins: %w", err)
 		}
 	}
-	return o, nil
+	return *o, nil
 }
 
 // parseRate parses "rate[:burst]", both positive integers; the burst
@@ -381,7 +395,7 @@ func pingInterval(d time.Duration) time.Duration {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	o, err := parseFlags(args, stderr)
+	o, fs, err := parseFlagSet(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -393,7 +407,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, buildinfo.Line("wssd"))
 		return 0
 	}
-	log := newLogger(o, stderr)
+	var level slog.LevelVar
+	level.Set(o.logLevel)
+	log := newLogger(o, &level, stderr)
+	running := flagValues(fs)
 
 	// Metric types and help in the exposition: Prometheus and expfmt
 	// read them.
@@ -472,6 +489,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case s := <-sig:
 			if s == syscall.SIGHUP {
 				reload(cert, log)
+				reloadConfig(srv, args, running, &level, log)
 				continue
 			}
 			log.Info("draining", "signal", s.String(), "connections", srv.Active(), "timeout", o.drainTimeout)
@@ -498,8 +516,8 @@ func logBindError(log *slog.Logger, err error, flag, addr string) {
 }
 
 // newLogger returns the logger --log-format and --log-level ask for.
-func newLogger(o options, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: o.logLevel}
+func newLogger(o options, level slog.Leveler, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if o.logFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
