@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenExtraction$$' -fuzztime $(call fuzzfor,120000) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzTopicPattern$$' -fuzztime $(call fuzzfor,120000) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(call fuzzfor,120000) ./security
+	$(GO) test -run '^$$' -fuzz '^FuzzProxyHeader$$' -fuzztime $(call fuzzfor,200000) ./security
 	$(GO) test -run '^$$' -fuzz '^FuzzText$$' -fuzztime $(call fuzzfor,500000) ./engine/socketio/packet
 	$(GO) test -run '^$$' -fuzz '^FuzzPayload$$' -fuzztime $(call fuzzfor,500000) ./engine/socketio/packet
 	$(GO) test -run '^$$' -fuzz '^FuzzSocket$$' -fuzztime $(call fuzzfor,450000) ./engine/socketio/packet
