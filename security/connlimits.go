@@ -170,9 +170,43 @@ func ClientKey(a netip.Addr) netip.Addr {
 // Release the Admission when the connection ends. A refused connection is
 // not counted and takes no handshake token.
 func (l *ConnLimits) Admit(addr netip.Addr, now int64) (Admission, Refusal) {
+	return l.admit(addr, now, true)
+}
+
+// Hold counts a connection whose client address is not known yet (a
+// load balancer's, before its PROXY protocol header is read) against
+// MaxConns only: AdmitHeld counts it for its address once that is known.
+// The caller must Release the Admission when the connection ends.
+func (l *ConnLimits) Hold() (Admission, Refusal) {
+	if !l.take() {
+		return Admission{}, RefuseMaxConns
+	}
+	return Admission{held: true}, Admitted
+}
+
+// AdmitHeld decides, as Admit does, whether a connection Hold counted
+// may go on now that its client address addr is known, and if so counts
+// it for addr too: the Admission it returns replaces a. Refused, a is
+// returned unchanged, still held, for the caller to Release. An
+// Admission that holds nothing (the gate was off when the connection
+// came) or that counts an address already is returned as it is.
+func (l *ConnLimits) AdmitHeld(a Admission, addr netip.Addr, now int64) (Admission, Refusal) {
+	if !a.held || a.e != nil {
+		return a, Admitted
+	}
+	b, r := l.admit(addr, now, false)
+	if r != Admitted {
+		return a, r
+	}
+	return b, Admitted
+}
+
+// admit is Admit, and with count false, AdmitHeld for a connection
+// MaxConns counts already.
+func (l *ConnLimits) admit(addr netip.Addr, now int64, count bool) (Admission, Refusal) {
 	perIP, rate := l.perIP.Load(), l.rate.Load()
 	if perIP == 0 && rate == nil {
-		if !l.take() {
+		if count && !l.take() {
 			return Admission{}, RefuseMaxConns
 		}
 		return Admission{held: true}, Admitted
@@ -198,7 +232,7 @@ func (l *ConnLimits) Admit(addr netip.Addr, now int64) (Admission, Refusal) {
 	if rate != nil && !rate.Take(&e.bucket, now, 1) {
 		return Admission{}, RefuseHandshakeRate
 	}
-	if !l.take() {
+	if count && !l.take() {
 		return Admission{}, RefuseMaxConns
 	}
 	switch {

@@ -249,3 +249,48 @@ func BenchmarkConnLimitsAdmitRelease(b *testing.B) {
 		l.Release(adm, 0)
 	}
 }
+
+// TestConnLimitsHold: a connection behind a proxy is counted against the
+// total at once, and for its address once the address is known; each is
+// released once, whether its address was admitted or refused.
+func TestConnLimitsHold(t *testing.T) {
+	l, err := NewConnLimits(ConnLimitsConfig{MaxConns: 3, PerIP: 1, UnitsPerSecond: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParseAddr("192.0.2.1")
+	h1, r := l.Hold()
+	if r != Admitted || l.Conns() != 1 {
+		t.Fatalf("Hold: %v, %d conns", r, l.Conns())
+	}
+	h1, r = l.AdmitHeld(h1, a, 0)
+	if r != Admitted || l.Conns() != 1 || l.Addrs() != 1 {
+		t.Fatalf("AdmitHeld: %v, %d conns, %d addrs", r, l.Conns(), l.Addrs())
+	}
+	if again, r := l.AdmitHeld(h1, a, 0); r != Admitted || again != h1 || l.Conns() != 1 {
+		t.Fatalf("AdmitHeld twice: %v, %d conns", r, l.Conns())
+	}
+	h2, _ := l.Hold()
+	h2b, r := l.AdmitHeld(h2, a, 0)
+	if r != RefusePerIP || h2b != h2 || l.Conns() != 2 {
+		t.Fatalf("second for the address: %v, %d conns", r, l.Conns())
+	}
+	l.Release(h2b, 0)
+	if _, r := l.Admit(a, 0); r != RefusePerIP {
+		t.Fatalf("Admit while the address holds one: %v", r)
+	}
+	h3, _ := l.Hold()
+	h4, _ := l.Hold()
+	if _, r := l.Hold(); r != RefuseMaxConns {
+		t.Fatalf("Hold past MaxConns: %v", r)
+	}
+	l.Release(h1, 0)
+	l.Release(h3, 0)
+	l.Release(h4, 0)
+	if l.Conns() != 0 || l.Addrs() != 0 {
+		t.Fatalf("after release: %d conns, %d addrs", l.Conns(), l.Addrs())
+	}
+	if z, r := l.AdmitHeld(Admission{}, a, 0); r != Admitted || z != (Admission{}) || l.Conns() != 0 {
+		t.Fatalf("AdmitHeld of the zero Admission: %v, %d conns", r, l.Conns())
+	}
+}
