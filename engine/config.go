@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"runtime"
 	"time"
 
@@ -59,6 +60,18 @@ type Config struct {
 	// processes can listen on the same port; the kernel spreads new
 	// connections over them.
 	ReusePort bool
+	// ProxyProtocol lists the networks of the load balancers trusted to
+	// send the PROXY protocol (version 1 or 2), on both listeners; nil:
+	// none. A connection from one of them must start with a header,
+	// read before anything else (before the TLS handshake for wss://),
+	// and is then the client's it names for every gate, log and metric
+	// that goes by address; one without a valid header is refused
+	// (proxy_header). A connection from anywhere else that starts with a
+	// header is refused (proxy_untrusted): the header is a claim only a
+	// trusted balancer may make. The total connection cap is taken at
+	// accept, the per-address cap and handshake rate once the header
+	// is read.
+	ProxyProtocol []netip.Prefix
 	// HandshakeTimeout bounds the opening of a connection: the TLS
 	// handshake and the HTTP upgrade together, from accept to the 101. A
 	// connection that has not upgraded by then is closed. On the route of
@@ -331,6 +344,14 @@ func (c Config) withDefaults() (Config, error) {
 			}
 		}
 	}
+	proxy := make([]netip.Prefix, 0, len(c.ProxyProtocol))
+	for _, p := range c.ProxyProtocol {
+		if !p.IsValid() {
+			return c, errors.New("engine: invalid network in ProxyProtocol")
+		}
+		proxy = append(proxy, p.Masked())
+	}
+	c.ProxyProtocol = proxy
 	var err error
 	if c.Deflate, err = c.Deflate.withDefaults(c.Routes); err != nil {
 		return c, err

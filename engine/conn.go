@@ -69,7 +69,8 @@ type Conn struct {
 	closeCode codec.StatusCode // what OnClose reports
 	pmd       pmd              // the permessage-deflate agreement; 0: none (deflate.go)
 
-	scanned int // bytes of the request head searched so far
+	scanned int32      // bytes of the request head searched so far (fewer is only slower)
+	proxy   proxyState // a PROXY header to read, or to refuse, first (proxy.go)
 	rd      codec.Reader
 	held    int64 // bytes of the loop's reassembly budget the message being read holds
 

@@ -100,7 +100,9 @@
 //     for each server window size asked for, and shared. A peer that does not read holds at most
 //     MaxOutbound: past it Config.SlowConsumer applies, and is counted.
 //  7. Reject early and cheaply. Connection caps and handshake rates at
-//     accept, before a byte is read; origin and token before the 101, with
+//     accept, before a byte is read (behind a trusted load balancer, the
+//     per-address ones once its PROXY protocol header has named the
+//     client: proxy.go); origin and token before the 101, with
 //     403 and 401 (and before an HTTPHandler's ServeHTTP, with a body's
 //     size from its head: 413 before it is read); rates, sizes and
 //     validation per frame and message, with a close code and a reason;

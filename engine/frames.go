@@ -34,7 +34,10 @@ func (c *Conn) onTraffic() gnet.Action {
 			}
 		}
 	}
-	if c.state == stateUpgrade {
+	if c.state == stateUpgrade && c.proxy != proxyNone {
+		c.readProxy()
+	}
+	if c.state == stateUpgrade && c.proxy == proxyNone {
 		c.readRequest()
 	}
 	for (c.state == stateOpen || c.state == stateClosing) && c.readFrame() {

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -59,13 +60,13 @@ func (c *Conn) readOne() bool {
 		if err != nil {
 			return false
 		}
-		n, err = http1.HeadLen(b, c.scanned, limit)
+		n, err = http1.HeadLen(b, int(c.scanned), limit)
 		if err != nil {
 			c.refuseRequest(err)
 			return false
 		}
 		if n == 0 {
-			c.scanned = len(b)
+			c.scanned = int32(min(len(b), math.MaxInt32))
 			return false
 		}
 		c.scanned = 0

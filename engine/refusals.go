@@ -18,6 +18,9 @@ const (
 	refHandshakeRate
 	refTLSQueue
 	refTLSShare
+	// Before anything else is read: the socket is closed.
+	refProxyUntrusted
+	refProxyHeader
 	// Before the upgrade: an HTTP status.
 	refOrigin
 	refAuthMissing
@@ -60,6 +63,8 @@ var refusalNames = []string{
 	refHandshakeRate:   "handshake_rate",
 	refTLSQueue:        "tls_queue_full",
 	refTLSShare:        "tls_ip_share",
+	refProxyUntrusted:  "proxy_untrusted",
+	refProxyHeader:     "proxy_header",
 	refOrigin:          "origin",
 	refAuthMissing:     "auth_missing",
 	refAuthMalformed:   "auth_malformed",

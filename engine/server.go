@@ -444,50 +444,52 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 		if m := s.metrics; m != nil {
 			m.accepted[b2l(secure)].Inc()
 		}
-		adm, ok := s.admit(nc, rlog)
+		proxy := s.proxyFor(nc)
+		adm, ok := s.admit(nc, proxy == proxyExpect, rlog)
 		if !ok {
 			continue
 		}
 		if secure {
-			s.queueTLS(nc, adm, rlog)
+			s.queueTLS(nc, adm, proxy, rlog)
 			continue
 		}
-		s.enroll(nc, &arrival{adm: adm}, log)
+		s.enroll(nc, &arrival{adm: adm, proxy: proxy}, log)
 	}
 }
 
 // admit passes a new socket through the connection caps and handshake
 // rate. A refused socket is closed at once, with a reset: no byte has been
 // read from it, no TLS handshake is spent on it, and the server keeps no
-// TIME_WAIT for it. Called by an acceptor.
-func (s *Server) admit(nc net.Conn, rlog *refusalLog) (security.Admission, bool) {
+// TIME_WAIT for it. A socket from a trusted load balancer (proxied) is
+// counted against the total cap only: its address's are applied once its
+// PROXY header has named it (proxy.go). Called by an acceptor.
+func (s *Server) admit(nc net.Conn, proxied bool, rlog *refusalLog) (security.Admission, bool) {
 	limits := s.limits.Load()
 	if limits == nil {
 		return security.Admission{}, true
 	}
-	addr := nc.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
 	now := s.clock()
-	adm, why := limits.Admit(addr, now)
+	var adm security.Admission
+	var why security.Refusal
+	if proxied {
+		adm, why = limits.Hold()
+	} else {
+		adm, why = limits.Admit(remoteAddr(nc), now)
+	}
 	if why == security.Admitted {
 		return adm, true
 	}
-	r := refMaxConns
-	switch why {
-	case security.RefusePerIP:
-		r = refIPConns
-	case security.RefuseHandshakeRate:
-		r = refHandshakeRate
-	}
-	s.refuseAtAccept(nc, r, now, rlog)
+	s.refuseAtAccept(nc, nc.RemoteAddr(), acceptRefusal(why), now, rlog)
 	return adm, false
 }
 
 // refuseAtAccept closes a socket refused before it reached a loop, and
-// counts it. Called by an acceptor.
-func (s *Server) refuseAtAccept(nc net.Conn, r Refusal, now int64, rlog *refusalLog) {
+// counts it; remote is the client's address, as logged. Called by an
+// acceptor or a TLS worker.
+func (s *Server) refuseAtAccept(nc net.Conn, remote net.Addr, r Refusal, now int64, rlog *refusalLog) {
 	s.refused[r].Add(1)
 	if rlog.due(now, r) {
-		rlog.write(r, "remote", nc.RemoteAddr().String())
+		rlog.write(r, "remote", remote.String())
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
@@ -506,8 +508,10 @@ func (s *Server) release(adm security.Admission) {
 // arrival is what an acceptor or a TLS worker hands to the loop with a
 // socket, for OnOpen.
 type arrival struct {
-	adm  security.Admission
-	sess *session // nil for ws://
+	adm    security.Admission
+	sess   *session   // nil for ws://
+	proxy  proxyState // for ws://: whether a PROXY header is to be read first
+	remote net.Addr   // for wss://: the client's, when a PROXY header named it
 }
 
 // enroll hands a socket to the least loaded event loop, with what OnOpen
@@ -576,6 +580,10 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l.wake()
 	sess := a.sess
 	c := newConn(l, gc, sess, a.adm)
+	c.proxy = a.proxy
+	if a.remote != nil {
+		c.remote = a.remote
+	}
 	c.born = s.nanos()
 	l.add(c)
 	gc.SetContext(c)

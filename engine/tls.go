@@ -41,7 +41,9 @@ type pendingTLS struct {
 	nc       net.Conn
 	srv      *Server
 	adm      security.Admission
-	addr     netip.Addr // the client's, which holds a share of the slots
+	addr     netip.Addr // the client's, which holds a share of the slots; none yet behind a balancer
+	remote   net.Addr   // the client's, as the loop and the logs see it
+	proxied  bool       // from a trusted balancer: a PROXY header comes first
 	deadline int64      // the tick by which the connection must have upgraded
 }
 
@@ -59,16 +61,22 @@ var longAgo = time.Unix(1, 0)
 
 // queueTLS hands an accepted socket to the TLS workers, or closes it when
 // its address holds its share of the workers and queue already, or the
-// queue is full. Called by an acceptor.
-func (s *Server) queueTLS(nc net.Conn, adm security.Admission, rlog *refusalLog) {
+// queue is full. A socket from a trusted balancer takes its client's
+// share once its PROXY header has named the client (readProxyTLS).
+// Called by an acceptor.
+func (s *Server) queueTLS(nc net.Conn, adm security.Admission, proxy proxyState, rlog *refusalLog) {
 	now := s.clock()
-	addr := nc.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
-	if !s.tlsShares.Take(addr) {
-		s.release(adm)
-		s.refuseAtAccept(nc, refTLSShare, now, rlog)
-		return
+	var addr netip.Addr
+	if proxy != proxyExpect {
+		addr = remoteAddr(nc)
+		if !s.tlsShares.Take(addr) {
+			s.release(adm)
+			s.refuseAtAccept(nc, nc.RemoteAddr(), refTLSShare, now, rlog)
+			return
+		}
 	}
-	p := &pendingTLS{nc: nc, srv: s, adm: adm, addr: addr, deadline: now + s.hsTicks}
+	p := &pendingTLS{nc: nc, srv: s, adm: adm, addr: addr, remote: nc.RemoteAddr(), proxied: proxy == proxyExpect,
+		deadline: now + s.hsTicks}
 	p.timer.owner = p
 	s.hsMu.Lock()
 	s.hsWheel.schedule(&p.timer, p.deadline)
@@ -78,9 +86,11 @@ func (s *Server) queueTLS(nc net.Conn, adm security.Admission, rlog *refusalLog)
 		s.startTLSWorker()
 	default:
 		s.settle(p)
-		s.tlsShares.Return(addr)
+		if addr.IsValid() {
+			s.tlsShares.Return(addr)
+		}
 		s.release(adm)
-		s.refuseAtAccept(nc, refTLSQueue, now, rlog)
+		s.refuseAtAccept(nc, nc.RemoteAddr(), refTLSQueue, now, rlog)
 	}
 }
 
@@ -117,6 +127,7 @@ func (s *Server) startTLSWorker() {
 func (s *Server) handshakes(ctx context.Context) {
 	defer s.tlsWorkers.Done()
 	log := &sampledLog{l: s.cfg.Logger}
+	rlog := &refusalLog{l: s.cfg.Logger}
 	idle := time.NewTimer(s.cfg.TLSWorkerIdle)
 	defer idle.Stop()
 	for {
@@ -126,7 +137,7 @@ func (s *Server) handshakes(ctx context.Context) {
 				s.tlsRunning.Add(-1)
 				return
 			}
-			s.handshake(ctx, p, log)
+			s.handshake(ctx, p, log, rlog)
 			idle.Reset(s.cfg.TLSWorkerIdle)
 		case <-idle.C:
 			s.tlsRunning.Add(-1)
@@ -140,18 +151,32 @@ func (s *Server) handshakes(ctx context.Context) {
 	}
 }
 
-// handshake runs p's handshake and hands the connection to an event loop,
-// or closes it; either way p's slot goes back to its address's share.
-// Called by a TLS worker.
-func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) {
-	defer s.tlsShares.Return(p.addr)
+// handshake runs p's handshake (after reading its PROXY header, from a
+// trusted balancer) and hands the connection to an event loop, or closes
+// it; either way p's slot goes back to its address's share. Called by a
+// TLS worker.
+func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog, rlog *refusalLog) {
+	defer func() {
+		if p.addr.IsValid() {
+			s.tlsShares.Return(p.addr)
+		}
+	}()
 	if ctx.Err() != nil {
 		s.settle(p)
 		s.release(p.adm)
 		p.nc.Close()
 		return
 	}
-	t := tlsrec.NewTransport(p.nc, false)
+	if p.proxied && !s.readProxyTLS(ctx, p, rlog) {
+		return
+	}
+	var nc net.Conn = p.nc
+	var first *firstBytes
+	if !p.proxied && len(s.cfg.ProxyProtocol) > 0 {
+		first = &firstBytes{Conn: p.nc}
+		nc = first
+	}
+	t := tlsrec.NewTransport(nc, false)
 	tc := tls.Server(t, s.tlsConfig)
 	start := time.Now()
 	err := tc.HandshakeContext(ctx)
@@ -187,8 +212,12 @@ func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) 
 	}
 	if err != nil {
 		s.release(p.adm)
+		if first != nil && first.proxyHeader() {
+			s.refuseAtAccept(p.nc, p.remote, refProxyUntrusted, s.clock(), rlog)
+			return
+		}
 		p.nc.Close()
-		s.cfg.Logger.Debug("TLS handshake failed", "remote", t.RemoteAddr().String(), "err", err)
+		s.cfg.Logger.Debug("TLS handshake failed", "remote", p.remote.String(), "err", err)
 		return
 	}
 	if m != nil {
@@ -198,7 +227,7 @@ func (s *Server) handshake(ctx context.Context, p *pendingTLS, log *sampledLog) 
 		}
 		m.tlsPaths[path].Inc()
 	}
-	s.enroll(p.nc, &arrival{adm: p.adm, sess: sess}, log)
+	s.enroll(p.nc, &arrival{adm: p.adm, sess: sess, remote: p.remote}, log)
 }
 
 // plainBuf is the decrypted bytes of a wss:// connection, read like gnet's
