@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -93,6 +94,7 @@ type options struct {
 	pprof          bool
 	logFormat      string
 	reusePort      bool
+	proxyProtocol  []netip.Prefix
 
 	anonPublish      bool
 	maxSubscriptions int
@@ -122,6 +124,7 @@ type options struct {
 // into options.
 type rawFlags struct {
 	curves, origins, handshakeRate string
+	proxyProtocol                  string
 	ratePolicy, invalid, slow      string
 	deflateRoutes                  string
 }
@@ -155,6 +158,7 @@ func newFlagSet(o *options, raw *rawFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&o.admin, "admin", defaultAdmin, "`addr`ess (host:port) of the admin listener: /metrics, /healthz, /readyz; empty for none")
 	fs.StringVar(&o.adminKeyFile, "admin-key-file", "", "`file` holding the bearer key (at least 32 bytes, e.g. openssl rand -base64 48) of the server API under /api/v1/ on the admin listener; empty: no API")
+	fs.StringVar(&raw.proxyProtocol, "proxy-protocol", "", "comma-separated networks of load balancers trusted to send the PROXY protocol (v1 or v2), e.g. 10.0.0.0/8; their connections must start with it, and a header from anyone else is refused. Empty: off")
 	fs.BoolVar(&o.reusePort, "reuseport", false, "listen with SO_REUSEPORT, so that several wssd processes share the ports (the kernel spreads connections)")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve the Go profiler under /debug/pprof/ on the admin listener")
 	fs.StringVar(&o.authSecretFile, "auth-secret-file", "", "require a JWT signed with the HMAC secret in this `file` (HS256/384/512)")
@@ -326,7 +330,32 @@ func finishFlags(fs *flag.FlagSet, o *options, raw *rawFlags, args []string) (op
 			return *o, fmt.Errorf("--allowed-origins: %w", err)
 		}
 	}
+	if o.proxyProtocol, err = parseNetworks(raw.proxyProtocol); err != nil {
+		return *o, fmt.Errorf("--proxy-protocol: %w", err)
+	}
 	return *o, nil
+}
+
+// parseNetworks parses a comma-separated list of networks (CIDR), a bare
+// address being its own; empty is none.
+func parseNetworks(s string) ([]netip.Prefix, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var nets []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not a network (CIDR) or an address", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		nets = append(nets, p.Masked())
+	}
+	return nets, nil
 }
 
 // parseRate parses "rate[:burst]", both positive integers; the burst
@@ -703,6 +732,7 @@ func newServer(o options, log *slog.Logger, set *metrics.Set) (srv *engine.Serve
 		TLSSlotsPerIP:      o.tlsPerIP,
 		ListenPlain:        o.listenPlain,
 		ReusePort:          o.reusePort,
+		ProxyProtocol:      o.proxyProtocol,
 		Loops:              o.loops,
 		MaxMessageSize:     o.maxMessageSize,
 		MaxFragments:       o.maxFragments,
