@@ -72,6 +72,17 @@ type Config struct {
 	// accept, the per-address cap and handshake rate once the header
 	// is read.
 	ProxyProtocol []netip.Prefix
+	// TrustedProxies lists the networks of the HTTP proxies in front of
+	// the ws:// listener (ListenPlain) whose X-Forwarded-For is believed;
+	// nil: none. On a connection from one of them, each request's client
+	// is the rightmost address of X-Forwarded-For that is not itself a
+	// trusted proxy (a header that does not parse leaves the proxy's own
+	// address): Conn's RemoteAddr and the logs go by it, and a WebSocket
+	// upgrade is admitted by the per-address cap and handshake rate for
+	// it (429 past them); the total cap is taken at accept. A proxy
+	// carries many clients' requests over one connection, so the
+	// address is the request's, not the connection's.
+	TrustedProxies []netip.Prefix
 	// HandshakeTimeout bounds the opening of a connection: the TLS
 	// handshake and the HTTP upgrade together, from accept to the 101. A
 	// connection that has not upgraded by then is closed. On the route of
@@ -352,6 +363,14 @@ func (c Config) withDefaults() (Config, error) {
 		proxy = append(proxy, p.Masked())
 	}
 	c.ProxyProtocol = proxy
+	trusted := make([]netip.Prefix, 0, len(c.TrustedProxies))
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			return c, errors.New("engine: invalid network in TrustedProxies")
+		}
+		trusted = append(trusted, p.Masked())
+	}
+	c.TrustedProxies = trusted
 	var err error
 	if c.Deflate, err = c.Deflate.withDefaults(c.Routes); err != nil {
 		return c, err

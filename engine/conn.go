@@ -151,7 +151,11 @@ func (c *Conn) send(b []byte) error {
 	return err
 }
 
-// RemoteAddr returns the peer's address. Safe for concurrent use.
+// RemoteAddr returns the peer's address: the client's, as a trusted
+// balancer's PROXY header or a trusted proxy's X-Forwarded-For names it
+// (Config.ProxyProtocol, Config.TrustedProxies). Safe for concurrent use
+// once OnOpen has been called; before, on a trusted proxy's connection it
+// is each request's client in turn, and is read on the loop.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
 // Subject returns the subject of the token the connection was

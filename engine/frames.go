@@ -34,10 +34,10 @@ func (c *Conn) onTraffic() gnet.Action {
 			}
 		}
 	}
-	if c.state == stateUpgrade && c.proxy != proxyNone {
+	if c.state == stateUpgrade && (c.proxy == proxyExpect || c.proxy == proxyCheck) {
 		c.readProxy()
 	}
-	if c.state == stateUpgrade && c.proxy == proxyNone {
+	if c.state == stateUpgrade && (c.proxy == proxyNone || c.proxy == proxyForwarded) {
 		c.readRequest()
 	}
 	for (c.state == stateOpen || c.state == stateClosing) && c.readFrame() {

@@ -79,6 +79,9 @@ func (c *Conn) readOne() bool {
 		return false
 	}
 	r := &l.req
+	if c.proxy == proxyForwarded {
+		c.forwarded(r)
+	}
 	c.headOnly = string(r.Method) == http.MethodHead
 	c.id, c.expires = nil, 0
 	path := r.Path()
@@ -148,6 +151,9 @@ func (c *Conn) handleRequest(r *request, path []byte, h Handler) {
 		if protocol, ok = c.authenticate(r); !ok {
 			return
 		}
+	}
+	if !c.admitForwarded() {
+		return
 	}
 	c.setPath(path)
 	_ = c.open(h, r.Key, protocol, r.Origin, srv.negotiateDeflate(&r.Request, c.path))

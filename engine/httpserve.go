@@ -356,6 +356,9 @@ func (c *Conn) Accept() error {
 		return ErrClosed
 	}
 	hx.pending = false
+	if !c.admitForwarded() {
+		return ErrClosed
+	}
 	var protocol string
 	if hx.bearer {
 		protocol = security.ProtocolBearer

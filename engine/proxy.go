@@ -29,9 +29,10 @@ import (
 type proxyState uint8
 
 const (
-	proxyNone   proxyState = iota // done, or not in use
-	proxyExpect                   // from a trusted balancer: a header must come first
-	proxyCheck                    // from anyone else: refused if a header comes first
+	proxyNone      proxyState = iota // done, or not in use
+	proxyExpect                      // from a trusted balancer: a header must come first
+	proxyCheck                       // from anyone else: refused if a header comes first
+	proxyForwarded                   // from a trusted HTTP proxy: each request's X-Forwarded-For names its client
 )
 
 // proxyFor returns how a connection from nc's address is to be read:

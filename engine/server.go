@@ -445,7 +445,10 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 			m.accepted[b2l(secure)].Inc()
 		}
 		proxy := s.proxyFor(nc)
-		adm, ok := s.admit(nc, proxy == proxyExpect, rlog)
+		if !secure && proxy != proxyExpect && s.trustedProxy(remoteAddr(nc)) {
+			proxy = proxyForwarded
+		}
+		adm, ok := s.admit(nc, proxy == proxyExpect || proxy == proxyForwarded, rlog)
 		if !ok {
 			continue
 		}

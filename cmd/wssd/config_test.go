@@ -23,6 +23,7 @@ var configValues = []struct{ flag, toml, arg string }{
 	{"listen", `"127.0.0.1:9443"`, "127.0.0.1:9443"},
 	{"listen-plain", `"127.0.0.1:9000"`, "127.0.0.1:9000"},
 	{"proxy-protocol", `["10.0.0.0/8", "192.0.2.7"]`, "10.0.0.0/8,192.0.2.7"},
+	{"trusted-proxies", `["10.1.0.0/16"]`, "10.1.0.0/16"},
 	{"reuseport", `true`, "true"},
 	{"loops", `4`, "4"},
 	{"cert", `"c.pem"`, "c.pem"},

@@ -95,6 +95,7 @@ type options struct {
 	logFormat      string
 	reusePort      bool
 	proxyProtocol  []netip.Prefix
+	trustedProxies []netip.Prefix
 
 	anonPublish      bool
 	maxSubscriptions int
@@ -125,6 +126,7 @@ type options struct {
 type rawFlags struct {
 	curves, origins, handshakeRate string
 	proxyProtocol                  string
+	trustedProxies                 string
 	ratePolicy, invalid, slow      string
 	deflateRoutes                  string
 }
@@ -158,6 +160,7 @@ func newFlagSet(o *options, raw *rawFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&o.admin, "admin", defaultAdmin, "`addr`ess (host:port) of the admin listener: /metrics, /healthz, /readyz; empty for none")
 	fs.StringVar(&o.adminKeyFile, "admin-key-file", "", "`file` holding the bearer key (at least 32 bytes, e.g. openssl rand -base64 48) of the server API under /api/v1/ on the admin listener; empty: no API")
+	fs.StringVar(&raw.trustedProxies, "trusted-proxies", "", "comma-separated networks of HTTP proxies in front of --listen-plain whose X-Forwarded-For names the client (for the logs and the per-address caps); empty: none")
 	fs.StringVar(&raw.proxyProtocol, "proxy-protocol", "", "comma-separated networks of load balancers trusted to send the PROXY protocol (v1 or v2), e.g. 10.0.0.0/8; their connections must start with it, and a header from anyone else is refused. Empty: off")
 	fs.BoolVar(&o.reusePort, "reuseport", false, "listen with SO_REUSEPORT, so that several wssd processes share the ports (the kernel spreads connections)")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve the Go profiler under /debug/pprof/ on the admin listener")
@@ -332,6 +335,9 @@ func finishFlags(fs *flag.FlagSet, o *options, raw *rawFlags, args []string) (op
 	}
 	if o.proxyProtocol, err = parseNetworks(raw.proxyProtocol); err != nil {
 		return *o, fmt.Errorf("--proxy-protocol: %w", err)
+	}
+	if o.trustedProxies, err = parseNetworks(raw.trustedProxies); err != nil {
+		return *o, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	return *o, nil
 }
@@ -733,6 +739,7 @@ func newServer(o options, log *slog.Logger, set *metrics.Set) (srv *engine.Serve
 		ListenPlain:        o.listenPlain,
 		ReusePort:          o.reusePort,
 		ProxyProtocol:      o.proxyProtocol,
+		TrustedProxies:     o.trustedProxies,
 		Loops:              o.loops,
 		MaxMessageSize:     o.maxMessageSize,
 		MaxFragments:       o.maxFragments,

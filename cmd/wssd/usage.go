@@ -15,7 +15,7 @@ var flagGroups = []struct {
 	flags []string
 }{
 	{"Configuration", []string{"config"}},
-	{"Listeners and TLS", []string{"listen", "listen-plain", "proxy-protocol", "reuseport", "loops", "cert", "key", "data-dir",
+	{"Listeners and TLS", []string{"listen", "listen-plain", "proxy-protocol", "trusted-proxies", "reuseport", "loops", "cert", "key", "data-dir",
 		"tls-curves", "tls-workers", "tls-queue", "tls-slots-per-ip"}},
 	{"Limits", []string{"max-message-size", "max-fragments", "reassembly-budget", "max-connections", "max-conns-per-ip",
 		"handshake-rate-per-ip", "rate-messages", "rate-bytes", "rate-burst", "rate-policy", "max-outbound", "slow-consumer"}},
