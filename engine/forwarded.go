@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"net"
 	"net/http"
 	"net/netip"
@@ -31,20 +30,12 @@ func (s *Server) trustedProxy(addr netip.Addr) bool {
 // request is then the proxy's own.
 func (s *Server) forwardedClient(r *request) (addr netip.Addr, ok bool) {
 	var hops []netip.Addr
-	for v := range r.Values("x-forwarded-for") {
-		for len(v) > 0 {
-			var elem []byte
-			if i := bytes.IndexByte(v, ','); i >= 0 {
-				elem, v = v[:i], v[i+1:]
-			} else {
-				elem, v = v, nil
-			}
-			a, good := parseHop(bytes.TrimSpace(elem))
-			if !good {
-				return netip.Addr{}, false
-			}
-			hops = append(hops, a)
+	for elem := range r.Elements("x-forwarded-for") {
+		a, good := parseHop(elem)
+		if !good {
+			return netip.Addr{}, false
 		}
+		hops = append(hops, a)
 	}
 	if len(hops) == 0 {
 		return netip.Addr{}, false

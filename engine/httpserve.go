@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"strings"
@@ -186,27 +185,15 @@ func appendAllowHeaders(b []byte, r *http1.Request) []byte {
 	n := len(b)
 	b = append(b, "Access-Control-Allow-Headers: "...)
 	some := false
-	for v := range r.Values("access-control-request-headers") {
-		for len(v) > 0 {
-			var elem []byte
-			if i := bytes.IndexByte(v, ','); i >= 0 {
-				elem, v = v[:i], v[i+1:]
-			} else {
-				elem, v = v, nil
-			}
-			elem = bytes.Trim(elem, " \t")
-			if len(elem) == 0 {
-				continue // empty list elements are allowed (RFC 9110 section 5.6.1)
-			}
-			if !http1.IsToken(elem) {
-				return b[:n]
-			}
-			if some {
-				b = append(b, ", "...)
-			}
-			b = append(b, elem...)
-			some = true
+	for elem := range r.Elements("access-control-request-headers") {
+		if !http1.IsToken(elem) {
+			return b[:n]
 		}
+		if some {
+			b = append(b, ", "...)
+		}
+		b = append(b, elem...)
+		some = true
 	}
 	if !some {
 		return b[:n]

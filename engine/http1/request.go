@@ -432,20 +432,34 @@ func (r *Request) Values(name string) iter.Seq[[]byte] {
 // matched in any case) (RFC 9110 section 5.6.1:
 // Connection: keep-alive, Upgrade).
 func (r *Request) HasToken(name, token string) bool {
-	for v := range r.Values(name) {
-		for len(v) > 0 {
-			var elem []byte
-			if i := bytes.IndexByte(v, ','); i >= 0 {
-				elem, v = v[:i], v[i+1:]
-			} else {
-				elem, v = v, nil
-			}
-			if equalFold(trimOWS(elem), token) {
-				return true
-			}
+	for elem := range r.Elements(name) {
+		if equalFold(elem, token) {
+			return true
 		}
 	}
 	return false
+}
+
+// Elements returns the comma-separated elements of every line of the
+// list-valued field name (given in lower case), in order, each without
+// the whitespace around it; empty elements are skipped, as RFC 9110
+// section 5.6.1 has recipients do.
+func (r *Request) Elements(name string) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for v := range r.Values(name) {
+			for len(v) > 0 {
+				var elem []byte
+				if i := bytes.IndexByte(v, ','); i >= 0 {
+					elem, v = v[:i], v[i+1:]
+				} else {
+					elem, v = v, nil
+				}
+				if elem = trimOWS(elem); len(elem) > 0 && !yield(elem) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // IsToken reports whether b is a token (RFC 9110 section 5.6.2): the
