@@ -386,8 +386,13 @@ func (c *Conn) handshake(p []byte) (Alert, bool) {
 // nothing to send appends only what is pending. The plaintext is copied
 // into dst once and encrypted there. a and b must not overlap dst's spare
 // capacity. Called on the connection's event loop.
-func (c *Conn) Seal(dst, a, b []byte) []byte {
-	total := len(a) + len(b)
+func (c *Conn) Seal(dst, a, b []byte) []byte { return c.Seal3(dst, a, b, nil) }
+
+// Seal3 is Seal with a third part, z, after b: the records carry a, b and
+// z in that order, cut only where MaxPlaintext cuts them. Called on the
+// connection's event loop.
+func (c *Conn) Seal3(dst, a, b, z []byte) []byte {
+	total := len(a) + len(b) + len(z)
 	recs := (total + MaxPlaintext - 1) / MaxPlaintext
 	dst = slices.Grow(dst, keyUpdateLen+total+recs*(HeaderLen+1+tagLen))
 	dst = c.AppendPending(dst)
@@ -401,8 +406,11 @@ func (c *Conn) Seal(dst, a, b []byte) []byte {
 		k := min(n, len(a))
 		dst = append(dst, a[:k]...)
 		a = a[k:]
-		dst = append(dst, b[:n-k]...)
-		b = b[n-k:]
+		m := min(n-k, len(b))
+		dst = append(dst, b[:m]...)
+		b = b[m:]
+		dst = append(dst, z[:n-k-m]...)
+		z = z[n-k-m:]
 		dst = append(dst, contentAppData)
 		dst = c.seal(dst, start)
 		total -= n

@@ -155,6 +155,25 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSeal3: three parts, cut anywhere, come out as the records of their
+// concatenation would, and open to it.
+func TestSeal3(t *testing.T) {
+	cli, srv := layerPair(t, tls.TLS_AES_128_GCM_SHA256)
+	for _, n := range []int{3, 100, MaxPlaintext, MaxPlaintext + 2, 2*MaxPlaintext + 5} {
+		msg := testBytes(n)
+		for _, cut := range [][2]int{{0, 0}, {0, n}, {n, n}, {1, n - 1}, {n / 2, n / 2}, {MaxPlaintext - 1, MaxPlaintext + 1}} {
+			i, j := min(cut[0], n), min(max(cut[1], cut[0]), n)
+			wire := cli.Seal3(nil, msg[:i], msg[i:j], msg[j:])
+			if recs, want := splitRecords(t, wire), (n+MaxPlaintext-1)/MaxPlaintext; len(recs) != want {
+				t.Fatalf("%d bytes cut at %d and %d: %d records, want %d", n, i, j, len(recs), want)
+			}
+			if got := openAll(t, srv, wire); !bytes.Equal(got, msg) {
+				t.Fatalf("%d bytes cut at %d and %d came back different", n, i, j)
+			}
+		}
+	}
+}
+
 func TestSealNothing(t *testing.T) {
 	cli, _ := layerPair(t, tls.TLS_AES_128_GCM_SHA256)
 	if got := cli.Seal(nil, nil, []byte{}); len(got) != 0 {
