@@ -221,8 +221,14 @@ func (c *Conn) startClose(code codec.StatusCode, reason string) {
 	}
 }
 
-// goAway is startClose for a drain. Called on the loop.
-func (c *Conn) goAway() { c.startClose(codec.StatusGoingAway, "going away") }
+// goAway is startClose for a drain; a streamed answer is ended first
+// (stream.go). Called on the loop.
+func (c *Conn) goAway() {
+	if c.goAwayStream() {
+		return
+	}
+	c.startClose(codec.StatusGoingAway, "going away")
+}
 
 // writeData writes a data frame, unless the peer is a slow consumer.
 // Called on the loop.

@@ -12,8 +12,9 @@ import (
 //
 //   - upgrading: the handshake deadline (TLS and HTTP upgrade, from accept);
 //     on an HTTPHandler's route, none while the handler has a request to
-//     answer, and the keep-alive deadline (HandshakeTimeout again, from
-//     the answer) for the next request of a connection kept open;
+//     answer or streams its answer, and the keep-alive deadline
+//     (HandshakeTimeout again, from the answer's end) for the next request
+//     of a connection kept open;
 //   - open: the next ping (PingInterval after bytes last came in), the
 //     pong deadline (PongTimeout after an unanswered ping), the idle
 //     deadline (IdleTimeout after the last data message either way), and

@@ -17,7 +17,7 @@
 // On the route of an HTTPHandler, requests that are not upgrades take a
 // path of their own before the upgrade, if any:
 //
-//	… plaintext → request head and body → gates → HTTPHandler.ServeHTTP → Conn.Respond → [TLS records] → socket
+//	… plaintext → request head and body → gates → HTTPHandler.ServeHTTP → Conn.Respond (or Conn.Stream, in parts) → [TLS records] → socket
 //
 // The packages, in the order the bytes meet them:
 //
@@ -35,8 +35,9 @@
 //     close, unless its route's Handler is an HTTPHandler (httpserve.go):
 //     then the body is read too, by its Content-Length, and the handler
 //     (every method but a CORS preflight goes to it) answers, at once or
-//     later, on a connection kept alive, one request at a time; the bytes
-//     of the next wait where they are, bounded.
+//     later, whole or streamed in parts (chunked), on a connection kept
+//     alive, one request at a time; the bytes of the next wait where they
+//     are, bounded.
 //   - codec: bytes in, frames and messages out (RFC 6455), no goroutine
 //     and no I/O of its own; permessage-deflate's negotiation and its
 //     DEFLATE state (RFC 7692), which the engine holds per loop
@@ -121,11 +122,12 @@
 // Protocol (attached by New, started and stopped with the server), a
 // Ticker (per-loop counts), a JSONHandler (its messages validated and
 // parsed by the core: Conn.JSON) or an HTTPHandler (plain HTTP requests
-// too, for a long-polling transport: Conn.Respond, Conn.Accept). Its
-// per-connection state goes in the connection's slot (Conn.SetSlot; a
-// Closer is told of the close, of an HTTP connection too, so that a
-// pending long poll learns that its client went), its per-loop state in a
-// slice by Loop.Index, its refusals are registered with NewRefusal, and
+// too, for a long-polling or streaming transport: Conn.Respond,
+// Conn.Stream, Conn.Accept). Its per-connection state goes in the
+// connection's slot (Conn.SetSlot; a Closer is told of the close, of an
+// HTTP connection too, so that a pending long poll or an open stream
+// learns that its client went), its per-loop state in a slice by
+// Loop.Index, its refusals are registered with NewRefusal, and
 // its own deadlines are Timers on a loop's wheel (Loop.Schedule). State
 // that outlives a connection (a polling session) lives on one loop and
 // is reached from the others with Loop.Post, as engine/socketio's does.

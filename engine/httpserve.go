@@ -12,6 +12,7 @@ import (
 // Plain HTTP on a route: a long-polling transport (Engine.IO's, say) is
 // an HTTPHandler. Its requests are read like an upgrade's, through the
 // same gates, with their bodies; each is answered once, at once or later,
+// whole (Respond) or streamed in parts as they come (Stream, stream.go),
 // and the connection is kept for the next (HTTP/1.1 keep-alive, pipelining
 // included) or closed, as the request asks. Nothing of it is on the
 // WebSocket path: a connection on such a route holds one small exchange
@@ -26,9 +27,10 @@ type HTTPHandler interface {
 	// the route, upgrade or not, once its head and its body have been
 	// read and the origin gate has passed (and the token gate, for a
 	// request that carries a token: see Config.Auth). It answers exactly
-	// once: with c.Respond, at once or later (from a task on c's loop,
-	// Conn.Post); or, for an upgrade (r.Upgrade), with c.Accept or
-	// c.Respond. Until it has, the connection reads no further request.
+	// once: with c.Respond, or c.Stream and, once the body is all sent,
+	// c.EndStream, at once or later (from a task on c's loop, Conn.Post);
+	// or, for an upgrade (r.Upgrade), with c.Accept, c.Respond or
+	// c.Stream. Until it has, the connection reads no further request.
 	// r, and every slice in it, is valid only until ServeHTTP returns.
 	ServeHTTP(c *Conn, r *Request)
 }
@@ -61,6 +63,10 @@ type exchange struct {
 	bearer  bool // the 101 selects the subprotocol "bearer" (see request.token)
 	close   bool // the connection closes after the answer (HTTP/1.0, Connection: close)
 	kept    bool // an answer has kept the connection: its deadline is keep-alive's
+
+	// A streamed answer (stream.go).
+	http10    bool // the request is HTTP/1.0: the body goes out as it is, and the connection ends it
+	streaming bool // the answer's head is written and its body is being sent (pending until EndStream)
 }
 
 // allowHTTP is the Allow line of a preflight's answer without CORS.
@@ -127,6 +133,7 @@ func (c *Conn) serveHTTP(h HTTPHandler, r *request, body []byte) {
 	l := c.loop
 	hx := c.hx
 	hx.close = r.Minor == 0 || r.HasToken("connection", "close")
+	hx.http10 = r.Minor == 0
 	if string(r.Method) == http.MethodOptions {
 		hx.serving = true // readRequest reads on
 		c.preflight(r)
@@ -201,9 +208,17 @@ func appendAllowHeaders(b []byte, r *http1.Request) []byte {
 	return append(b, "\r\n"...)
 }
 
-// errResponse is Respond's error for an answer HTTP does not allow.
-var errResponse = errors.New("engine: Respond takes a status from 200 to 599 (with no body for 204 and 304), " +
-	"a Content-Type without line breaks and header lines each ended by CRLF")
+// errResponse is Respond's and Stream's error for an answer HTTP does not
+// allow.
+var errResponse = errors.New("engine: Respond takes a status from 200 to 599 (with no body for 204 and 304; " +
+	"Stream takes neither), a Content-Type without line breaks and header lines each ended by CRLF")
+
+// validAnswer reports whether an answer's status, Content-Type and header
+// lines are ones Respond and Stream write.
+func validAnswer(status int, contentType, header string) bool {
+	return status >= 200 && status <= 599 && !strings.ContainsAny(contentType, "\r\n") &&
+		(header == "" || strings.HasSuffix(header, "\r\n"))
+}
 
 // Respond answers the request the connection's HTTPHandler is serving:
 // the status line, Date, Content-Type (none when contentType is ""),
@@ -228,15 +243,14 @@ var errResponse = errors.New("engine: Respond takes a status from 200 to 599 (wi
 // loop.
 func (c *Conn) Respond(status int, contentType string, header string, body []byte) error {
 	hx := c.hx
-	if c.state != stateUpgrade || hx == nil || !hx.pending {
+	if c.state != stateUpgrade || hx == nil || !hx.pending || hx.streaming {
 		return ErrClosed
 	}
 	length := len(body)
 	if status == http.StatusNoContent || status == http.StatusNotModified {
 		length = -1
 	}
-	if status < 200 || status > 599 || length < 0 && len(body) > 0 || strings.ContainsAny(contentType, "\r\n") ||
-		header != "" && !strings.HasSuffix(header, "\r\n") {
+	if !validAnswer(status, contentType, header) || length < 0 && len(body) > 0 {
 		return errResponse
 	}
 	l := c.loop
@@ -259,18 +273,26 @@ func (c *Conn) Respond(status int, contentType string, header string, body []byt
 // sends it: then the connection is closed, or kept for the next request.
 // It reports whether the answer was written. Called on the loop.
 func (c *Conn) sendAnswer(b, body []byte, status int, closing bool) bool {
-	l := c.loop
-	hx := c.hx
 	b = append(b, "\r\n"...)
 	if c.headOnly {
 		body = nil
 	}
 	c.countAnswer(status)
 	err := c.sendPair(b, body)
-	hx.pending, hx.upgrade, hx.route, hx.cors = false, false, false, false
-	if closing || err != nil {
+	c.answered(closing || err != nil)
+	return err == nil
+}
+
+// answered goes on from an answer to a request on an HTTPHandler's route
+// that has all been written: the connection is closed when closing, or
+// kept for the next request. Called on the loop.
+func (c *Conn) answered(closing bool) {
+	l := c.loop
+	hx := c.hx
+	hx.pending, hx.streaming, hx.upgrade, hx.route, hx.cors = false, false, false, false, false
+	if closing {
 		c.shut()
-		return err == nil
+		return
 	}
 	// Kept alive: the next request has the handshake's time to come,
 	// from now.
@@ -281,7 +303,6 @@ func (c *Conn) sendAnswer(b, body []byte, status int, closing bool) bool {
 	if !hx.serving {
 		c.readOnLater()
 	}
-	return true
 }
 
 // sendPair writes a, which is in the loop's scratch, and b after it: b

@@ -41,6 +41,7 @@ type Loop struct {
 	sealed  []byte           // records being written to a wss:// connection
 	hot     []*tlsrec.Stream // record layers holding ciphers (tls.go, cool)
 	iov     [2][]byte        // header and payload of a large frame
+	chunk   [3][]byte        // size line, data and CRLF of a large chunk (stream.go)
 
 	// permessage-deflate (deflate.go): the loop's DEFLATE state, made
 	// when first needed, and its buffers.

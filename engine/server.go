@@ -322,8 +322,10 @@ func (s *Server) Err() error { return s.runErr }
 func (s *Server) Active() int64 { return s.active.Load() }
 
 // Shutdown drains the server: the listener is closed, every open WebSocket
-// connection is sent a 1001 "going away" close, connections still in their
-// HTTP handshake are closed, and Shutdown waits until all connections are
+// connection is sent a 1001 "going away" close, a streamed HTTP answer is
+// ended (Conn.EndStream) and its connection closed after it, other
+// connections still in their HTTP handshake (a request waiting for its
+// answer included) are closed, and Shutdown waits until all connections are
 // gone or ctx is done. Then it stops the event loops, which closes whatever
 // is left, and returns ctx's error if the drain did not finish in time.
 // Safe for concurrent use once Start has returned nil; calls after the

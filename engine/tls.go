@@ -325,9 +325,13 @@ func (c *Conn) tlsEnded(err error) {
 
 // sendRecords seals a followed by b as application data, with whatever the
 // record layer owes first, and writes the records. Called on the loop.
-func (c *Conn) sendRecords(a, b []byte) error {
+func (c *Conn) sendRecords(a, b []byte) error { return c.sendRecords3(a, b, nil) }
+
+// sendRecords3 is sendRecords with a third part, z, after b. Called on the
+// loop.
+func (c *Conn) sendRecords3(a, b, z []byte) error {
 	l := c.loop
-	l.sealed = c.tls.rec.Seal(l.sealed[:0], a, b)
+	l.sealed = c.tls.rec.Seal3(l.sealed[:0], a, b, z)
 	c.coolLater()
 	_, err := c.gc.Write(l.sealed)
 	if cap(l.sealed) > maxLoopWork {
