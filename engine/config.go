@@ -278,7 +278,10 @@ type Config struct {
 
 	// Routes maps a request path to the handler of the WebSocket
 	// connections upgraded on it. A handler that is an HTTPHandler also
-	// answers the requests on its path that are not upgrades.
+	// answers the requests on its path that are not upgrades; one that is
+	// a SubtreeHandler, those on the paths under it too, unless a route
+	// is their path (see SubtreeHandler). The routes' paths are the
+	// connections' routes in JSONRoutes, Deflate.Routes and the logs.
 	Routes map[string]Handler
 	// Logger receives the server's log lines; nil means slog.Default().
 	Logger *slog.Logger

@@ -168,9 +168,11 @@ func (c *Conn) Subject() string {
 	return c.id.Subject
 }
 
-// Path returns the request path the connection was upgraded on, or, on an
-// HTTPHandler's route, that of the request being served. Safe for
-// concurrent use once OnOpen has been called; on the loop before.
+// Path returns the path of the route the connection was upgraded on, or,
+// on an HTTPHandler's route, that of the request being served: the
+// request's path, but under a SubtreeHandler's route, the route's
+// (Request.Path is then the request's). Safe for concurrent use once
+// OnOpen has been called; on the loop before.
 func (c *Conn) Path() string { return c.path }
 
 // Write sends one message as a single frame. Called on the loop: it writes

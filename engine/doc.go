@@ -30,14 +30,15 @@
 //     on the loop (see its package doc). TLS 1.2 clients keep a tls.Conn
 //     on the loop over a small net.Conn.
 //   - engine/http1: the request head, parsed where it lies in the read
-//     buffer, strictly; the upgrade and its 101. A request that is not an
-//     upgrade gets an HTTP answer (the page at /, 404, 405, 426...) and a
-//     close, unless its route's Handler is an HTTPHandler (httpserve.go):
-//     then the body is read too, by its Content-Length, and the handler
-//     (every method but a CORS preflight goes to it) answers, at once or
-//     later, whole or streamed in parts (chunked), on a connection kept
-//     alive, one request at a time; the bytes of the next wait where they
-//     are, bounded.
+//     buffer, strictly; the upgrade and its 101. A request's route is its
+//     path, or the SubtreeHandler's route it is under (subtree.go). A
+//     request that is not an upgrade gets an HTTP answer (the page at /,
+//     404, 405, 426...) and a close, unless its route's Handler is an
+//     HTTPHandler (httpserve.go): then the body is read too, by its
+//     Content-Length, and the handler (every method but a CORS preflight
+//     goes to it) answers, at once or later, whole or streamed in parts
+//     (chunked), on a connection kept alive, one request at a time; the
+//     bytes of the next wait where they are, bounded.
 //   - codec: bytes in, frames and messages out (RFC 6455), no goroutine
 //     and no I/O of its own; permessage-deflate's negotiation and its
 //     DEFLATE state (RFC 7692), which the engine holds per loop
@@ -123,15 +124,16 @@
 // Ticker (per-loop counts), a JSONHandler (its messages validated and
 // parsed by the core: Conn.JSON) or an HTTPHandler (plain HTTP requests
 // too, for a long-polling or streaming transport: Conn.Respond,
-// Conn.Stream, Conn.Accept). Its per-connection state goes in the
-// connection's slot (Conn.SetSlot; a Closer is told of the close, of an
-// HTTP connection too, so that a pending long poll or an open stream
-// learns that its client went), its per-loop state in a slice by
-// Loop.Index, its refusals are registered with NewRefusal, and
-// its own deadlines are Timers on a loop's wheel (Loop.Schedule). State
-// that outlives a connection (a polling session) lives on one loop and
-// is reached from the others with Loop.Post, as engine/socketio's does.
-// The core does not know it is there.
+// Conn.Stream, Conn.Accept; a SubtreeHandler on the paths under its route
+// as well, for a transport that puts a session in the path). Its
+// per-connection state goes in the connection's slot (Conn.SetSlot; a
+// Closer is told of the close, of an HTTP connection too, so that a
+// pending long poll or an open stream learns that its client went), its
+// per-loop state in a slice by Loop.Index, its refusals are registered
+// with NewRefusal, and its own deadlines are Timers on a loop's wheel
+// (Loop.Schedule). State that outlives a connection (a polling session)
+// lives on one loop and is reached from the others with Loop.Post, as
+// engine/socketio's does. The core does not know it is there.
 //
 // # Scale on one host
 //

@@ -23,6 +23,7 @@ import (
 type request struct {
 	http1.Request
 	query []byte // the query's token, percent-decoded
+	route string // the path of the subtree route that serves it; "" when its route is its path (subtree.go)
 }
 
 // token returns the request's token, by precedence: the Authorization

@@ -85,7 +85,7 @@ func (c *Conn) readOne() bool {
 	c.headOnly = string(r.Method) == http.MethodHead
 	c.id, c.expires = nil, 0
 	path := r.Path()
-	h := l.srv.cfg.Routes[string(path)]
+	h := l.srv.route(r, path)
 	hh, ok := h.(HTTPHandler)
 	if !ok {
 		c.handleRequest(r, path, h)
@@ -155,14 +155,19 @@ func (c *Conn) handleRequest(r *request, path []byte, h Handler) {
 	if !c.admitForwarded() {
 		return
 	}
-	c.setPath(path)
+	c.setPath(r)
 	_ = c.open(h, r.Key, protocol, r.Origin, srv.negotiateDeflate(&r.Request, c.path))
 }
 
-// setPath keeps the path of the route the connection's request is on.
-// Called on the loop.
-func (c *Conn) setPath(path []byte) {
-	if c.path != string(path) {
+// setPath keeps the path of the route the connection's request is on:
+// the request's, or that of the subtree route it is under. Called on the
+// loop.
+func (c *Conn) setPath(r *request) {
+	if r.route != "" {
+		c.path = r.route
+		return
+	}
+	if path := r.Path(); c.path != string(path) {
 		c.path = string(path)
 	}
 }

@@ -14,9 +14,10 @@ import (
 // same gates, with their bodies; each is answered once, at once or later,
 // whole (Respond) or streamed in parts as they come (Stream, stream.go),
 // and the connection is kept for the next (HTTP/1.1 keep-alive, pipelining
-// included) or closed, as the request asks. Nothing of it is on the
-// WebSocket path: a connection on such a route holds one small exchange
-// more than another, and only until it upgrades.
+// included) or closed, as the request asks. A route's handler takes its
+// path; a SubtreeHandler the paths under it too (subtree.go). Nothing of
+// it is on the WebSocket path: a connection on such a route holds one
+// small exchange more than another, and only until it upgrades.
 
 // HTTPHandler is a route's Handler that also answers the requests on its
 // path that are not WebSocket upgrades (a long-polling transport, say), and
@@ -149,7 +150,7 @@ func (c *Conn) serveHTTP(h HTTPHandler, r *request, body []byte) {
 			hx.bearer = protocol == security.ProtocolBearer
 		}
 	}
-	c.setPath(r.Path())
+	c.setPath(r)
 	if hx.upgrade {
 		copy(hx.key[:], r.Key)
 		hx.pmd = l.srv.negotiateDeflate(&r.Request, c.path)

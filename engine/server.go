@@ -43,6 +43,7 @@ type Server struct {
 	refused             [maxRefusals]atomic.Uint64
 	metrics             *serverMetrics // nil without Config.Metrics
 	deflate             *deflate       // nil without Config.Deflate
+	subtrees            []subtree      // the SubtreeHandlers' routes, longest first (subtree.go)
 
 	// The wheels' clock counts ticks of cfg.Clock since epoch, from 1.
 	// Deadlines in ticks, computed once by New. start is epoch on the
@@ -103,6 +104,7 @@ func New(cfg Config) (*Server, error) {
 		drained:    make(chan struct{}),
 		loops:      make(map[gnet.EventLoop]*Loop),
 		deflate:    newDeflate(cfg.Deflate),
+		subtrees:   subtreesOf(cfg.Routes),
 	}
 	if cfg.PingInterval > 0 {
 		s.pingTicks, s.pongTicks = ticks(cfg.PingInterval), ticks(cfg.PongTimeout)
