@@ -375,9 +375,6 @@ func (h *Hub) loopState(l *engine.Loop) *loopState {
 	return ls
 }
 
-// loopOf returns the hub's state on c's loop. Called on c's loop.
-func (h *Hub) loopOf(c *engine.Conn) *loopState { return h.loopState(c.Loop()) }
-
 // leave takes m out of its loop's subscribers to topic, and the loop out
 // of the topic's loops if it was the last. Called on the loop.
 func (h *Hub) leave(m *Member, topic string) {
@@ -455,11 +452,17 @@ func (h *Hub) deliver(topic string, data []byte) {
 // valid name, needs no escaping.
 func messageBody(topic string, data []byte) []byte {
 	b := make([]byte, 0, len(`{"op":"message","topic":"","data":}`)+len(topic)+len(data))
-	b = append(b, `{"op":"message","topic":"`...)
-	b = append(b, topic...)
-	b = append(b, `","data":`...)
-	b = append(b, data...)
-	return append(b, '}')
+	return AppendMessage(b, &Publication{Topic: topic, Data: data})
+}
+
+// AppendMessage appends what a /ws subscriber gets for p:
+// {"op":"message","topic":…,"data":…}.
+func AppendMessage(dst []byte, p *Publication) []byte {
+	dst = append(dst, `{"op":"message","topic":"`...)
+	dst = append(dst, p.Topic...)
+	dst = append(dst, `","data":`...)
+	dst = append(dst, p.Data...)
+	return append(dst, '}')
 }
 
 // fanOut writes a publication's frame to the loop's subscribers to topic,

@@ -3,6 +3,8 @@ package pubsub
 import (
 	"errors"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
 	"github.com/wssd/wssd/security"
@@ -77,7 +79,55 @@ func (h *Hub) OnMessage(c *engine.Conn, _ codec.OpCode, _ []byte) {
 	if v == nil {
 		return // unreachable: the route validates every message
 	}
-	l := h.loopOf(c)
+	serve(h, connPeer{h: h, c: c}, v)
+}
+
+// Peer is a client of the hub's protocol in another protocol's messages
+// (a SockJS session's, say), for Serve.
+type Peer interface {
+	// Loop is the loop the client lives on, where Serve is called.
+	Loop() *engine.Loop
+	// Identity is what the client's token says; nil without auth.
+	Identity() *security.Identity
+	// Member returns the client's subscriptions, made on first use with
+	// NewMember.
+	Member() *Member
+	// Answer writes an answer (an ack or an error) to the client. b is
+	// valid only until it returns.
+	Answer(b []byte)
+	// Forbidden counts a request the permissions refused.
+	Forbidden()
+}
+
+// connPeer is a /ws connection as a Peer.
+type connPeer struct {
+	h *Hub
+	c *engine.Conn
+}
+
+func (p connPeer) Loop() *engine.Loop           { return p.c.Loop() }
+func (p connPeer) Identity() *security.Identity { return p.c.Identity() }
+func (p connPeer) Answer(b []byte)              { _ = p.c.Write(codec.OpText, b) }
+func (p connPeer) Forbidden()                   { p.c.Refuse(RefusalForbidden) }
+
+// Member returns the connection's subscriptions. On the hub's own route
+// its slot is the hub's, so there is no error to return.
+func (p connPeer) Member() *Member {
+	m, _ := p.h.member(p.c)
+	return m
+}
+
+// Serve answers a request of p's, v, which meets Schema, as a /ws
+// connection's is answered: it subscribes, unsubscribes or publishes,
+// and answers {"op":"ack","id":…} (when the request has an id) or
+// {"op":"error",…}. Called on p's loop.
+func (h *Hub) Serve(p Peer, v *fastjson.Value) { serve(h, p, v) }
+
+// serve is Serve for any kind of peer: a type parameter rather than the
+// interface, so that a /ws connection's request does not allocate its
+// peer.
+func serve[P Peer](h *Hub, p P, v *fastjson.Value) {
+	l := h.loopState(p.Loop())
 	id := l.pubID[:0]
 	if idv := v.Get("id"); idv != nil {
 		id = idv.MarshalTo(id)
@@ -85,63 +135,54 @@ func (h *Hub) OnMessage(c *engine.Conn, _ codec.OpCode, _ []byte) {
 	l.pubID = id
 	topic := v.GetStringBytes("topic")
 	if !security.ValidTopic(string(topic)) {
-		h.reply(c, id, "invalid_topic", "a topic is 1 to 16 dot-separated names of letters, digits, '_' and '-', 128 bytes at most")
+		reply(l, p, id, "invalid_topic", "a topic is 1 to 16 dot-separated names of letters, digits, '_' and '-', 128 bytes at most")
 		return
 	}
 	switch string(v.GetStringBytes("op")) {
 	case "subscribe":
-		if !h.maySubscribe(c, string(topic)) {
-			h.forbidden(c, id, h.WhyForbidden(c.Identity(), false))
+		if !h.MaySubscribe(p.Identity(), string(topic)) {
+			p.Forbidden()
+			reply(l, p, id, "forbidden", h.WhyForbidden(p.Identity(), false))
 			return
 		}
 		var ackID []byte
 		if len(id) > 0 {
 			ackID = append([]byte(nil), id...) // the ack may come later
 		}
-		err := h.Subscribe(c, string(topic), func(c *engine.Conn, err error) {
+		err := h.Join(p.Member(), string(topic), func(err error) {
 			switch {
 			case err != nil:
-				h.reply(c, ackID, "broker_unavailable", "the message broker is not available")
+				reply(l, p, ackID, "broker_unavailable", "the message broker is not available")
 			case len(ackID) > 0:
-				h.ack(c, ackID)
+				ack(l, p, ackID)
 			}
 		})
-		// The topic is valid and c open: the limit is the one
-		// refusal left (ErrSlot cannot be, on the hub's own route).
+		// The topic is valid: the limit is the one refusal left.
 		if errors.Is(err, ErrTooManyTopics) {
-			h.reply(c, id, "too_many_subscriptions", "too many subscriptions on this connection")
+			reply(l, p, id, "too_many_subscriptions", "too many subscriptions on this connection")
 		}
 	case "unsubscribe":
-		h.Unsubscribe(c, string(topic))
-		h.ack(c, id)
+		h.Leave(p.Member(), string(topic))
+		ack(l, p, id)
 	case "publish":
 		data := v.Get("data")
 		if data == nil {
-			h.reply(c, id, "invalid_request", "a publish needs data")
+			reply(l, p, id, "invalid_request", "a publish needs data")
 			return
 		}
-		if !h.mayPublish(c, string(topic)) {
-			h.forbidden(c, id, h.WhyForbidden(c.Identity(), true))
+		if !h.MayPublish(p.Identity(), string(topic)) {
+			p.Forbidden()
+			reply(l, p, id, "forbidden", h.WhyForbidden(p.Identity(), true))
 			return
 		}
 		l.pubData = data.MarshalTo(l.pubData[:0])
 		l.published++
 		if err := h.publish(string(topic), l.pubData); err != nil {
-			h.reply(c, id, "broker_unavailable", "the message broker is not available")
+			reply(l, p, id, "broker_unavailable", "the message broker is not available")
 			return
 		}
-		h.ack(c, id)
+		ack(l, p, id)
 	}
-}
-
-// maySubscribe and mayPublish apply the permissions of the connection's
-// token, or, without auth, the anonymous rules. Called on the loop.
-func (h *Hub) maySubscribe(c *engine.Conn, topic string) bool {
-	return h.MaySubscribe(c.Identity(), topic)
-}
-
-func (h *Hub) mayPublish(c *engine.Conn, topic string) bool {
-	return h.MayPublish(c.Identity(), topic)
 }
 
 // MaySubscribe and MayPublish apply the permissions of a token (id), or,
@@ -182,32 +223,23 @@ func (h *Hub) WhyForbidden(id *security.Identity, publish bool) string {
 	return "the token's topics claim does not allow " + verb + " to this topic"
 }
 
-// forbidden answers a request the permissions refuse, and counts it.
-// Called on the loop.
-func (h *Hub) forbidden(c *engine.Conn, id []byte, message string) {
-	c.Refuse(RefusalForbidden)
-	h.reply(c, id, "forbidden", message)
-}
-
 // ack acknowledges the request with id, if it has one. Called on the
 // loop.
-func (h *Hub) ack(c *engine.Conn, id []byte) {
+func ack[P Peer](l *loopState, p P, id []byte) {
 	if len(id) == 0 {
 		return
 	}
-	l := h.loopOf(c)
 	b := append(l.reply[:0], `{"op":"ack","id":`...)
 	b = append(b, id...)
 	l.reply = append(b, '}')
-	_ = c.Write(codec.OpText, l.reply)
+	p.Answer(l.reply)
 }
 
 // reply answers a request with an error message, in the form of the
 // engine's own (engine.AppendErrorReply). Called on the loop.
-func (h *Hub) reply(c *engine.Conn, id []byte, code, message string) {
-	l := h.loopOf(c)
+func reply[P Peer](l *loopState, p P, id []byte, code, message string) {
 	l.reply = engine.AppendErrorReply(l.reply[:0], id, code, message)
-	_ = c.Write(codec.OpText, l.reply)
+	p.Answer(l.reply)
 }
 
 // loopState is the hub's on one event loop, touched only there.
