@@ -277,10 +277,16 @@ type sioPage struct {
 // startSIOPage starts the page's server; it is stopped when the test ends.
 func startSIOPage(t *testing.T) *sioPage {
 	t.Helper()
-	files := map[string]string{
+	return &sioPage{Origin: servePages(t, map[string]string{
 		"/page.html":        filepath.Join(socketIODir, "page.html"),
 		"/socket.io.min.js": filepath.Join(interopDir, "node", "node_modules", "socket.io-client", "dist", "socket.io.min.js"),
-	}
+	})}
+}
+
+// servePages serves files (URL path to file) at http://localhost:PORT,
+// until the test ends, and returns that origin.
+func servePages(t *testing.T, files map[string]string) string {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if f, ok := files[r.URL.Path]; ok {
 			http.ServeFile(w, r, f)
@@ -297,7 +303,7 @@ func startSIOPage(t *testing.T) *sioPage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &sioPage{Origin: "http://localhost:" + port}
+	return "http://localhost:" + port
 }
 
 // URL is the page's address for the Socket.IO server at server.
@@ -416,10 +422,17 @@ func (c *nodeProc) kill() {
 	<-c.done
 }
 
+// serverLog is a server whose log a client's failure shows: a sioTarget,
+// a sjsTarget.
+type serverLog interface {
+	// log returns the server's log so far.
+	log() string
+}
+
 // waitLine waits until the process has printed a line matching re and
 // returns its first submatch (or the match). It fails t, with the output
 // and the server's log, if the process exits or times out first.
-func (c *nodeProc) waitLine(t *testing.T, s sioTarget, re *regexp.Regexp) string {
+func (c *nodeProc) waitLine(t *testing.T, s serverLog, re *regexp.Regexp) string {
 	t.Helper()
 	for {
 		if m := re.FindStringSubmatch(c.output()); m != nil {
@@ -438,7 +451,7 @@ func (c *nodeProc) waitLine(t *testing.T, s sioTarget, re *regexp.Regexp) string
 
 // wait waits for the process to exit and returns its output. It fails t,
 // with that output and the server's log, unless the exit status is 0.
-func (c *nodeProc) wait(t *testing.T, s sioTarget) string {
+func (c *nodeProc) wait(t *testing.T, s serverLog) string {
 	t.Helper()
 	<-c.done
 	took := time.Since(c.began).Round(time.Millisecond)
@@ -457,12 +470,13 @@ func (c *nodeProc) wait(t *testing.T, s sioTarget) string {
 	return out
 }
 
-// sioRef is the reference server, server.mjs (npm's socket.io), over
-// https:// with a development certificate.
+// sioRef is a reference server, a server.mjs (npm's socket.io, or
+// sockjs), over https:// with a development certificate.
 type sioRef struct {
-	files security.DevFiles
-	args  []string
-	port  string
+	script string // its server.mjs
+	files  security.DevFiles
+	args   []string
+	port   string
 
 	mu   sync.Mutex
 	proc *nodeProc
@@ -476,7 +490,14 @@ var sioListeningRE = regexp.MustCompile(`(?m)^listening port=(\d+) `)
 // subtest restarted it.
 func startSIORef(t *testing.T, files security.DevFiles, args ...string) *sioRef {
 	t.Helper()
-	r := &sioRef{files: files, args: args, port: "0"}
+	return startRef(t, filepath.Join(socketIODir, "server.mjs"), files, args...)
+}
+
+// startRef starts the reference server script, as startSIORef does: it
+// must print `listening port=PORT ` once it listens.
+func startRef(t *testing.T, script string, files security.DevFiles, args ...string) *sioRef {
+	t.Helper()
+	r := &sioRef{script: script, files: files, args: args, port: "0"}
 	r.start(t)
 	t.Cleanup(func() {
 		r.mu.Lock()
@@ -489,10 +510,10 @@ func startSIORef(t *testing.T, files security.DevFiles, args ...string) *sioRef 
 
 func (r *sioRef) start(t *testing.T) {
 	t.Helper()
-	argv := append([]string{filepath.Join(socketIODir, "server.mjs"),
+	argv := append([]string{r.script,
 		"--cert", r.files.Cert, "--key", r.files.Key, "--port", r.port}, r.args...)
-	// Its lifetime is the test's: stop, or the cleanup of startSIORef,
-	// ends it.
+	// Its lifetime is the test's: stop, or the cleanup of startRef, ends
+	// it.
 	p, err := launchNode(time.Hour, clientEnv(), argv...)
 	if err != nil {
 		t.Fatal(err)
@@ -531,10 +552,10 @@ func (r *sioRef) stop(t *testing.T) {
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
-		t.Fatalf("server.mjs did not exit within 10 s of SIGTERM:\n%s", r.log())
+		t.Fatalf("%s did not exit within 10 s of SIGTERM:\n%s", r.script, r.log())
 	}
 	if p.err != nil {
-		t.Fatalf("server.mjs exited with %v after SIGTERM; want 0:\n%s", p.err, r.log())
+		t.Fatalf("%s exited with %v after SIGTERM; want 0:\n%s", r.script, p.err, r.log())
 	}
 }
 
