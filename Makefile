@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzText$$' -fuzztime $(call fuzzfor,500000) ./engine/socketio/packet
 	$(GO) test -run '^$$' -fuzz '^FuzzPayload$$' -fuzztime $(call fuzzfor,500000) ./engine/socketio/packet
 	$(GO) test -run '^$$' -fuzz '^FuzzSocket$$' -fuzztime $(call fuzzfor,450000) ./engine/socketio/packet
+	$(GO) test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(call fuzzfor,100000) ./engine/sockjs
 
 # Starts wssd (ws:// and wss://) on loopback and runs the standard
 # scenarios against it with wssbench (Socket.IO with the conformance app,

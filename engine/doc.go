@@ -2,7 +2,8 @@
 // the gnet event loops, terminates TLS, runs the HTTP upgrade, drives the
 // frame codec through the security gates and hands complete messages to a
 // Handler. Protocols are built beside it, on its public API
-// (engine/pubsub and engine/socketio are two); it imports none of them.
+// (engine/pubsub, engine/socketio and engine/sockjs are three); it
+// imports none of them.
 //
 // This comment is the design. Where the code and it disagree, fix one of
 // them in the same change.
@@ -52,6 +53,11 @@
 //     sessions outlive their requests, each on a home loop its id names;
 //     rooms are the hub's topics (hub Members with a Sink of their own).
 //     engine/socketio/packet is the wire formats, shared with bench.
+//   - engine/sockjs: SockJS, a SubtreeHandler (every path under its
+//     route): its WebSocket sessions are their connections'; those of its
+//     HTTP transports live on a home loop as Engine.IO's do, found by a
+//     sharded index of the ids clients choose, consulted once per
+//     request; its streaming transports answer with Conn.Stream.
 //   - engine/adminapi: the server API for backends, on the admin listener
 //     (not on the loops): Hub.Publish and Server.CloseSubject behind a
 //     bearer key.
@@ -133,7 +139,8 @@
 // with NewRefusal, and its own deadlines are Timers on a loop's wheel
 // (Loop.Schedule). State that outlives a connection (a polling session)
 // lives on one loop and is reached from the others with Loop.Post, as
-// engine/socketio's does. The core does not know it is there.
+// engine/socketio's and engine/sockjs's do. The core does not know it is
+// there.
 //
 // # Scale on one host
 //
