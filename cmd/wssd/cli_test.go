@@ -24,7 +24,7 @@ func TestHelpGroups(t *testing.T) {
 	var registered []string
 	fs.VisitAll(func(f *flag.Flag) { registered = append(registered, f.Name) })
 
-	headings := []string{"Configuration", "Listeners and TLS", "Limits", "Timeouts", "Security gates", "Pub/sub", "Socket.IO",
+	headings := []string{"Configuration", "Listeners and TLS", "Limits", "Timeouts", "Security gates", "Pub/sub", "Socket.IO", "SockJS",
 		"Compression (permessage-deflate)", "Admin and logs"}
 	flagLine := regexp.MustCompile(`^  -([a-z0-9-]+)( |$)`)
 	under := map[string]string{} // flag -> its heading

@@ -32,6 +32,7 @@ import (
 	"github.com/wssd/wssd/engine/pubsub"
 	"github.com/wssd/wssd/engine/pubsub/natsbroker"
 	"github.com/wssd/wssd/engine/socketio"
+	"github.com/wssd/wssd/engine/sockjs"
 	"github.com/wssd/wssd/security"
 )
 
@@ -118,6 +119,14 @@ type options struct {
 	sioMaxPayload     int
 	sioConnectTimeout time.Duration
 
+	sjsPath          string
+	sjsHeartbeat     time.Duration
+	sjsDisconnect    time.Duration
+	sjsResponseLimit int
+	sjsCookieNeeded  bool
+	sjsWebSocket     bool
+	sjsClientURL     string
+
 	version bool
 }
 
@@ -198,6 +207,13 @@ func newFlagSet(o *options, raw *rawFlags, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.sioPingTimeout, "socketio-ping-timeout", socketio.DefaultPingTimeout, "how long after a ping a Socket.IO session without a pong ends")
 	fs.IntVar(&o.sioMaxPayload, "socketio-max-payload", socketio.DefaultMaxPayload, "largest Socket.IO packet, and polling body, in `bytes`")
 	fs.DurationVar(&o.sioConnectTimeout, "socketio-connect-timeout", socketio.DefaultConnectTimeout, "how long a Socket.IO session has to connect to a namespace")
+	fs.StringVar(&o.sjsPath, "sockjs-path", "/sockjs", "`path` under which the SockJS services are: PATH/echo (echo) and PATH/ws (the /ws pub/sub protocol); empty for none")
+	fs.DurationVar(&o.sjsHeartbeat, "sockjs-heartbeat", sockjs.DefaultHeartbeatDelay, "how often a listening SockJS client gets a heartbeat frame")
+	fs.DurationVar(&o.sjsDisconnect, "sockjs-disconnect-delay", sockjs.DefaultDisconnectDelay, "how long a SockJS session of the HTTP transports waits for its client's next request before it ends")
+	fs.IntVar(&o.sjsResponseLimit, "sockjs-response-limit", sockjs.DefaultResponseLimit, "`bytes` a SockJS streaming response carries before it ends and the client makes another")
+	fs.BoolVar(&o.sjsCookieNeeded, "sockjs-cookie-needed", false, "set the JSESSIONID cookie on SockJS's HTTP transports, for load balancers whose sticky sessions need it")
+	fs.BoolVar(&o.sjsWebSocket, "sockjs-websocket", true, "offer SockJS's WebSocket transports")
+	fs.StringVar(&o.sjsClientURL, "sockjs-client-url", sockjs.DefaultClientURL, "`URL` of the SockJS client library the iframe page (of the iframe transports) loads")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() { printUsage(fs) }
 	return fs
@@ -259,6 +275,13 @@ func finishFlags(fs *flag.FlagSet, o *options, raw *rawFlags, args []string) (op
 	}
 	if o.sioPath != "" && (o.sioPath[0] != '/' || o.sioPath == "/echo" || o.sioPath == pubsub.DefaultRoute) {
 		return *o, fmt.Errorf("--socketio-path: %q is not a path of its own", o.sioPath)
+	}
+	if o.sjsHeartbeat <= 0 || o.sjsDisconnect <= 0 || o.sjsResponseLimit <= 0 {
+		return *o, errors.New("--sockjs-heartbeat, --sockjs-disconnect-delay and --sockjs-response-limit must be positive")
+	}
+	if p := o.sjsPath; p != "" && (p[0] != '/' || p == "/" || strings.HasSuffix(p, "/") || p == "/echo" || p == pubsub.DefaultRoute ||
+		o.sioPath != "" && (strings.HasPrefix(o.sioPath, p+"/") || o.sioPath == p)) {
+		return *o, fmt.Errorf("--sockjs-path: %q is not a path of its own (one that does not end in /)", o.sjsPath)
 	}
 	if deflateRoutes != "" {
 		o.deflateRoutes = strings.Split(deflateRoutes, ",")
@@ -721,6 +744,24 @@ func newServer(o options, log *slog.Logger, set *metrics.Set) (srv *engine.Serve
 			return nil, nil, 2, err
 		}
 		routes[o.sioPath] = sio
+	}
+	if o.sjsPath != "" {
+		for path, app := range map[string]sockjs.Handler{o.sjsPath + "/echo": sockjs.Echo{}, o.sjsPath + "/ws": sockjs.NewHub(hub)} {
+			sj, err := sockjs.New(sockjs.Config{
+				Handler:         app,
+				Name:            path,
+				HeartbeatDelay:  o.sjsHeartbeat,
+				DisconnectDelay: o.sjsDisconnect,
+				ResponseLimit:   o.sjsResponseLimit,
+				CookieNeeded:    o.sjsCookieNeeded,
+				NoWebSocket:     !o.sjsWebSocket,
+				ClientURL:       o.sjsClientURL,
+			})
+			if err != nil {
+				return nil, nil, 2, err
+			}
+			routes[path] = sj
+		}
 	}
 	var tlsConfig *tls.Config
 	if o.listen != "" {

@@ -33,6 +33,7 @@ import (
 	"github.com/wssd/wssd/engine/pubsub"
 	"github.com/wssd/wssd/engine/pubsub/natsbroker"
 	"github.com/wssd/wssd/engine/socketio"
+	"github.com/wssd/wssd/engine/sockjs"
 	"github.com/wssd/wssd/security"
 )
 
@@ -77,6 +78,13 @@ func TestParseFlags(t *testing.T) {
 		sioPingTimeout:    socketio.DefaultPingTimeout,
 		sioMaxPayload:     socketio.DefaultMaxPayload,
 		sioConnectTimeout: socketio.DefaultConnectTimeout,
+
+		sjsPath:          "/sockjs",
+		sjsHeartbeat:     sockjs.DefaultHeartbeatDelay,
+		sjsDisconnect:    sockjs.DefaultDisconnectDelay,
+		sjsResponseLimit: sockjs.DefaultResponseLimit,
+		sjsWebSocket:     true,
+		sjsClientURL:     sockjs.DefaultClientURL,
 	}
 	// with returns the defaults changed by set.
 	with := func(set func(o *options)) options {
@@ -112,7 +120,9 @@ func TestParseFlags(t *testing.T) {
 				"--socketio-path", "/sio/", "--socketio-app", "conformance", "--socketio-ping-interval", "300ms",
 				"--socketio-ping-timeout", "200ms", "--socketio-max-payload", "1000", "--socketio-connect-timeout", "1s",
 				"--deflate=false", "--deflate-routes", "/echo,/ws", "--deflate-threshold", "0", "--deflate-level", "9",
-				"--deflate-context-takeover", "--deflate-window-bits", "10"},
+				"--deflate-context-takeover", "--deflate-window-bits", "10",
+				"--sockjs-path", "/sjs", "--sockjs-heartbeat", "2s", "--sockjs-disconnect-delay", "3s", "--sockjs-response-limit", "4096",
+				"--sockjs-cookie-needed", "--sockjs-websocket=false", "--sockjs-client-url", "https://localhost/s.js"},
 			want: options{
 				listen:         "127.0.0.1:9443",
 				listenPlain:    "127.0.0.1:9000",
@@ -172,6 +182,13 @@ func TestParseFlags(t *testing.T) {
 				sioPingTimeout:    200 * time.Millisecond,
 				sioMaxPayload:     1000,
 				sioConnectTimeout: time.Second,
+
+				sjsPath:          "/sjs",
+				sjsHeartbeat:     2 * time.Second,
+				sjsDisconnect:    3 * time.Second,
+				sjsResponseLimit: 4096,
+				sjsCookieNeeded:  true,
+				sjsClientURL:     "https://localhost/s.js",
 			},
 		},
 		{name: "deflate level 0", args: []string{"--deflate-level", "0"}, wantErr: true},

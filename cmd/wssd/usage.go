@@ -25,6 +25,8 @@ var flagGroups = []struct {
 	{"Pub/sub", []string{"anonymous-publish", "max-subscriptions", "broker", "broker-prefix"}},
 	{"Socket.IO", []string{"socketio-path", "socketio-app", "socketio-ping-interval", "socketio-ping-timeout",
 		"socketio-max-payload", "socketio-connect-timeout"}},
+	{"SockJS", []string{"sockjs-path", "sockjs-heartbeat", "sockjs-disconnect-delay", "sockjs-response-limit",
+		"sockjs-cookie-needed", "sockjs-websocket", "sockjs-client-url"}},
 	{"Compression (permessage-deflate)", []string{"deflate", "deflate-routes", "deflate-threshold", "deflate-level",
 		"deflate-context-takeover", "deflate-window-bits"}},
 	{"Admin and logs", []string{"admin", "admin-key-file", "pprof", "log-level", "log-format", "version"}},
