@@ -120,7 +120,10 @@ endef
 # websockets, headless Chromium (via playwright-core) and sslscan, the first
 # three also with permessage-deflate as each offers it by default; and the
 # Socket.IO clients (npm socket.io-client, in Node and in Chromium) against
-# npm's socket.io server, and against wssd; a Prometheus server that scrapes
+# npm's socket.io server, and against wssd; the SockJS clients (npm
+# sockjs-client, in Node on each of its transports and in Chromium on each of
+# its own, the iframe ones included) against npm's sockjs server, and against
+# wssd's --sockjs-path; a Prometheus server that scrapes
 # the binary and answers every query of cmd/wssd/dashboard.json after
 # scripted traffic; then the load generator's socketio scenario against
 # npm's socket.io. Installs the Debian packages that are
