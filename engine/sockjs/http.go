@@ -76,6 +76,17 @@ func appendHTMLFilePrelude(dst []byte, cb string) []byte {
 	return append(dst, "\r\n\r\n"...)
 }
 
+// preludeOf returns what a streaming transport's answer begins with.
+func preludeOf(k receiver, cb string) []byte {
+	switch k {
+	case rXHRStreaming:
+		return xhrPrelude
+	case rEventSource:
+		return ssePrelude
+	}
+	return appendHTMLFilePrelude(nil, cb)
+}
+
 // wrap appends a frame as the transport k carries it.
 func wrap(dst []byte, k receiver, cb string, frame []byte) []byte {
 	switch k {
@@ -146,13 +157,12 @@ func (s *Server) ServeHTTP(c *engine.Conn, r *engine.Request) {
 		s.serveWebSocket(c, r, true)
 		return
 	}
-	server, session, tr, ok := sessionPath(rest)
+	session, tr, ok := sessionPath(rest)
 	if !ok {
 		notFound(c)
 		return
 	}
-	_ = server // for load balancers; the protocol ignores it
-	switch tr {
+	switch string(tr) {
 	case "websocket":
 		s.serveWebSocket(c, r, false)
 	case "xhr":
@@ -176,22 +186,28 @@ func (s *Server) ServeHTTP(c *engine.Conn, r *engine.Request) {
 
 var welcome = []byte("Welcome to SockJS!\n")
 
-// sessionPath splits /<server>/<session>/<transport>: the first two may
-// be anything but empty or with a dot in them.
-func sessionPath(rest []byte) (server, session []byte, tr string, ok bool) {
-	if len(rest) == 0 || rest[0] != '/' {
-		return nil, nil, "", false
-	}
-	parts := bytes.SplitN(rest[1:], []byte{'/'}, 4)
-	if len(parts) != 3 {
-		return nil, nil, "", false
-	}
-	for _, p := range parts[:2] {
-		if len(p) == 0 || bytes.IndexByte(p, '.') >= 0 {
-			return nil, nil, "", false
+// sessionPath splits /<server>/<session>/<transport> and returns the
+// last two: the first two may be anything but empty or with a dot in
+// them. The server's part is for load balancers; the protocol ignores it.
+func sessionPath(rest []byte) (session, tr []byte, ok bool) {
+	var parts [3][]byte
+	for i := range parts {
+		if len(rest) == 0 || rest[0] != '/' {
+			return nil, nil, false
 		}
+		rest = rest[1:]
+		n := bytes.IndexByte(rest, '/')
+		if i == 2 {
+			if n >= 0 {
+				return nil, nil, false
+			}
+			n = len(rest)
+		} else if n <= 0 || bytes.IndexByte(rest[:n], '.') >= 0 {
+			return nil, nil, false
+		}
+		parts[i], rest = rest[:n], rest[n:]
 	}
-	return parts[0], parts[1], string(parts[2]), true
+	return parts[1], parts[2], true
 }
 
 // maxSessionID bounds a session id's length: the client makes it (8
@@ -512,15 +528,7 @@ func (ss *Session) receive(c *engine.Conn, k receiver, cb, hdr string, fresh boo
 	ss.recv, ss.rkind, ss.cb, ss.hdr, ss.sent = c, k, cb, hdr, 0
 	ls.counts.requests[k]++
 	if k.streaming() {
-		var prelude []byte
-		switch k {
-		case rXHRStreaming:
-			prelude = xhrPrelude
-		case rEventSource:
-			prelude = ssePrelude
-		default:
-			prelude = appendHTMLFilePrelude(nil, cb)
-		}
+		prelude := preludeOf(k, cb)
 		onLoopOf(ls, c, func() {
 			if c.Stream(http.StatusOK, k.contentType(), hdr) == nil {
 				_ = c.WriteStream(prelude)
@@ -550,15 +558,7 @@ func answerOnce(home *loopState, c *engine.Conn, k receiver, cb, hdr string, fra
 		onLoopOf(home, c, func() { _ = c.Respond(http.StatusOK, k.contentType(), hdr, body) })
 		return
 	}
-	var prelude []byte
-	switch k {
-	case rXHRStreaming:
-		prelude = xhrPrelude
-	case rEventSource:
-		prelude = ssePrelude
-	default:
-		prelude = appendHTMLFilePrelude(nil, cb)
-	}
+	prelude := preludeOf(k, cb)
 	onLoopOf(home, c, func() {
 		if c.Stream(http.StatusOK, k.contentType(), hdr) == nil {
 			_ = c.WriteStream(prelude)
