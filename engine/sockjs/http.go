@@ -546,7 +546,7 @@ func (ss *Session) receive(c *engine.Conn, k receiver, cb, hdr string, fresh boo
 		ss.flushQueue()
 	}
 	if ss.recv != nil {
-		ls.loop.Schedule(&ss.heartbeat, ss.s.cfg.HeartbeatDelay)
+		ss.heartbeatIn()
 	}
 }
 
@@ -622,7 +622,7 @@ func (ss *Session) endReceiver() {
 func (ss *Session) detach() {
 	ss.recv = nil
 	ls := ss.ls
-	ls.loop.Cancel(&ss.heartbeat)
+	ss.stopHeartbeat()
 	ls.unflush(ss)
 	ls.loop.Schedule(&ss.linger, ss.s.cfg.DisconnectDelay)
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/wssd/wssd/codec"
 	"github.com/wssd/wssd/engine"
@@ -58,13 +59,13 @@ type Session struct {
 	remote net.Addr
 	id     *security.Identity // what the token said, once there is one
 
-	heartbeat engine.Timer
-	expiry    engine.Timer // the token's expiry, or the wait for one
+	// One timer for the next heartbeat and the token's deadline (its
+	// expiry, or the wait for one), whichever comes first: beat and due
+	// are their ticks (engine.Loop.Ticks), 0 for none.
+	timer     engine.Timer
+	beat, due int64
 
 	msgBucket, byteBucket security.Bucket
-
-	code   int32  // once closed: the close frame's code
-	reason string // and reason
 
 	// Data is the application's, for its own state.
 	Data any
@@ -84,6 +85,8 @@ type polling struct {
 	sent    int          // bytes recv has streamed
 	cb      string       // jsonp and htmlfile: the callback
 	hdr     string       // the header lines of recv's answer
+	code    int32        // once closed: the close frame's code
+	reason  string       // and reason
 	queue   []byte       // messages waiting, each a JSON string, comma-separated
 	queued  int          // how many
 	flush   bool         // a flush is posted (flushLater)
@@ -185,8 +188,7 @@ const (
 // newSession starts a session on home. Called on the home loop.
 func (s *Server) newSession(ls *loopState, kind transport, remote net.Addr, id *security.Identity) *Session {
 	ss := &Session{s: s, ls: ls, kind: kind, remote: remote, id: id}
-	ss.heartbeat.Init(ss.onHeartbeat)
-	ss.expiry.Init(ss.onExpiry)
+	ss.timer.Init(ss.onTimer)
 	now := ls.loop.Ticks()
 	if s.msgLimit != nil {
 		s.msgLimit.Fill(&ss.msgBucket, now)
@@ -203,10 +205,10 @@ func (s *Server) newSession(ls *loopState, kind transport, remote net.Addr, id *
 // Called on the home loop, once the open frame is on its way.
 func (ss *Session) begin() {
 	if ss.kind == tWebSocket {
-		ss.ls.loop.Schedule(&ss.heartbeat, ss.s.cfg.HeartbeatDelay)
+		ss.heartbeatIn()
 	}
 	if ss.s.auth && ss.id == nil {
-		ss.ls.loop.Schedule(&ss.expiry, ss.s.authWait)
+		ss.dueIn(ss.s.authWait)
 		return
 	}
 	ss.authorized()
@@ -217,20 +219,76 @@ func (ss *Session) begin() {
 func (ss *Session) authorized() {
 	if id := ss.id; id != nil && !id.Expires.IsZero() {
 		ec := ss.s.srv.Config()
-		ss.ls.loop.Schedule(&ss.expiry, id.Expires.Add(ec.Auth.Leeway()).Sub(ec.Clock.Now()))
+		ss.dueIn(max(id.Expires.Add(ec.Auth.Leeway()).Sub(ec.Clock.Now()), 0))
 	} else {
-		ss.ls.loop.Cancel(&ss.expiry)
+		ss.due = 0
+		ss.arm()
 	}
 	ss.app = true
 	ss.s.cfg.Handler.OnOpen(ss)
 }
 
-// onExpiry ends a session whose token has expired, or which did not send
-// one in time. Called on the home loop.
-func (ss *Session) onExpiry() {
+// tick is how long a tick of the loops' clocks is.
+const tick = time.Second / time.Duration(engine.TicksPerSecond)
+
+// ticksIn returns d in ticks, rounded up.
+func ticksIn(d time.Duration) int64 { return int64((d + tick - 1) / tick) }
+
+// heartbeatIn schedules the next heartbeat, HeartbeatDelay from now, and
+// stopHeartbeat cancels it. Called on the home loop.
+func (ss *Session) heartbeatIn() {
+	ss.beat = ss.ls.loop.Ticks() + ticksIn(ss.s.cfg.HeartbeatDelay)
+	ss.arm()
+}
+
+func (ss *Session) stopHeartbeat() {
+	ss.beat = 0
+	ss.arm()
+}
+
+// dueIn sets the token's deadline d from now. Called on the home loop.
+func (ss *Session) dueIn(d time.Duration) {
+	ss.due = ss.ls.loop.Ticks() + ticksIn(d)
+	ss.arm()
+}
+
+// arm schedules the timer for the heartbeat or the deadline, whichever is
+// first, or cancels it for neither. Called on the home loop.
+func (ss *Session) arm() {
+	l := ss.ls.loop
+	next := ss.beat
+	if next == 0 || ss.due != 0 && ss.due < next {
+		next = ss.due
+	}
+	if next == 0 {
+		l.Cancel(&ss.timer)
+		return
+	}
+	l.Schedule(&ss.timer, time.Duration(max(next-l.Ticks(), 0))*tick)
+}
+
+// onTimer ends a session whose deadline has come, or sends a heartbeat
+// that is due. Called on the home loop.
+func (ss *Session) onTimer() {
 	if ss.state != sOpen {
 		return
 	}
+	now := ss.ls.loop.Ticks()
+	if ss.due != 0 && now >= ss.due {
+		ss.due = 0
+		ss.onExpiry()
+		return
+	}
+	if ss.beat != 0 && now >= ss.beat {
+		ss.beat = 0
+		ss.onHeartbeat()
+	}
+	ss.arm()
+}
+
+// onExpiry ends a session whose token has expired, or which did not send
+// one in time. Called on the home loop.
+func (ss *Session) onExpiry() {
 	if ss.app {
 		ss.refuse(refTokenExpired, codePolicy, "token expired")
 		return
@@ -238,23 +296,20 @@ func (ss *Session) onExpiry() {
 	ss.refuse(refUnauthorized, codePolicy, "unauthorized: no token")
 }
 
-// onHeartbeat sends a heartbeat frame to a client that listens. Called on
-// the home loop.
+// onHeartbeat sends a heartbeat frame to a client that listens, and sets
+// the next. Called on the home loop.
 func (ss *Session) onHeartbeat() {
-	if ss.state != sOpen {
-		return
-	}
 	if ss.kind == tWebSocket {
 		_ = ss.ws.Write(codec.OpText, []byte{frameHeartbeat})
-		ss.ls.loop.Schedule(&ss.heartbeat, ss.s.cfg.HeartbeatDelay)
+		ss.beat = ss.ls.loop.Ticks() + ticksIn(ss.s.cfg.HeartbeatDelay)
 		return
 	}
 	if ss.recv == nil {
-		return // armed again when a receiving request comes
+		return // set again when a receiving request comes
 	}
 	ss.writeFrame([]byte{frameHeartbeat})
 	if ss.recv != nil {
-		ss.ls.loop.Schedule(&ss.heartbeat, ss.s.cfg.HeartbeatDelay)
+		ss.beat = ss.ls.loop.Ticks() + ticksIn(ss.s.cfg.HeartbeatDelay)
 	}
 }
 
@@ -327,10 +382,9 @@ func (ss *Session) close(code int, reason string) {
 		return
 	}
 	ss.state = sClosed
-	ss.code, ss.reason = int32(code), reason
 	ls := ss.ls
-	ls.loop.Cancel(&ss.heartbeat)
-	ls.loop.Cancel(&ss.expiry)
+	ss.beat, ss.due = 0, 0
+	ls.loop.Cancel(&ss.timer)
 	ls.counts.closed++
 	if ss.app {
 		ss.app = false
@@ -354,6 +408,7 @@ func (ss *Session) close(code int, reason string) {
 		_ = ss.ws.Write(codec.OpText, ls.out)
 		ss.ws.Close(codec.StatusNormalClosure, "")
 	default:
+		ss.code, ss.reason = int32(code), reason
 		ss.queue, ss.queued = nil, 0
 		ls.unflush(ss)
 		if ss.recv != nil {
