@@ -38,6 +38,7 @@ fuzzfor = $(if $(FUZZTIME),$(FUZZTIME),$(1)x)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(call fuzzfor,300000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(call fuzzfor,300000) ./engine/http1
+	$(GO) test -run '^$$' -fuzz '^FuzzChunked$$' -fuzztime $(call fuzzfor,200000) ./engine/http1
 	$(GO) test -run '^$$' -fuzz '^FuzzUTF8$$' -fuzztime $(call fuzzfor,300000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzFrameDeflate$$' -fuzztime $(call fuzzfor,100000) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzNegotiate$$' -fuzztime $(call fuzzfor,150000) ./codec

@@ -32,6 +32,9 @@ var (
 	ErrHost                   = httpError(400, "missing or invalid Host header", "")
 	ErrContentLength          = httpError(400, "invalid Content-Length", "")
 	ErrAmbiguousBody          = httpError(400, "both Content-Length and Transfer-Encoding", "")
+	ErrTransferEncoding       = httpError(400, "Transfer-Encoding does not end with chunked, or has it twice", "")
+	ErrTransferEncoding10     = httpError(400, "Transfer-Encoding in an HTTP/1.0 request", "")
+	ErrTransferCoding         = httpError(501, "transfer coding not implemented", "")
 	ErrDuplicateHost          = httpError(400, "more than one Host header", "")
 	ErrDuplicateLength        = httpError(400, "more than one Content-Length header", "")
 	ErrDuplicateKey           = httpError(400, "more than one Sec-WebSocket-Key header", "")
@@ -42,6 +45,7 @@ var (
 
 // Refusals of a request body by a server that reads bodies by their
 // Content-Length only, up to a limit (the engine on an HTTP route).
+// Chunked gives ErrBodyTooLarge too, for a chunked body past its bounds.
 var (
 	ErrLengthRequired = httpError(411, "a request body needs a Content-Length", "")
 	ErrBodyTooLarge   = httpError(413, "request body too large", "")
@@ -103,11 +107,13 @@ type Request struct {
 
 	// ContentLength is the Content-Length field's value, or -1 without
 	// one. TransferEncoding is whether a Transfer-Encoding field is
-	// present (a request cannot have both).
+	// present, which Parse accepts as "chunked" alone: the body is then
+	// chunked (see Chunked). A request cannot have both.
 	ContentLength    int64
 	TransferEncoding bool
 
-	fields []byte // the field lines, each ended by CRLF
+	fields  []byte // the field lines, each ended by CRLF
+	codings uint8  // what Transfer-Encoding lists: coding* bits
 }
 
 // Parse parses a complete request head, as HeadLen measured
@@ -119,8 +125,10 @@ type Request struct {
 // (whitespace before the colon, obsolete line folding, control characters
 // and bare CRs are all refused); an HTTP/1.1 request without exactly one
 // valid Host; a malformed Content-Length, or one beside Transfer-Encoding;
-// and a second line of a singleton field (see Request). It does not
-// allocate.
+// a Transfer-Encoding in an HTTP/1.0 request, or one that does not end
+// with chunked or has it twice (a coding before chunked gets
+// ErrTransferCoding, 501: none is implemented); and a second line of a
+// singleton field (see Request). It does not allocate.
 func Parse(head []byte) (Request, error) {
 	r := Request{ContentLength: -1}
 	line, rest, ok := cutLine(head)
@@ -157,7 +165,47 @@ func Parse(head []byte) (Request, error) {
 	if r.ContentLength >= 0 && r.TransferEncoding {
 		return r, ErrAmbiguousBody // RFC 9112 section 6.1
 	}
+	if r.TransferEncoding {
+		// RFC 9112 sections 6.1 and 6.3: an HTTP/1.0 request's framing
+		// is faulty; a list of codings that does not end with chunked,
+		// or names it twice, cannot be framed. One with another coding
+		// before chunked can, but this server implements none.
+		switch {
+		case r.Minor == 0:
+			return r, ErrTransferEncoding10
+		case r.codings&codingLast == 0 || r.codings&codingTwice != 0:
+			return r, ErrTransferEncoding
+		case r.codings&codingOther != 0:
+			return r, ErrTransferCoding
+		}
+	}
 	return r, nil
+}
+
+// What a request's Transfer-Encoding lists, as addCodings reads it.
+const (
+	codingChunked = 1 << iota // chunked comes
+	codingLast                // chunked is the last coding so far
+	codingTwice               // chunked comes more than once
+	codingOther               // another coding comes
+)
+
+// addCodings reads the transfer codings of a Transfer-Encoding line, in
+// order after those of the lines before it.
+func (r *Request) addCodings(v []byte) {
+	for len(v) > 0 {
+		var coding []byte
+		switch coding, v = cutElement(v); {
+		case len(coding) == 0:
+		case equalFold(coding, "chunked"):
+			if r.codings&codingChunked != 0 {
+				r.codings |= codingTwice
+			}
+			r.codings |= codingChunked | codingLast
+		default:
+			r.codings = r.codings&^codingLast | codingOther
+		}
+	}
 }
 
 // cutLine splits the line at the start of b, without its CRLF, from what
@@ -323,6 +371,7 @@ func (r *Request) keep(name, value []byte) error {
 			return setOnce(&r.Key, value, true, ErrDuplicateKey, nil)
 		case equalFold(name, "transfer-encoding"):
 			r.TransferEncoding = true
+			r.addCodings(value)
 		}
 	case 21:
 		if equalFold(name, "sec-websocket-version") {
@@ -449,17 +498,22 @@ func (r *Request) Elements(name string) iter.Seq[[]byte] {
 		for v := range r.Values(name) {
 			for len(v) > 0 {
 				var elem []byte
-				if i := bytes.IndexByte(v, ','); i >= 0 {
-					elem, v = v[:i], v[i+1:]
-				} else {
-					elem, v = v, nil
-				}
-				if elem = trimOWS(elem); len(elem) > 0 && !yield(elem) {
+				if elem, v = cutElement(v); len(elem) > 0 && !yield(elem) {
 					return
 				}
 			}
 		}
 	}
+}
+
+// cutElement cuts the first element of a comma-separated list off v,
+// without the whitespace around it: empty when the list begins with a
+// comma or is blank.
+func cutElement(v []byte) (elem, rest []byte) {
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		return trimOWS(v[:i]), v[i+1:]
+	}
+	return trimOWS(v), nil
 }
 
 // IsToken reports whether b is a token (RFC 9110 section 5.6.2): the
