@@ -140,14 +140,17 @@ type Config struct {
 	MaxHeaderBytes int
 	// MaxRequestBody bounds the body of a request on the route of an
 	// HTTPHandler (a long-polling transport's POST, say), which is read
-	// whole, by its Content-Length, before ServeHTTP is called. A request
-	// that declares more is answered 413 and closed before its body is
-	// read, counted as the refusal body_too_large; one with a
-	// Transfer-Encoding (chunked), whose size is not known beforehand, is
-	// answered 411 and closed (length_required). It also bounds, with
-	// MaxHeaderBytes, what a client may send ahead while its request
-	// waits for an answer: a connection with more waiting is closed
-	// (request_flood). 0 means DefaultMaxRequestBody.
+	// whole, by its Content-Length or its chunks (Transfer-Encoding:
+	// chunked), before ServeHTTP is called. A request that declares more
+	// is answered 413 and closed before its body is read, and a chunked
+	// one as soon as its chunk sizes add up to more, or its body on the
+	// wire (chunk lines and trailers included) to more than
+	// MaxRequestBody and MaxHeaderBytes, counted as the refusal
+	// body_too_large; a malformed chunked body is answered 400 and closed
+	// (bad_chunked_body). It also bounds, with MaxHeaderBytes, what a
+	// client may send ahead while its request waits for an answer: a
+	// connection with more waiting is closed (request_flood). 0 means
+	// DefaultMaxRequestBody.
 	MaxRequestBody int64
 	// MaxOutbound bounds the bytes queued for a connection that does not
 	// read: a message that finds more than this queued gets SlowConsumer's

@@ -36,10 +36,11 @@
 //     request that is not an upgrade gets an HTTP answer (the page at /,
 //     404, 405, 426...) and a close, unless its route's Handler is an
 //     HTTPHandler (httpserve.go): then the body is read too, by its
-//     Content-Length, and the handler (every method but a CORS preflight
-//     goes to it) answers, at once or later, whole or streamed in parts
-//     (chunked), on a connection kept alive, one request at a time; the
-//     bytes of the next wait where they are, bounded.
+//     Content-Length or decoded from its chunks as they come (chunked.go),
+//     and the handler (every method but a CORS preflight goes to it)
+//     answers, at once or later, whole or streamed in parts (chunked), on
+//     a connection kept alive, one request at a time; the bytes of the
+//     next wait where they are, bounded.
 //   - codec: bytes in, frames and messages out (RFC 6455), no goroutine
 //     and no I/O of its own; permessage-deflate's negotiation and its
 //     DEFLATE state (RFC 7692), which the engine holds per loop
@@ -76,7 +77,9 @@
 //     over TLS 1.3 the records are opened in place there too. The slice a
 //     Handler gets is valid until it returns, as its method says. Only an
 //     incomplete tail is kept per connection (gnet keeps it for ws://;
-//     for wss:// the decrypted tail is the connection's only copy).
+//     for wss:// the decrypted tail is the connection's only copy; a
+//     chunked request body that comes in pieces is kept decoded:
+//     chunked.go).
 //  3. Per-loop scratch, not per-connection buffers. An idle connection
 //     owns no read or write buffer: frame headers, responses, records
 //     being sealed, the JSON parser and the DEFLATE compressor and
@@ -112,7 +115,8 @@
 //     per-address ones once its PROXY protocol header has named the
 //     client: proxy.go); origin and token before the 101, with
 //     403 and 401 (and before an HTTPHandler's ServeHTTP, with a body's
-//     size from its head: 413 before it is read); rates, sizes and
+//     size from its head: 413 before it is read, or a chunked one's
+//     as its chunk sizes come); rates, sizes and
 //     validation per frame and message, with a close code and a reason;
 //     a compressed message by what it inflates to, checked as it
 //     inflates. Every refusal is counted by reason (Refusal,

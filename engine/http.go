@@ -54,6 +54,13 @@ func (c *Conn) readOne() bool {
 		n = hx.head
 		b, _ = in.Peek(hx.need)
 		hx.head, hx.need = 0, 0
+	} else if hx != nil && hx.chunked.buf != nil {
+		// A chunked body is coming in pieces (chunked.go): the head
+		// is parsed again, from the exchange, once it has all come.
+		if !hx.chunked.readMore(in) {
+			return false
+		}
+		b, n = hx.chunked.buf, hx.chunked.head
 	} else {
 		var err error
 		b, err = in.Peek(min(buffered, limit))
@@ -97,6 +104,9 @@ func (c *Conn) readOne() bool {
 	size, ok := c.checkHTTP(r)
 	if !ok {
 		return false
+	}
+	if size < 0 {
+		return c.readChunked(hh, r, b, n)
 	}
 	if total := n + size; total > len(b) {
 		if total > buffered {

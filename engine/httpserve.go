@@ -11,8 +11,9 @@ import (
 
 // Plain HTTP on a route: a long-polling transport (Engine.IO's, say) is
 // an HTTPHandler. Its requests are read like an upgrade's, through the
-// same gates, with their bodies; each is answered once, at once or later,
-// whole (Respond) or streamed in parts as they come (Stream, stream.go),
+// same gates, with their bodies (by Content-Length, or chunked:
+// chunked.go); each is answered once, at once or later, whole (Respond)
+// or streamed in parts as they come (Stream, stream.go),
 // and the connection is kept for the next (HTTP/1.1 keep-alive, pipelining
 // included) or closed, as the request asks. A route's handler takes its
 // path; a SubtreeHandler the paths under it too (subtree.go). Nothing of
@@ -39,7 +40,7 @@ type HTTPHandler interface {
 // Request is a request on an HTTPHandler's route.
 type Request struct {
 	http1.Request        // the head (Method, Target, Values, HasToken, Path, Query, ...)
-	Body          []byte // the body (Content-Length; empty without one)
+	Body          []byte // the body (by Content-Length, or decoded from chunks; empty without one)
 	Upgrade       bool   // a valid WebSocket upgrade (http1.CheckUpgrade passed): c.Accept may answer it
 }
 
@@ -68,6 +69,8 @@ type exchange struct {
 	// A streamed answer (stream.go).
 	http10    bool // the request is HTTP/1.0: the body goes out as it is, and the connection ends it
 	streaming bool // the answer's head is written and its body is being sent (pending until EndStream)
+
+	chunked chunkedBody // a chunked body coming in pieces (chunked.go)
 }
 
 // allowHTTP is the Allow line of a preflight's answer without CORS.
@@ -79,10 +82,10 @@ const preflightMaxAge = "7200"
 
 // checkHTTP passes the head of a request on an HTTPHandler's route through
 // the checks that need no more than the head, and returns the length of
-// its body, which is read before the request is served; or refuses the
-// request, answering it, and returns false. A body that has not all come
-// is waited for, and the head checked again, with the same outcome, once
-// it has. Called on the loop.
+// its body, or -1 for a chunked one (readChunked), which is read before
+// the request is served; or refuses the request, answering it, and returns
+// false. A body that has not all come is waited for, and the head checked
+// again, with the same outcome, once it has. Called on the loop.
 func (c *Conn) checkHTTP(r *request) (size int, ok bool) {
 	hx := c.hx
 	if hx == nil {
@@ -115,9 +118,7 @@ func (c *Conn) checkHTTP(r *request) (size int, ok bool) {
 	}
 	switch {
 	case r.TransferEncoding:
-		c.refused(refLengthRequired)
-		c.refuseRequest(http1.ErrLengthRequired)
-		return 0, false
+		return -1, true // chunked: Parse takes no other coding
 	case r.ContentLength > c.loop.srv.cfg.MaxRequestBody:
 		c.refused(refBodyTooLarge)
 		c.refuseRequest(http1.ErrBodyTooLarge)

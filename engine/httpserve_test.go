@@ -365,9 +365,10 @@ func TestHTTPRouteBody(t *testing.T) {
 
 // TestHTTPRouteRefusals: what an HTTPHandler's route does not take is
 // answered and closed by the engine, counted by refusal and by status:
-// a body over MaxRequestBody (413, before it is read), a chunked one
-// (411), a refused Origin (403), an upgrade with a body (400, as on any
-// route); another method goes to the handler (this one's answer is 405).
+// a body over MaxRequestBody (413, before it is read), a malformed chunked
+// one (400; more in TestHTTPRouteChunkedRefusals), a refused Origin (403),
+// an upgrade with a body (400, as on any route); another method goes to
+// the handler (this one's answer is 405).
 func TestHTTPRouteRefusals(t *testing.T) {
 	t.Parallel()
 	origins, err := security.ParseOrigins([]string{"https://app.example.com"})
@@ -382,7 +383,7 @@ func TestHTTPRouteRefusals(t *testing.T) {
 		header, value         string
 	}{
 		{"body over the limit", httpHead("POST /poll HTTP/1.1", "Host: wssd.test", "Content-Length: 1001"), "POST", 413, "", ""},
-		{"chunked body", httpHead("POST /poll HTTP/1.1", "Host: wssd.test", "Transfer-Encoding: chunked") + "5\r\nhello\r\n0\r\n\r\n", "POST", 411, "", ""},
+		{"malformed chunked body", httpHead("POST /poll HTTP/1.1", "Host: wssd.test", "Transfer-Encoding: chunked") + "5\r\nhello\n0\r\n\r\n", "POST", 400, "", ""},
 		{"refused origin", hxGet("/poll", "Origin: https://evil.example"), "GET", 403, "", ""},
 		{"refused origin, preflight", httpHead("OPTIONS /poll HTTP/1.1", "Host: wssd.test", "Origin: https://evil.example",
 			"Access-Control-Request-Method: POST"), "OPTIONS", 403, "", ""},
@@ -405,14 +406,14 @@ func TestHTTPRouteRefusals(t *testing.T) {
 
 	flushLoops(srv)
 	got := srv.Refusals()
-	for reason, want := range map[string]uint64{"body_too_large": 1, "length_required": 1, "origin": 2, "request_flood": 0} {
+	for reason, want := range map[string]uint64{"body_too_large": 1, "bad_chunked_body": 1, "origin": 2, "request_flood": 0} {
 		if got[reason] != want {
 			t.Errorf("refusals[%s] = %d; want %d", reason, got[reason], want)
 		}
 	}
 	srv.FlushMetrics()
 	set := srv.cfg.Metrics
-	for status, want := range map[string]uint64{"200": 1, "400": 1, "403": 2, "405": 2, "411": 1, "413": 1, "other": 0} {
+	for status, want := range map[string]uint64{"200": 1, "400": 2, "403": 2, "405": 2, "411": 0, "413": 1, "other": 0} {
 		if n := set.GetOrCreateCounter(`wssd_http_responses_total{status="` + status + `"}`).Get(); n != want {
 			t.Errorf("wssd_http_responses_total{status=%q} = %d; want %d", status, n, want)
 		}
@@ -483,8 +484,8 @@ func TestHTTPRouteCORS(t *testing.T) {
 			t.Errorf("Allow %q", got)
 		}
 		// An engine's refusal on the route tells an allowed page why.
-		c.send(httpHead("POST /poll HTTP/1.1", "Host: wssd.test", "Origin: "+origin, "Transfer-Encoding: chunked") + "0\r\n\r\n")
-		wantCORS(t, c.want("POST", 411, "a request body needs a Content-Length\n", true), origin)
+		c.send(httpHead("POST /poll HTTP/1.1", "Host: wssd.test", "Origin: "+origin, "Transfer-Encoding: chunked") + "0\r\n\n")
+		wantCORS(t, c.want("POST", 400, "line of a chunked body not ended by CRLF\n", true), origin)
 	})
 	t.Run("any origin", func(t *testing.T) {
 		_, addr := startServer(t, hxServer(h, Config{}))

@@ -60,6 +60,7 @@ type Loop struct {
 
 	req        request                        // the request being read
 	served     Request                        // the request an HTTPHandler's ServeHTTP is given
+	body       []byte                         // the decoded body of a chunked request that came whole (chunked.go)
 	validators map[string]*security.Validator // by JSON route
 	reply      []byte                         // error replies to invalid messages
 	refused    refusalCounts                  // added to the server's each tick

@@ -34,7 +34,7 @@ const (
 	refAuthAudience
 	refAuthInvalid
 	refBodyTooLarge
-	refLengthRequired
+	refBadChunked
 	refRequestFlood
 	// After the upgrade: a close code, or a dropped message.
 	refTokenExpired
@@ -77,7 +77,7 @@ var refusalNames = []string{
 	refAuthAudience:    "auth_audience",
 	refAuthInvalid:     "auth_invalid",
 	refBodyTooLarge:    "body_too_large",
-	refLengthRequired:  "length_required",
+	refBadChunked:      "bad_chunked_body",
 	refRequestFlood:    "request_flood",
 	refTokenExpired:    "token_expired",
 	refRateMessages:    "rate_messages",

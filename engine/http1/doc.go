@@ -15,9 +15,11 @@
 // Request.TransferEncoding), so a transport that takes bodies (HTTP long
 // polling) reads it after the head from the same buffer, and the next
 // request of a kept-alive or pipelined connection after that. The engine
-// does so on the routes of its HTTPHandlers, one request at a time, and
-// takes Content-Length bodies only, up to a limit (ErrLengthRequired,
-// ErrBodyTooLarge). Request.Query reads a parameter of the target's query
-// for them (QueryParam, for a query from elsewhere; the security
-// package's token reader is one).
+// does so on the routes of its HTTPHandlers, one request at a time, up to
+// a limit (ErrBodyTooLarge): a body of a Content-Length, or a chunked one
+// (Transfer-Encoding: chunked, the only coding Parse takes), which Chunked
+// decodes as it arrives, in pieces of any size, without reading any byte
+// twice. Request.Query reads a parameter of the target's query for them
+// (QueryParam, for a query from elsewhere; the security package's token
+// reader is one).
 package http1

@@ -43,13 +43,10 @@ var (
 	ErrDuplicateAuthorization = httpError(400, "more than one Authorization header", "")
 )
 
-// Refusals of a request body by a server that reads bodies by their
-// Content-Length only, up to a limit (the engine on an HTTP route).
-// Chunked gives ErrBodyTooLarge too, for a chunked body past its bounds.
-var (
-	ErrLengthRequired = httpError(411, "a request body needs a Content-Length", "")
-	ErrBodyTooLarge   = httpError(413, "request body too large", "")
-)
+// ErrBodyTooLarge refuses a request body over a server's limit (the
+// engine's on an HTTP route): by its Content-Length, before it is read, or
+// as a chunked one comes (Chunked).
+var ErrBodyTooLarge = httpError(413, "request body too large", "")
 
 // rootPath is the path of an absolute-form target without one.
 var rootPath = []byte("/")
