@@ -326,6 +326,15 @@ func TestXHRPolling(t *testing.T) {
 	}
 	want(t, "poll", do(t, hc, "POST", u+"/xhr", ""), 200, "a[\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\"]\n")
 
+	// A body in chunks, as Node's clients send it.
+	pu, _ := url.Parse(u)
+	_, r := rawRequest(t, pu.Host, "POST "+pu.Path+"/xhr_send HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		"5\r\n[\"chu\r\n5\r\nnked\"\r\n1\r\n]\r\n0\r\n\r\n")
+	if resp, err := http.ReadResponse(r, nil); err != nil || resp.StatusCode != 204 {
+		t.Fatalf("chunked xhr_send: %v, %v; want 204", resp, err)
+	}
+	want(t, "poll", do(t, hc, "POST", u+"/xhr", ""), 200, "a[\"chunked\"]\n")
+
 	// Methods.
 	if a := do(t, hc, "GET", u+"/xhr", ""); a.status != 405 || a.header.Get("Allow") != "POST" {
 		t.Errorf("GET xhr: %d %v", a.status, a.header)
