@@ -27,7 +27,7 @@ type Handler interface {
 	OnClose(s *Session, code int, reason string)
 }
 
-// ErrClosed is what is asked of a session that has ended gets.
+// ErrClosed is what a session's methods return once it has ended.
 var ErrClosed = errors.New("sockjs: session closed")
 
 // transport is how a session reaches its client.
@@ -313,8 +313,9 @@ func (ss *Session) onHeartbeat() {
 	}
 }
 
-// onMessages takes a frame of messages from the client, which the reader
-// has checked. Called on the home loop.
+// onFrame takes a frame of messages from the client, and returns false,
+// having delivered none of it, when it is not one. Called on the home
+// loop.
 func (ss *Session) onFrame(frame []byte, single bool) bool {
 	ls := ss.ls
 	v, ok := ls.rd.read(frame, single)
