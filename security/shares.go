@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // Shares bounds what one client address holds at once of a pool that all
@@ -19,7 +20,7 @@ import (
 // mutex, and holds only addresses that hold a slot, so it is no larger
 // than the pool.
 type Shares struct {
-	per    int32
+	per    atomic.Int32
 	shards [connShards]shareShard
 }
 
@@ -31,18 +32,49 @@ type shareShard struct {
 
 // NewShares returns the gate that lets each client address hold per slots.
 func NewShares(per int) (*Shares, error) {
-	if per < 1 || per > 1<<30 {
-		return nil, errors.New("security: a share must be at least one slot")
+	if err := checkPer(per); err != nil {
+		return nil, err
 	}
-	s := &Shares{per: int32(per)}
+	s := &Shares{}
+	s.per.Store(int32(per))
 	for i := range s.shards {
 		s.shards[i].held = make(map[netip.Addr]int32)
 	}
 	return s, nil
 }
 
+func checkPer(per int) error {
+	if per < 1 || per > MaxShare {
+		return errors.New("security: a share must be at least one slot")
+	}
+	return nil
+}
+
+// MaxShare is the most slots a share may be: as good as no bound.
+const MaxShare = 1 << 30
+
+// SharePer returns the share of a cap of n per address: n, or, for a cap
+// of 0 (none), MaxShare.
+func SharePer(n int) int {
+	if n <= 0 {
+		return MaxShare
+	}
+	return min(n, MaxShare)
+}
+
 // Per returns the slots one address may hold.
-func (s *Shares) Per() int { return int(s.per) }
+func (s *Shares) Per() int { return int(s.per.Load()) }
+
+// SetPer changes the slots one address may hold, from its next Take: an
+// address that holds more keeps them, and takes no more until it holds
+// fewer than per.
+func (s *Shares) SetPer(per int) error {
+	if err := checkPer(per); err != nil {
+		return err
+	}
+	s.per.Store(int32(per))
+	return nil
+}
 
 // Take decides whether addr may hold one more slot, and counts it if so:
 // the caller must Return it. Its decision method.
@@ -52,7 +84,7 @@ func (s *Shares) Take(addr netip.Addr) bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	n := sh.held[key]
-	if n >= s.per {
+	if n >= s.per.Load() {
 		return false
 	}
 	sh.held[key] = n + 1

@@ -69,6 +69,42 @@ func TestShares(t *testing.T) {
 	}
 }
 
+// TestSharesSetPer: a new share applies from the next Take; an address
+// over it keeps what it holds and takes nothing until it is under.
+func TestSharesSetPer(t *testing.T) {
+	s, err := NewShares(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParseAddr("192.0.2.1")
+	for range 3 {
+		s.Take(a)
+	}
+	if err := s.SetPer(1); err != nil || s.Per() != 1 {
+		t.Fatalf("SetPer(1): %v, Per() = %d", err, s.Per())
+	}
+	if s.Take(a) || s.Held(a) != 3 {
+		t.Fatalf("over the new share: Take passed, or Held = %d; want refused, 3", s.Held(a))
+	}
+	s.Return(a)
+	s.Return(a)
+	if s.Take(a) {
+		t.Fatal("Take passed at the new share")
+	}
+	s.Return(a)
+	if !s.Take(a) {
+		t.Fatal("Take refused under the new share")
+	}
+	if err := s.SetPer(2); err != nil || !s.Take(a) || s.Take(a) {
+		t.Fatalf("SetPer(2): %v, or the second slot refused, or a third allowed", err)
+	}
+	for _, bad := range []int{0, -1, MaxShare + 1} {
+		if err := s.SetPer(bad); err == nil || s.Per() != 2 {
+			t.Errorf("SetPer(%d) = nil, or changed Per to %d", bad, s.Per())
+		}
+	}
+}
+
 // TestSharesConcurrent: goroutines taking and returning the slots of a few
 // addresses at once never see one hold more than its share (run with
 // -race).
