@@ -29,8 +29,9 @@ func (s *Server) Live() Live {
 // New connections meet the new origins and connection caps. Open
 // connections stay open whatever the new gates would say of them: they
 // count towards the new caps, and the new message and byte rates apply to
-// their next frames. Safe for concurrent use. (The rates of Socket.IO's
-// polling sessions are fixed when the server starts.)
+// their next frames; a Protocol's sessions alike, where it reads the rates
+// with Rates and its caps follow Reload (Reloader). Safe for concurrent
+// use.
 func (s *Server) Reload(l Live) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
@@ -77,5 +78,27 @@ func (s *Server) Reload(l Live) error {
 	s.byteLimit.Store(bytes)
 	s.origins.Store(l.Origins)
 	s.live = l
+	for _, p := range s.protocols {
+		if r, ok := p.(Reloader); ok {
+			r.Reload(l)
+		}
+	}
 	return nil
+}
+
+// Reloader is a Protocol with gates of its own that Reload changes too
+// (the per-address cap of sessions that outlive their connections, say):
+// Reload is called with what Server.Reload has just put in force, under
+// its lock, and must not fail. Rates, read where they are used, need no
+// Reloader.
+type Reloader interface {
+	Reload(l Live)
+}
+
+// Rates returns the message and byte rates in force (Config.MessageRate
+// and ByteRate, or what Reload last put in force), nil for no limit: a
+// protocol whose sessions outlive their connections fills their buckets
+// with them. Safe for concurrent use.
+func (s *Server) Rates() (msg, bytes *security.BucketLimit) {
+	return s.msgLimit.Load(), s.byteLimit.Load()
 }

@@ -80,13 +80,13 @@ func (s *Server) ServeHTTP(c *engine.Conn, r *engine.Request) {
 			// A polling session holds no connection of its own: an
 			// address may hold as many as it may connections.
 			ip := addrOf(c.RemoteAddr())
-			if s.perIP != nil && !s.perIP.Take(ip) {
+			if !s.perIP.Take(ip) {
 				ls.refused(refPerIP, c.RemoteAddr())
 				_ = c.Respond(http.StatusTooManyRequests, "application/json", "", []byte(errTooMany))
 				return
 			}
 			ss := s.newSession(ls, tPolling, c.RemoteAddr(), c.Identity())
-			ss.ip, ss.counted = ip, s.perIP != nil
+			ss.ip, ss.counted = ip, true
 			ls.out = ss.openPacket(ls.out[:0], true)
 			_ = c.Respond(http.StatusOK, "text/plain; charset=UTF-8", "", ls.out)
 			return

@@ -73,8 +73,7 @@ type Server struct {
 	open   []byte
 	wsOpen []byte
 
-	msgLimit, byteLimit *security.BucketLimit
-	perIP               *security.Shares // polling sessions per client address; nil: no cap
+	perIP *security.Shares // polling sessions per client address (engine Config.MaxConnsPerIP, or none)
 
 	metrics *serverMetrics
 	refused [numRefusals]atomic.Uint64 // as of each loop's last tick
@@ -134,20 +133,8 @@ func (s *Server) Attach(es *engine.Server) error {
 		s.loops[i] = &loopState{s: s, sessions: map[string]*session{}}
 	}
 	var err error
-	if ec.MessageRate.Limited() {
-		if s.msgLimit, err = security.NewBucketLimit(ec.MessageRate, engine.TicksPerSecond); err != nil {
-			return err
-		}
-	}
-	if ec.ByteRate.Limited() {
-		if s.byteLimit, err = security.NewBucketLimit(ec.ByteRate, engine.TicksPerSecond); err != nil {
-			return err
-		}
-	}
-	if ec.MaxConnsPerIP > 0 {
-		if s.perIP, err = security.NewShares(ec.MaxConnsPerIP); err != nil {
-			return err
-		}
+	if s.perIP, err = security.NewShares(security.SharePer(ec.MaxConnsPerIP)); err != nil {
+		return err
 	}
 	s.open = s.appendOpen(nil, true)
 	s.wsOpen = s.appendOpen(nil, false)
@@ -272,6 +259,11 @@ func (s *Server) loopOf(l *engine.Loop) *loopState {
 // loopAt returns loop i, as other loops see it: nil when no request has
 // reached it yet (so no session lives there). Safe for concurrent use.
 func (s *Server) loopAt(i int) *engine.Loop { return s.loops[i].shared.Load() }
+
+// Reload puts a new per-address cap on the polling sessions from the next one
+// opened (engine.Reloader); the rates apply to every session's next
+// message by themselves. Called by engine.Server.Reload.
+func (s *Server) Reload(l engine.Live) { _ = s.perIP.SetPer(security.SharePer(l.MaxConnsPerIP)) }
 
 // Tick adds what the loop counted to the metrics. Called on the loop by
 // the engine (engine.Ticker).

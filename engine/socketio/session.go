@@ -78,11 +78,12 @@ func (s *Server) newSession(ls *loopState, state transport, remote net.Addr, id 
 	if state != tWebSocket {
 		ss.polling = new(polling)
 		now := ls.loop.Ticks()
-		if s.msgLimit != nil {
-			s.msgLimit.Fill(&ss.msgBucket, now)
+		msgLimit, byteLimit := s.srv.Rates()
+		if msgLimit != nil {
+			msgLimit.Fill(&ss.msgBucket, now)
 		}
-		if s.byteLimit != nil {
-			s.byteLimit.Fill(&ss.byteBucket, now)
+		if byteLimit != nil {
+			byteLimit.Fill(&ss.byteBucket, now)
 		}
 	}
 	ls.loop.Schedule(&ss.ping, s.cfg.PingInterval)
@@ -299,10 +300,11 @@ func (ss *session) admit(n int) bool {
 		return true // the connection's own limits took the frame
 	}
 	now := ss.ls.loop.Ticks()
-	if s.msgLimit != nil && !s.msgLimit.Take(&ss.msgBucket, now, 1) {
+	msgLimit, byteLimit := s.srv.Rates()
+	if msgLimit != nil && !msgLimit.Take(&ss.msgBucket, now, 1) {
 		return false
 	}
-	if s.byteLimit != nil && !s.byteLimit.Take(&ss.byteBucket, now, int64(n)) {
+	if byteLimit != nil && !byteLimit.Take(&ss.byteBucket, now, int64(n)) {
 		return false
 	}
 	return true

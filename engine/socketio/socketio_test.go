@@ -623,6 +623,43 @@ func TestSessionsPerIP(t *testing.T) {
 	}
 }
 
+// TestReload: the engine's Reload reaches the polling sessions: a new
+// per-IP cap applies to the next handshake, new rates to the next packet
+// of every session, those opened before included.
+func TestReload(t *testing.T) {
+	f := start(t, engine.Config{MaxConnsPerIP: 2}, Config{}, nil)
+	c := f.poller(t)
+	open := func() int {
+		code, _ := c.do("GET", "&transport=polling", "")
+		return code
+	}
+	first := c.handshake()
+	c.post("40")
+	if code := open(); code != 200 {
+		t.Fatalf("a second session under a cap of 2: %d, want 200", code)
+	}
+	if code := open(); code != 429 {
+		t.Fatalf("a third session under a cap of 2: %d, want 429", code)
+	}
+	live := f.srv.Live()
+	live.MaxConnsPerIP = 3
+	live.MessageRate = security.Rate{PerSecond: 1, Burst: 3}
+	if err := f.srv.Reload(live); err != nil {
+		t.Fatal(err)
+	}
+	if code := open(); code != 200 {
+		t.Fatalf("a third session under a cap of 3: %d, want 200", code)
+	}
+	if code := open(); code != 429 {
+		t.Fatalf("a fourth session under a cap of 3: %d, want 429", code)
+	}
+	c.sid = first.SID
+	c.post(strings.Repeat("42[\"message\",\"x\"]\x1e", 4) + "42[\"message\",\"x\"]")
+	if n := f.refusals(refRate); n != 1 {
+		t.Errorf("rate refusals: %d; want 1", n)
+	}
+}
+
 // TestSecondPoll: a second GET while one waits is refused, and ends the
 // session; the waiting one gets a noop.
 func TestSecondPoll(t *testing.T) {

@@ -418,7 +418,7 @@ func (s *Server) serveReceive(c *engine.Conn, r *engine.Request, sid []byte, k r
 		if ss == nil {
 			// A new session, homed here.
 			ip := addrOf(remote)
-			if s.perIP != nil && !s.perIP.Take(ip) {
+			if !s.perIP.Take(ip) {
 				home.refused(refPerIP, remote)
 				onLoopOf(home, c, func() {
 					_ = c.Respond(http.StatusTooManyRequests, "text/plain; charset=UTF-8", noCache,
@@ -428,7 +428,7 @@ func (s *Server) serveReceive(c *engine.Conn, r *engine.Request, sid []byte, k r
 				return
 			}
 			ss = s.newSession(home, tHTTP, remote, ident)
-			ss.polling = &polling{sid: id, ip: ip, counted: s.perIP != nil}
+			ss.polling = &polling{sid: id, ip: ip, counted: true}
 			ss.linger.Init(ss.onLinger)
 			home.sessions[id] = ss
 			ss.receive(c, k, cb, hdr, true)

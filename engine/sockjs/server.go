@@ -71,9 +71,8 @@ type Server struct {
 	index index
 	auth  bool
 
-	msgLimit, byteLimit *security.BucketLimit
-	perIP               *security.Shares // HTTP sessions per client address; nil: no cap
-	authWait            time.Duration    // how long a session has to send its token
+	perIP    *security.Shares // HTTP sessions per client address (engine Config.MaxConnsPerIP, or none)
+	authWait time.Duration    // how long a session has to send its token
 
 	iframe []byte // the iframe page
 	etag   string // its entity tag
@@ -134,20 +133,8 @@ func (s *Server) Attach(es *engine.Server) error {
 		s.loops[i] = &loopState{s: s, sessions: map[string]*Session{}}
 	}
 	var err error
-	if ec.MessageRate.Limited() {
-		if s.msgLimit, err = security.NewBucketLimit(ec.MessageRate, engine.TicksPerSecond); err != nil {
-			return err
-		}
-	}
-	if ec.ByteRate.Limited() {
-		if s.byteLimit, err = security.NewBucketLimit(ec.ByteRate, engine.TicksPerSecond); err != nil {
-			return err
-		}
-	}
-	if ec.MaxConnsPerIP > 0 {
-		if s.perIP, err = security.NewShares(ec.MaxConnsPerIP); err != nil {
-			return err
-		}
+	if s.perIP, err = security.NewShares(security.SharePer(ec.MaxConnsPerIP)); err != nil {
+		return err
 	}
 	if set := ec.Metrics; set != nil {
 		s.metrics = newServerMetrics(s, set)
@@ -198,6 +185,11 @@ func (s *Server) loopOf(l *engine.Loop) *loopState {
 	}
 	return ls
 }
+
+// Reload puts a new per-address cap on the HTTP sessions from the next one
+// opened (engine.Reloader); the rates apply to every session's next
+// message by themselves. Called by engine.Server.Reload.
+func (s *Server) Reload(l engine.Live) { _ = s.perIP.SetPer(security.SharePer(l.MaxConnsPerIP)) }
 
 // Tick adds what the loop counted to the metrics. Called on the loop by
 // the engine (engine.Ticker).

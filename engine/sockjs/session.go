@@ -190,11 +190,12 @@ func (s *Server) newSession(ls *loopState, kind transport, remote net.Addr, id *
 	ss := &Session{s: s, ls: ls, kind: kind, remote: remote, id: id}
 	ss.timer.Init(ss.onTimer)
 	now := ls.loop.Ticks()
-	if s.msgLimit != nil {
-		s.msgLimit.Fill(&ss.msgBucket, now)
+	msgLimit, byteLimit := s.srv.Rates()
+	if msgLimit != nil {
+		msgLimit.Fill(&ss.msgBucket, now)
 	}
-	if s.byteLimit != nil {
-		s.byteLimit.Fill(&ss.byteBucket, now)
+	if byteLimit != nil {
+		byteLimit.Fill(&ss.byteBucket, now)
 	}
 	ls.counts.opened[kind]++
 	return ss
@@ -339,8 +340,9 @@ func (ss *Session) onMessage(msg []byte) {
 	ls := ss.ls
 	now := ls.loop.Ticks()
 	s := ss.s
-	if s.msgLimit != nil && !s.msgLimit.Take(&ss.msgBucket, now, 1) ||
-		s.byteLimit != nil && !s.byteLimit.Take(&ss.byteBucket, now, int64(len(msg))) {
+	msgLimit, byteLimit := s.srv.Rates()
+	if msgLimit != nil && !msgLimit.Take(&ss.msgBucket, now, 1) ||
+		byteLimit != nil && !byteLimit.Take(&ss.byteBucket, now, int64(len(msg))) {
 		ss.refuse(refRate, codePolicy, "rate limit exceeded")
 		return
 	}

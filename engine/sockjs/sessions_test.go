@@ -190,6 +190,38 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestReload: the engine's Reload reaches the sessions: a new per-IP cap
+// applies to the next session opened, new rates to the next message of
+// every session, those opened before included.
+func TestReload(t *testing.T) {
+	f := start(t, nil, func(c *engine.Config) { c.MaxConnsPerIP = 1 }, nil)
+	hc := newClient(t, false)
+	// The cap counts connections too: each request waits until the last
+	// one's connection has closed on the server.
+	post := func(u, body string) answer {
+		t.Helper()
+		enginetest.WaitFor(t, "the last connection to close", func() bool { return f.srv.Active() == 0 })
+		return do(t, hc, "POST", u, body)
+	}
+	u := f.session("/echo")
+	want(t, "open", post(u+"/xhr", ""), 200, "o\n")
+	if a := post(f.session("/echo")+"/xhr", ""); a.status != 429 {
+		t.Fatalf("a second session under a cap of 1: %d, want 429", a.status)
+	}
+	live := f.srv.Live()
+	live.MaxConnsPerIP = 2
+	live.MessageRate = security.Rate{PerSecond: 1, Burst: 3}
+	if err := f.srv.Reload(live); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "open under the new cap", post(f.session("/echo")+"/xhr", ""), 200, "o\n")
+	if a := post(f.session("/echo")+"/xhr", ""); a.status != 429 {
+		t.Fatalf("a third session under a cap of 2: %d, want 429", a.status)
+	}
+	want(t, "send", post(u+"/xhr_send", `["1","2","3","4","5"]`), 204, "")
+	want(t, "poll", post(u+"/xhr", ""), 200, "c[1008,\"rate limit exceeded\"]\n")
+}
+
 // TestSizes: a body past the engine's MaxRequestBody is refused before
 // it reaches the session; a WebSocket frame past MaxMessageSize closes
 // the connection with 1009.
