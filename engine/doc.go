@@ -143,8 +143,9 @@
 // with NewRefusal, and its own deadlines are Timers on a loop's wheel
 // (Loop.Schedule). State that outlives a connection (a polling session)
 // lives on one loop and is reached from the others with Loop.Post, as
-// engine/socketio's and engine/sockjs's do. The core does not know it is
-// there.
+// engine/socketio's and engine/sockjs's do; its rate buckets fill at
+// Server.Rates, and its own caps follow Server.Reload (a Reloader). The
+// core does not know it is there.
 //
 // # Scale on one host
 //
