@@ -124,14 +124,7 @@ func TestHTTPRouteChunkedNetHTTP(t *testing.T) {
 	t.Parallel()
 	h := newHXRoute()
 	hxEach(t, chunkServer(h, Config{}), func(t *testing.T, srv *Server, addr confAddr) {
-		scheme := "http://"
-		tr := &http.Transport{MaxIdleConnsPerHost: 1}
-		if addr.tls != nil {
-			scheme = "https://"
-			tr.TLSClientConfig = addr.tls.Clone()
-		}
-		t.Cleanup(tr.CloseIdleConnections)
-		client := &http.Client{Transport: tr, Timeout: confWait}
+		client, scheme := netHTTPClient(t, addr)
 		reused, chunked := 0, 0
 		post := func(query string, parts ...string) string {
 			pr, pw := io.Pipe()

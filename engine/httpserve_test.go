@@ -154,13 +154,21 @@ func (c *hxClient) send(s string) {
 	}
 }
 
-// read reads a response to a request with method, and its body.
-func (c *hxClient) read(method string) (*http.Response, string) {
+// head reads the head of a response to a request with method; its body
+// is left to read.
+func (c *hxClient) head(method string) *http.Response {
 	c.t.Helper()
 	resp, err := http.ReadResponse(c.br, &http.Request{Method: method})
 	if err != nil {
 		c.t.Fatalf("read response: %v", err)
 	}
+	return resp
+}
+
+// read reads a response to a request with method, and its body.
+func (c *hxClient) read(method string) (*http.Response, string) {
+	c.t.Helper()
+	resp := c.head(method)
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		c.t.Fatalf("read body: %v", err)
@@ -183,6 +191,18 @@ func (c *hxClient) want(method string, status int, body string, closing bool) *h
 		c.t.Errorf("answer without Date")
 	}
 	return resp
+}
+
+// flood sends more than a connection may hold while a request is held:
+// the most a request head may be and past bytes more, in 4 KiB writes,
+// until the server closes the connection.
+func (c *hxClient) flood(past int) {
+	junk := strings.Repeat("x", 4096)
+	for range (DefaultMaxHeaderBytes+past)/len(junk) + 2 {
+		if _, err := io.WriteString(c.nc, junk); err != nil {
+			return // the server may have closed already
+		}
+	}
 }
 
 // wantEOF checks that the server has closed the connection, and nothing
@@ -667,12 +687,7 @@ func TestHTTPRouteFlood(t *testing.T) {
 		c.send(hxGet("/poll?mode=hold"))
 		held := <-h.held
 		// What fits waits its turn; what does not ends the connection.
-		junk := strings.Repeat("x", 4096)
-		for range (DefaultMaxHeaderBytes+1024)/len(junk) + 2 {
-			if _, err := io.WriteString(c.nc, junk); err != nil {
-				break // the server may have closed already
-			}
-		}
+		c.flood(1024)
 		c.wantGone()
 		if gone := <-h.gone; gone != held {
 			t.Fatal("the Closer was told of another connection")
@@ -713,6 +728,19 @@ func TestHTTPRouteDeadlines(t *testing.T) {
 	})
 }
 
+// netHTTPClient returns net/http's client for addr, keeping one idle
+// connection, and the scheme of its URLs: http:// or https://.
+func netHTTPClient(t *testing.T, addr confAddr) (*http.Client, string) {
+	scheme := "http://"
+	tr := &http.Transport{MaxIdleConnsPerHost: 1}
+	if addr.tls != nil {
+		scheme = "https://"
+		tr.TLSClientConfig = addr.tls.Clone()
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: confWait}, scheme
+}
+
 // TestHTTPRouteNetHTTP: net/http's client, written by others, keeps its
 // connection to the route alive across requests, over http:// and
 // https://, and long-polls on it.
@@ -720,14 +748,7 @@ func TestHTTPRouteNetHTTP(t *testing.T) {
 	t.Parallel()
 	h := newHXRoute()
 	hxEach(t, hxServer(h, Config{}), func(t *testing.T, srv *Server, addr confAddr) {
-		scheme := "http://"
-		tr := &http.Transport{MaxIdleConnsPerHost: 1}
-		if addr.tls != nil {
-			scheme = "https://"
-			tr.TLSClientConfig = addr.tls.Clone()
-		}
-		t.Cleanup(tr.CloseIdleConnections)
-		client := &http.Client{Transport: tr, Timeout: confWait}
+		client, scheme := netHTTPClient(t, addr)
 		reused := 0
 		do := func(method, query, body string) (*http.Response, string, error) {
 			req, err := http.NewRequest(method, scheme+addr.hostport+"/poll?"+query, strings.NewReader(body))

@@ -184,14 +184,7 @@ func TestStreamNetHTTP(t *testing.T) {
 	t.Parallel()
 	h := newStreamRoute()
 	hxEach(t, streamServer(h, Config{}), func(t *testing.T, srv *Server, addr confAddr) {
-		scheme := "http://"
-		tr := &http.Transport{MaxIdleConnsPerHost: 1}
-		if addr.tls != nil {
-			scheme = "https://"
-			tr.TLSClientConfig = addr.tls.Clone()
-		}
-		t.Cleanup(tr.CloseIdleConnections)
-		client := &http.Client{Transport: tr, Timeout: confWait}
+		client, scheme := netHTTPClient(t, addr)
 		reused := 0
 		get := func(target string) *http.Response {
 			t.Helper()
@@ -261,10 +254,7 @@ func TestStreamHTTP10(t *testing.T) {
 	hxEach(t, streamServer(h, Config{}), func(t *testing.T, srv *Server, addr confAddr) {
 		c := hxDial(t, addr)
 		c.send(httpHead("GET /stream HTTP/1.0"))
-		resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := c.head("GET")
 		if resp.TransferEncoding != nil || resp.Header.Get("Content-Length") != "" || resp.ContentLength != -1 || !resp.Close {
 			t.Fatalf("head: Transfer-Encoding %q, Content-Length %q, close %v; want neither, and the close",
 				resp.TransferEncoding, resp.Header.Get("Content-Length"), resp.Close)
@@ -432,10 +422,7 @@ func TestStreamPipelined(t *testing.T) {
 	hxEach(t, streamServer(h, Config{MaxRequestBody: 1024}), func(t *testing.T, srv *Server, addr confAddr) {
 		c := hxDial(t, addr)
 		c.send(hxGet("/stream") + hxGet("/stream?mode=now"))
-		resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := c.head("GET")
 		held := h.take(t)
 		readPart(t, resp.Body, streamFirst)
 		if err := streamWrite(t, held, "second"); err != nil {
@@ -452,12 +439,7 @@ func TestStreamPipelined(t *testing.T) {
 
 		c.send(hxGet("/stream"))
 		held = h.take(t)
-		junk := strings.Repeat("x", 4096)
-		for range (DefaultMaxHeaderBytes+1024)/len(junk) + 2 {
-			if _, err := io.WriteString(c.nc, junk); err != nil {
-				break // the server may have closed already
-			}
-		}
+		c.flood(1024)
 		if gone := <-h.gone; gone != held {
 			t.Fatal("the Closer was told of another connection")
 		}
@@ -478,10 +460,7 @@ func TestStreamDeadlines(t *testing.T) {
 	hxEach(t, cfg, func(t *testing.T, srv *Server, addr confAddr) {
 		c := hxDial(t, addr)
 		c.send(hxGet("/stream"))
-		resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := c.head("GET")
 		held := h.take(t)
 		readPart(t, resp.Body, streamFirst)
 		clk.Advance(3 * d)
@@ -512,10 +491,7 @@ func TestStreamDrain(t *testing.T) {
 	serveEach(t, streamServer(h, Config{}), func(t *testing.T, srv *Server, addr confAddr) {
 		c := hxDial(t, addr)
 		c.send(hxGet("/stream"))
-		resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := c.head("GET")
 		held := h.take(t)
 		readPart(t, resp.Body, streamFirst)
 
@@ -547,10 +523,7 @@ func TestStreamCounted(t *testing.T) {
 	c.send(hxGet("/stream?mode=now"))
 	c.want("GET", 200, "one two", false)
 	c.send(hxGet("/stream"))
-	resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := c.head("GET")
 	held := h.take(t)
 	for range 3 {
 		if err := streamWrite(t, held, "part"); err != nil {
