@@ -1,5 +1,5 @@
 // launch.mjs: what the Chromium drivers (page.mjs, deflate.mjs,
-// ../socketio/browser.mjs) share: playwright-core from ../node, headless
+// ../socketio/browser.mjs, ../sockjs/browser.mjs) share: playwright-core from ../node, headless
 // Chromium launched with a fresh profile and a HOME whose NSS database
 // trusts the CA or not (nsshome.mjs), the page's console kept for a
 // failure's report, the checks run in order, and the run's time limit.
@@ -24,6 +24,13 @@ const ARGS = [
 ];
 
 const LAUNCH_MS = 20_000; // for a launch
+
+// titleAndLog is a failure report's lines for a page that logs into its
+// #log element: its title and that log (see Driver.report).
+export async function titleAndLog(page) {
+  const state = await page.evaluate(() => ({ title: document.title, log: document.getElementById("log")?.textContent }));
+  return [`  title: ${JSON.stringify(state.title)}`, "  log:", ...(state.log ?? "").trimEnd().split("\n").map((l) => `    ${l}`)];
+}
 
 // A Driver runs one driver's checks. It makes a temporary directory, under
 // os.tmpdir() with the name tmpPrefix..., for the profiles and HOMEs, and

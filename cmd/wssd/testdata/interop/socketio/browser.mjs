@@ -15,7 +15,7 @@
 import os from "node:os";
 import path from "node:path";
 
-import { Driver } from "../browser/launch.mjs";
+import { Driver, titleAndLog } from "../browser/launch.mjs";
 
 const TIMEOUT_MS = 60_000;
 const STEP_MS = 20_000; // for one step: a launch, a load, the page's run
@@ -34,10 +34,7 @@ if (!serverURL) {
 let page;
 
 const d = new Driver({ name: "socket.io browser", tmpPrefix: "wssd-interop-socketio-", caFile, executable, timeoutMs: TIMEOUT_MS, stepMs: STEP_MS });
-d.report(() => page, path.join(os.tmpdir(), `wssd-interop-socketio-${process.pid}.png`), async (p) => {
-  const state = await p.evaluate(() => ({ title: document.title, log: document.getElementById("log")?.textContent }));
-  return [`  title: ${JSON.stringify(state.title)}`, "  log:", ...(state.log ?? "").trimEnd().split("\n").map((l) => `    ${l}`)];
-});
+d.report(() => page, path.join(os.tmpdir(), `wssd-interop-socketio-${process.pid}.png`), titleAndLog);
 
 // open launches Chromium, trusting the CA if trust is set, and opens the
 // page, whose console it watches.

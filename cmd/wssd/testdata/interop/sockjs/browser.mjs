@@ -30,7 +30,7 @@
 import os from "node:os";
 import path from "node:path";
 
-import { Driver } from "../browser/launch.mjs";
+import { Driver, titleAndLog } from "../browser/launch.mjs";
 
 const TIMEOUT_MS = 150_000;
 const STEP_MS = 20_000; // for one step: a launch, a load
@@ -53,10 +53,7 @@ const server = new URL(serverURL);
 let page;
 
 const d = new Driver({ name: "sockjs browser", tmpPrefix: "wssd-interop-sockjs-", caFile, executable, timeoutMs: TIMEOUT_MS, stepMs: STEP_MS });
-d.report(() => page, path.join(os.tmpdir(), `wssd-interop-sockjs-${process.pid}.png`), async (p) => {
-  const state = await p.evaluate(() => ({ title: document.title, log: document.getElementById("log")?.textContent }));
-  return [`  title: ${JSON.stringify(state.title)}`, "  log:", ...(state.log ?? "").trimEnd().split("\n").map((l) => `    ${l}`)];
-});
+d.report(() => page, path.join(os.tmpdir(), `wssd-interop-sockjs-${process.pid}.png`), titleAndLog);
 
 async function open(name, trust) {
   const context = await d.launch(name, trust);
