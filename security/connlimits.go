@@ -2,6 +2,7 @@ package security
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -152,6 +153,16 @@ func (l *ConnLimits) SetLimits(maxConns int64, perIP int, handshakeRate Rate) er
 
 // Conns returns the connections admitted and not yet released.
 func (l *ConnLimits) Conns() int64 { return l.conns.Load() }
+
+// PeerAddr returns the IP address of a TCP peer (a connection's
+// RemoteAddr), an IPv4-mapped one as IPv4; the zero Addr for another
+// kind of address.
+func PeerAddr(a net.Addr) netip.Addr {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
 
 // ClientKey is the address the per-address limits count by: an IPv4
 // address as is (also when it arrives as an IPv4-mapped IPv6 address), an

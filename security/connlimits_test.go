@@ -1,6 +1,7 @@
 package security
 
 import (
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -30,6 +31,19 @@ func TestClientKey(t *testing.T) {
 	} {
 		if got := ClientKey(netip.MustParseAddr(in)); got != netip.MustParseAddr(want) {
 			t.Errorf("ClientKey(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestPeerAddr(t *testing.T) {
+	for in, want := range map[net.Addr]netip.Addr{
+		net.TCPAddrFromAddrPort(netip.MustParseAddrPort("192.0.2.7:443")):        netip.MustParseAddr("192.0.2.7"),
+		net.TCPAddrFromAddrPort(netip.MustParseAddrPort("[::ffff:192.0.2.7]:1")): netip.MustParseAddr("192.0.2.7"),
+		net.TCPAddrFromAddrPort(netip.MustParseAddrPort("[2001:db8::1]:2")):      netip.MustParseAddr("2001:db8::1"),
+		&net.UnixAddr{Name: "/run/wssd.sock", Net: "unix"}:                       {},
+	} {
+		if got := PeerAddr(in); got != want {
+			t.Errorf("PeerAddr(%v) = %v, want %v", in, got, want)
 		}
 	}
 }

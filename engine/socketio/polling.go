@@ -2,13 +2,12 @@ package socketio
 
 import (
 	"errors"
-	"net"
 	"net/http"
-	"net/netip"
 	"slices"
 
 	"github.com/wssd/wssd/engine"
 	"github.com/wssd/wssd/engine/socketio/packet"
+	"github.com/wssd/wssd/security"
 )
 
 // The errors a request gets, as the reference server words them: a JSON
@@ -21,14 +20,6 @@ const (
 	errVersion          = `{"code":5,"message":"Unsupported protocol version"}`
 	errTooMany          = `{"code":4,"message":"Too many sessions from this address"}`
 )
-
-// addrOf returns the IP address of a TCP peer.
-func addrOf(a net.Addr) netip.Addr {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.AddrPort().Addr()
-	}
-	return netip.Addr{}
-}
 
 // refuse400 answers a request with 400 and one of the errors above.
 func refuse400(c *engine.Conn, msg string) {
@@ -79,7 +70,7 @@ func (s *Server) ServeHTTP(c *engine.Conn, r *engine.Request) {
 		if !hasSID {
 			// A polling session holds no connection of its own: an
 			// address may hold as many as it may connections.
-			ip := addrOf(c.RemoteAddr())
+			ip := security.PeerAddr(c.RemoteAddr())
 			if !s.perIP.Take(ip) {
 				ls.refused(refPerIP, c.RemoteAddr())
 				_ = c.Respond(http.StatusTooManyRequests, "application/json", "", []byte(errTooMany))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wssd/wssd/engine"
+	"github.com/wssd/wssd/security"
 )
 
 // receiver is an HTTP transport's receiving request.
@@ -417,7 +418,7 @@ func (s *Server) serveReceive(c *engine.Conn, r *engine.Request, sid []byte, k r
 		}
 		if ss == nil {
 			// A new session, homed here.
-			ip := addrOf(remote)
+			ip := security.PeerAddr(remote)
 			if !s.perIP.Take(ip) {
 				home.refused(refPerIP, remote)
 				onLoopOf(home, c, func() {
@@ -434,7 +435,7 @@ func (s *Server) serveReceive(c *engine.Conn, r *engine.Request, sid []byte, k r
 			ss.receive(c, k, cb, hdr, true)
 			return
 		}
-		if addrOf(remote) != ss.ip {
+		if security.PeerAddr(remote) != ss.ip {
 			// Not the session's client: as if there were no session.
 			onLoopOf(home, c, func() { notFound(c) })
 			return
@@ -688,7 +689,7 @@ func (s *Server) serveSend(c *engine.Conn, r *engine.Request, sid []byte, jsonp 
 			_ = c.Post(func() { notFound(c) })
 			return
 		}
-		if ss == nil || ss.state != sOpen || addrOf(remote) != ss.ip {
+		if ss == nil || ss.state != sOpen || security.PeerAddr(remote) != ss.ip {
 			onLoopOf(hl, c, func() { notFound(c) })
 			return
 		}

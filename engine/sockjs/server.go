@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash/maphash"
-	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -275,12 +273,4 @@ func (x *index) drop(id string) {
 	sh.mu.Lock()
 	delete(sh.m, id)
 	sh.mu.Unlock()
-}
-
-// addrOf returns the IP address of a TCP peer.
-func addrOf(a net.Addr) netip.Addr {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.AddrPort().Addr().Unmap()
-	}
-	return netip.Addr{}
 }
