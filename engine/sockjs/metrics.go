@@ -26,7 +26,7 @@ var refusalNames = [numRefusals]string{"unauthorized", "rate_limit", "slow_consu
 
 // loopCounts are what a loop counts between ticks.
 type loopCounts struct {
-	opened   [3]uint64 // sessions, by transport
+	opened   [numTransports]uint64 // sessions, by transport
 	closed   uint64
 	in, out  uint64 // messages
 	requests [len(receiverNames)]uint64
@@ -37,7 +37,7 @@ type loopCounts struct {
 // What happens per message is counted by each loop (loopCounts) and added
 // here once per tick.
 type serverMetrics struct {
-	opened   [3]*metrics.Counter
+	opened   [numTransports]*metrics.Counter
 	closed   *metrics.Counter
 	in, out  *metrics.Counter
 	requests [len(receiverNames)]*metrics.Counter
@@ -52,7 +52,7 @@ func newServerMetrics(s *Server, set *metrics.Set) *serverMetrics {
 		in:     set.NewCounter(`wssd_sockjs_messages_total{` + svc + `,direction="in"}`),
 		out:    set.NewCounter(`wssd_sockjs_messages_total{` + svc + `,direction="out"}`),
 	}
-	for i, tr := range [3]string{"websocket", "websocket-raw", "http"} {
+	for i, tr := range [numTransports]string{"websocket", "websocket-raw", "http"} {
 		m.opened[i] = set.NewCounter(`wssd_sockjs_sessions_opened_total{` + svc + `,transport="` + tr + `"}`)
 	}
 	for i, name := range receiverNames {

@@ -37,6 +37,7 @@ const (
 	tWebSocket transport = iota // the WebSocket transport, with SockJS's frames
 	tRaw                        // the raw WebSocket endpoint: messages are frames
 	tHTTP                       // the HTTP transports: receiving requests, and sends
+	numTransports
 )
 
 // Session is one client's session: on the WebSocket transport its
